@@ -1,0 +1,112 @@
+"""Eye-fixation datasets in the shared layout: records, a reproducible split, ground-truth maps.
+
+Pure numpy + Pillow, shared by training and evaluation. Layout: ``<dataset>/images/<name>``
+and ``<dataset>/fixations.csv`` with columns image, subject, x, y, duration_ms.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# Density-map blur: about one degree of visual angle, ~3% of the image's long side here.
+SIGMA_FRACTION = 0.03
+VALIDATION_PERCENT = 10
+
+
+@dataclass(frozen=True)
+class FixationRecord:
+    """One image of a dataset and all observers' fixations on it (pixel x, y)."""
+
+    dataset: str
+    name: str
+    path: Path
+    width: int
+    height: int
+    fixations: np.ndarray  # (N, 2) float, x then y
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}/{self.name}"
+
+
+def load_dataset(root: str | Path) -> list[FixationRecord]:
+    """Read one dataset folder; raises ValueError if it is not in the shared layout."""
+    root = Path(root)
+    table = root / "fixations.csv"
+    if not table.is_file() or not (root / "images").is_dir():
+        raise ValueError(f"{root}: not a dataset folder (needs images/ and fixations.csv)")
+    points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    with table.open(newline="") as f:
+        for row in csv.DictReader(f):
+            points[row["image"]].append((float(row["x"]), float(row["y"])))
+    records = []
+    for name in sorted(points):
+        path = root / "images" / name
+        with Image.open(path) as im:
+            width, height = im.size
+        records.append(FixationRecord(root.name, name, path, width, height,
+                                      np.asarray(points[name], dtype=np.float64)))
+    return records
+
+
+def load_datasets(roots) -> list[FixationRecord]:
+    return [r for root in roots for r in load_dataset(root)]
+
+
+def is_validation(record: FixationRecord, percent: int = VALIDATION_PERCENT) -> bool:
+    """Stable split by a hash of ``dataset/name``: the same on every machine and run."""
+    digest = hashlib.sha256(record.key.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < percent
+
+
+def split(records, percent: int = VALIDATION_PERCENT):
+    """(train, validation); every dataset present must appear in both parts."""
+    train = [r for r in records if not is_validation(r, percent)]
+    val = [r for r in records if is_validation(r, percent)]
+    for name in {r.dataset for r in records}:
+        if not any(r.dataset == name for r in train) or not any(r.dataset == name for r in val):
+            raise ValueError(f"split leaves dataset {name} out of one part")
+    return train, val
+
+
+def fixation_counts(points: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(height, width) map counting the fixations that fall in each pixel."""
+    counts = np.zeros((height, width), dtype=np.float64)
+    if len(points):
+        xs = np.clip(points[:, 0].astype(int), 0, width - 1)
+        ys = np.clip(points[:, 1].astype(int), 0, height - 1)
+        np.add.at(counts, (ys, xs), 1.0)
+    return counts
+
+
+def _gaussian_matrix(n: int, sigma: float) -> np.ndarray:
+    idx = np.arange(n)
+    return np.exp(-0.5 * ((idx[:, None] - idx[None, :]) / sigma) ** 2)
+
+
+def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Separable Gaussian blur with zero padding (as matrix products, exact and fast enough)."""
+    h, w = image.shape
+    return _gaussian_matrix(h, sigma) @ image @ _gaussian_matrix(w, sigma)
+
+
+def density_map(points: np.ndarray, width: int, height: int,
+                sigma: float | None = None) -> np.ndarray:
+    """Fixations blurred with a Gaussian (default sigma: 3% of the long side), summing to 1."""
+    sigma = SIGMA_FRACTION * max(width, height) if sigma is None else sigma
+    density = gaussian_blur(fixation_counts(points, width, height), sigma)
+    total = density.sum()
+    return density / total if total > 0 else density
+
+
+def block_sum(image: np.ndarray, factor: int) -> np.ndarray:
+    """Sum non-overlapping factor x factor blocks (shape must divide)."""
+    h, w = image.shape
+    return image.reshape(h // factor, factor, w // factor, factor).sum(axis=(1, 3))

@@ -1,0 +1,78 @@
+"""Turn Google's quantized MobileNet v1 TFLite release into float Keras weights.
+
+Command: ``python -m smartcrop.model.convert PRETRAINED.tflite weights/mobilenet_v1_imagenet.weights.h5``
+(``make backbone``). The dequantized kernels already include the folded batch norm.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from smartcrop.model.backbone import build_mobilenet_v1, conv_layer_names
+
+
+def read_quantized_convs(tflite_path: str | Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Return (op name, float kernel, float bias) for every conv op, in network order."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interp = Interpreter(
+        model_path=str(tflite_path),
+        experimental_preserve_all_tensors=True,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interp.allocate_tensors()
+    details = {t["index"]: t for t in interp.get_tensor_details()}
+
+    def dequantize(index: int) -> np.ndarray:
+        q = details[index]["quantization_parameters"]
+        raw = interp.get_tensor(index).astype(np.float64)
+        scales, zeros = q["scales"], q["zero_points"]
+        if len(scales) > 1:  # per-channel along quantized_dimension
+            shape = [1] * raw.ndim
+            shape[q["quantized_dimension"]] = -1
+            scales, zeros = scales.reshape(shape), zeros.reshape(shape)
+        return ((raw - zeros) * scales).astype(np.float32)
+
+    convs = []
+    for op in interp._get_ops_details():
+        if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            _, w, b = op["inputs"]
+            convs.append((op["op_name"], dequantize(w), dequantize(b)))
+    return convs
+
+
+def load_tflite_into(model, tflite_path: str | Path) -> None:
+    """Copy the dequantized TFLite conv weights into `model`'s conv layers (by name)."""
+    convs = read_quantized_convs(tflite_path)
+    names = conv_layer_names()
+    if len(convs) != len(names):
+        raise ValueError(f"{tflite_path}: expected {len(names)} conv ops, found {len(convs)}")
+    for name, (op, kernel, bias) in zip(names, convs):
+        layer = model.get_layer(name)
+        if op == "CONV_2D":  # [out, h, w, in] -> [h, w, in, out]
+            kernel = kernel.transpose(1, 2, 3, 0)
+        else:  # [1, h, w, c] -> [h, w, c, 1]
+            kernel = kernel.transpose(1, 2, 3, 0)
+        expected = tuple(layer.kernel.shape)
+        if kernel.shape != expected:
+            raise ValueError(f"{name}: kernel {kernel.shape} does not fit {expected}")
+        layer.set_weights([kernel, bias])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tflite", type=Path)
+    parser.add_argument("output", type=Path, help="*.weights.h5 file to write")
+    args = parser.parse_args(argv)
+    model = build_mobilenet_v1(output_stride=32)
+    load_tflite_into(model, args.tflite)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(args.output)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

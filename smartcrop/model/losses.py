@@ -1,0 +1,74 @@
+"""Saliency losses and metrics on (B, H, W, 1) maps; targets stacked as (density, fixations)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+EPS = 1e-7
+# Loss weights: KL + (1 - CC) as SAM's core; NSS off by default (weight kept for experiments).
+KL_WEIGHT = 1.0
+CC_WEIGHT = 1.0
+NSS_WEIGHT = 0.0
+
+
+def _flat(x):
+    return ops.reshape(x, (ops.shape(x)[0], -1))
+
+
+def kl_divergence(density, pred):
+    """MIT-benchmark KL(density || pred) per sample, both normalised to sum 1."""
+    g = _flat(density)
+    p = _flat(pred)
+    g = g / (ops.sum(g, axis=1, keepdims=True) + EPS)
+    p = p / (ops.sum(p, axis=1, keepdims=True) + EPS)
+    return ops.sum(g * ops.log(EPS + g / (p + EPS)), axis=1)
+
+
+def correlation(density, pred):
+    """Pearson correlation coefficient between maps, per sample."""
+    g = _flat(density)
+    p = _flat(pred)
+    g = g - ops.mean(g, axis=1, keepdims=True)
+    p = p - ops.mean(p, axis=1, keepdims=True)
+    num = ops.sum(g * p, axis=1)
+    den = ops.sqrt(ops.sum(g * g, axis=1) * ops.sum(p * p, axis=1)) + EPS
+    return num / den
+
+
+def nss(fixations, pred):
+    """Normalised scanpath saliency: mean standardised saliency at fixations (count-weighted)."""
+    f = _flat(fixations)
+    p = _flat(pred)
+    p = (p - ops.mean(p, axis=1, keepdims=True)) / (ops.std(p, axis=1, keepdims=True) + EPS)
+    return ops.sum(p * f, axis=1) / (ops.sum(f, axis=1) + EPS)
+
+
+def _split(y_true):
+    return y_true[..., 0:1], y_true[..., 1:2]
+
+
+@keras.saving.register_keras_serializable(package="smartcrop")
+def saliency_loss(y_true, y_pred):
+    density, fixations = _split(y_true)
+    loss = KL_WEIGHT * kl_divergence(density, y_pred) + CC_WEIGHT * (1.0 - correlation(density, y_pred))
+    if NSS_WEIGHT:
+        loss = loss - NSS_WEIGHT * nss(fixations, y_pred)
+    return loss
+
+
+def cc_metric(y_true, y_pred):
+    return correlation(_split(y_true)[0], y_pred)
+
+
+def kl_metric(y_true, y_pred):
+    return kl_divergence(_split(y_true)[0], y_pred)
+
+
+def nss_metric(y_true, y_pred):
+    return nss(_split(y_true)[1], y_pred)
+
+
+cc_metric.__name__ = "cc"
+kl_metric.__name__ = "kl"
+nss_metric.__name__ = "nss"

@@ -1,0 +1,62 @@
+"""Builder of the saliency network: dilated MobileNet v1 -> attentive ConvLSTM -> priors -> map."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import keras
+from keras import layers
+
+from smartcrop.model.backbone import build_mobilenet_v1
+from smartcrop.model.layers import AttentiveConvLSTM, GaussianPrior, SpatialSoftmax
+
+MAP_STRIDE = 8  # the output map has 1/8 of the input's height and width
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Architecture hyper-parameters; stored beside the weights so they rebuild exactly."""
+
+    output_stride: int = 16
+    feature_channels: int = 128
+    lstm_units: int = 128
+    lstm_steps: int = 4
+    num_priors: int = 16
+    head_channels: int = 64
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_saliency_model(
+    config: NetworkConfig = NetworkConfig(),
+    input_shape: tuple = (None, None, 3),
+    batch_size: int | None = None,
+) -> keras.Model:
+    """Assemble the network. Input: RGB pixels as float 0..255 (any size divisible by 16).
+
+    Output: a (B, H/8, W/8, 1) map, non-negative, summing to 1 over positions.
+    """
+    inputs = keras.Input(shape=input_shape, batch_size=batch_size, name="pixels")
+    x = layers.Rescaling(1 / 127.5, offset=-1.0, name="to_unit_range")(inputs)
+    backbone = build_mobilenet_v1(config.output_stride, input_shape)
+    x = backbone(x)
+    x = layers.Conv2D(config.feature_channels, 1, activation="relu", name="reduce")(x)
+    x = AttentiveConvLSTM(config.lstm_units, config.lstm_steps, name="attentive_convlstm")(x)
+    priors = GaussianPrior(config.num_priors, name="gaussian_prior")(x)
+    rate = 2 if config.output_stride == 16 else 4  # SAM mixes priors with wide dilated convs
+    for i in (1, 2):
+        x = layers.Concatenate(name=f"with_priors_{i}")([x, priors])
+        x = layers.Conv2D(config.head_channels, 3, padding="same", dilation_rate=rate,
+                          activation="relu", name=f"mix_{i}")(x)
+    x = layers.Conv2D(1, 1, name="logits")(x)
+    if config.output_stride > MAP_STRIDE:
+        factor = config.output_stride // MAP_STRIDE
+        x = layers.UpSampling2D(factor, interpolation="bilinear", name="upsample")(x)
+    outputs = SpatialSoftmax(name="saliency")(x)
+    return keras.Model(inputs, outputs, name="smartcrop_saliency")
+
+
+def backbone_of(model: keras.Model) -> keras.Model:
+    """The MobileNet sub-model inside an assembled network."""
+    return next(layer for layer in model.layers if layer.name.startswith("mobilenet_v1"))

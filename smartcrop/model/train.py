@@ -1,0 +1,142 @@
+"""``smartcrop-train``: train the saliency network on eye-fixation datasets, resumably.
+
+Two phases: the head with the ImageNet backbone frozen, then everything fine-tuned at a lower
+learning rate. Each phase checkpoints every epoch (Keras BackupAndRestore) and appends its
+per-epoch validation metrics to ``<out>/log.csv``; rerunning the same command resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from smartcrop.fixations import load_datasets, split
+from smartcrop.model.backbone import build_mobilenet_v1
+from smartcrop.model.convert import load_tflite_into
+from smartcrop.model.data import FixationBatches, prepare_all
+from smartcrop.model.losses import cc_metric, kl_metric, nss_metric, saliency_loss
+from smartcrop.model.network import NetworkConfig, backbone_of, build_saliency_model
+
+DEFAULT_DATA = ["../shared/datasets/osie", "../shared/datasets/eyecrowd", "../shared/datasets/scene500"]
+DEFAULT_PRETRAINED = "../shared/pretrained/mobilenet_v1_1.0_224_quant_embedding_extractor.tflite"
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="smartcrop-train", description=__doc__.splitlines()[0])
+    p.add_argument("datasets", nargs="*", default=DEFAULT_DATA)
+    p.add_argument("--out", type=Path, default=Path("runs/main"))
+    p.add_argument("--pretrained", type=Path, default=Path(DEFAULT_PRETRAINED),
+                   help="MobileNet v1 TFLite release (or converted *.weights.h5)")
+    p.add_argument("--output-stride", type=int, default=16, choices=(8, 16))
+    p.add_argument("--lstm-units", type=int, default=128)
+    p.add_argument("--epochs-frozen", type=int, default=5)
+    p.add_argument("--epochs-finetune", type=int, default=12)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-finetune", type=float, default=1e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=0, help="use only N train and N val images (smoke runs)")
+    p.add_argument("--steps", type=int, default=0, help="cap steps per epoch (smoke runs)")
+    return p.parse_args(argv)
+
+
+def load_data(args):
+    """Prepared arrays for train and validation, cached in <out>/data.npz."""
+    cache = args.out / "data.npz"
+    if cache.exists() and not args.limit:
+        d = np.load(cache)
+        return (d["xt"], d["yt"]), (d["xv"], d["yv"])
+    train, val = split(load_datasets(args.datasets))
+    if args.limit:
+        train, val = train[:args.limit], val[:args.limit]
+    print(f"preparing {len(train)} train / {len(val)} validation images", flush=True)
+    xt, yt = prepare_all(train)
+    xv, yv = prepare_all(val)
+    if not args.limit:
+        np.savez(cache, xt=xt, yt=yt, xv=xv, yv=yv)
+    return (xt, yt), (xv, yv)
+
+
+def load_backbone_weights(model: keras.Model, pretrained: Path) -> None:
+    backbone = backbone_of(model)
+    if pretrained.suffix == ".tflite":
+        load_tflite_into(backbone, pretrained)
+    else:
+        source = build_mobilenet_v1(32)
+        source.load_weights(pretrained)
+        backbone.set_weights(source.get_weights())
+
+
+def run_phase(model, name, epochs, lr, train_data, val_data, args) -> None:
+    """Fit one phase, resuming from its backup; its final weights mark it done."""
+    done = args.out / f"{name}.weights.h5"
+    if done.exists():
+        model.load_weights(done)
+        print(f"{name}: already done, loaded {done}", flush=True)
+        return
+    if epochs <= 0:
+        return
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=saliency_loss,
+                  metrics=[cc_metric, kl_metric, nss_metric])
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(args.out / f"backup_{name}")),
+        keras.callbacks.CSVLogger(str(args.out / f"log_{name}.csv"), append=True),
+        keras.callbacks.ModelCheckpoint(str(args.out / "best.weights.h5"), monitor="val_cc",
+                                        mode="max", save_best_only=True, save_weights_only=True,
+                                        initial_value_threshold=_best_cc(args.out)),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2),
+        _BestScore(args.out),
+    ]
+    start = time.time()
+    model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks,
+              steps_per_epoch=args.steps or None, verbose=1 if sys.stdout.isatty() else 2)
+    model.save_weights(done)
+    print(f"{name}: {epochs} epochs in {time.time() - start:.0f} s", flush=True)
+
+
+def _best_cc(out: Path) -> float | None:
+    path = out / "best.json"
+    return json.loads(path.read_text())["val_cc"] if path.exists() else None
+
+
+class _BestScore(keras.callbacks.Callback):
+    """Remember the best val_cc across phases so the best checkpoint is never overwritten by a worse one."""
+
+    def __init__(self, out: Path):
+        super().__init__()
+        self.out = out
+
+    def on_epoch_end(self, epoch, logs=None):
+        best = _best_cc(self.out)
+        if logs and (best is None or logs["val_cc"] > best):
+            (self.out / "best.json").write_text(json.dumps({k: float(v) for k, v in logs.items()}))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(args.seed)
+    config = NetworkConfig(output_stride=args.output_stride, lstm_units=args.lstm_units)
+    (args.out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    (xt, yt), (xv, yv) = load_data(args)
+    train_data = FixationBatches(xt, yt, args.batch_size, training=True, seed=args.seed)
+    val_data = FixationBatches(xv, yv, args.batch_size, training=False)
+    model = build_saliency_model(config, input_shape=xt.shape[1:])
+    load_backbone_weights(model, args.pretrained)
+    backbone = backbone_of(model)
+    backbone.trainable = False
+    run_phase(model, "frozen", args.epochs_frozen, args.lr, train_data, val_data, args)
+    backbone.trainable = True
+    run_phase(model, "finetune", args.epochs_finetune, args.lr_finetune, train_data, val_data, args)
+    model.save_weights(args.out / "last.weights.h5")
+    print(f"done: best {_best_cc(args.out)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
