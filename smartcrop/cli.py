@@ -1,0 +1,151 @@
+"""``smartcrop``: the command line. Parses and checks options, runs the batch, reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from smartcrop import __version__
+from smartcrop.options import DEFAULT_MAX_PIXELS, FORMATS, STRATEGIES, CropOptions, parse_ratio, parse_size
+
+
+def _targets(ctx, param, values):
+    parse = parse_ratio if param.name == "ratio" else parse_size
+    try:
+        return tuple(parse(v) for v in values)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+class _Reporter:
+    """Writes manifest lines, per-file errors and the progress bar."""
+
+    def __init__(self, manifest, total: int | None, quiet: bool, verbose: bool):
+        self.manifest = manifest
+        self.quiet = quiet
+        self.verbose = verbose
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="img", file=sys.stderr, leave=False)
+
+    def __call__(self, result) -> None:
+        if self.manifest:
+            for rec in result.records:
+                self.manifest.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self.manifest.flush()
+        errors = {r["error"] for r in result.records if r["status"] == "error"}
+        for reason in sorted(errors):  # one line per failed file (per distinct reason)
+            self._echo(f"smartcrop: error: {result.item.path}: {reason}", always=True)
+        if self.verbose:
+            for r in result.records:
+                if r["status"] != "error":
+                    self._echo(f"{r['input']} -> {r['output']} {r['box']} {r['status']}")
+        if self.bar:
+            self.bar.update(1)
+
+    def _echo(self, line: str, always: bool = False) -> None:
+        if always or not self.quiet:
+            if self.bar:
+                self.bar.write(line, file=sys.stderr)
+            else:
+                click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # unwinds like Ctrl-C, so temporary files are removed
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("output", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--ratio", "ratio", multiple=True, callback=_targets, metavar="W:H",
+              help="Aspect ratio to crop to: 16:9, 16x9, 1.91:1 or 1.91. Repeatable.")
+@click.option("--size", "size", multiple=True, callback=_targets, metavar="WxH",
+              help="Crop to this aspect, then resize to exactly WxH (no upscaling unless --upscale). Repeatable.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="window", show_default=True,
+              help="window: largest window of the ratio at maximum saliency; box: best-IoU box around the salient region, grown to the ratio (may zoom in).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="keep", show_default=True,
+              help="Output format; keep writes the input's format (other formats become PNG).")
+@click.option("--quality", type=click.IntRange(1, 100), default=90, show_default=True,
+              help="JPEG/WebP quality.")
+@click.option("--upscale", is_flag=True, help="Allow --size outputs larger than the crop.")
+@click.option("--manifest", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Write JSON Lines records, one per output ('-' for stdout).")
+@click.option("--save-saliency", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Save each saliency map as an 8-bit PNG the size of the upright input.")
+@click.option("--debug", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Save an overlay per input: heat map and labelled crop boxes.")
+@click.option("--dry-run", is_flag=True, help="Compute and report, write no crops.")
+@click.option("--skip-existing", is_flag=True, help="Leave outputs that exist alone (resume a batch).")
+@click.option("--overwrite", is_flag=True, help="Replace outputs that exist (default: report an error).")
+@click.option("--weights", type=click.Path(exists=True, path_type=Path),
+              help="Another saliency model (.tflite, or a folder holding saliency.tflite).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Images processed at once (threads).")
+@click.option("--max-pixels", type=click.IntRange(1), default=DEFAULT_MAX_PIXELS, show_default=True,
+              help="Refuse images with more pixels than this, before decoding.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="A line per output on stderr.")
+@click.version_option(__version__, "--version", prog_name="smartcrop")
+def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest, save_saliency, debug,
+         dry_run, skip_existing, overwrite, weights, jobs, max_pixels, quiet, verbose):
+    """Crop photos to the part people look at.
+
+    INPUTS are image files and/or folders (walked recursively); OUTPUT is the output folder
+    (created if missing). Outputs mirror the input's sub-folders:
+    out/trips/beach_16x9.jpg, out/trips/beach_1080x1350.jpg.
+
+    Exit status: 0 all done, 1 some input failed (the rest were still done), 2 usage error.
+    """
+    try:
+        options = CropOptions(
+            targets=ratio + size, strategy=strategy, format=fmt, quality=quality,
+            upscale=upscale, dry_run=dry_run, skip_existing=skip_existing, overwrite=overwrite,
+            save_saliency=save_saliency, debug=debug, weights=weights, jobs=jobs,
+            max_pixels=max_pixels,
+        )
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+
+    from smartcrop.pipeline import collect_inputs, run_batch  # the runtime loads only now
+    from smartcrop.saliency import SaliencyModel
+
+    try:
+        model = SaliencyModel(weights, threads=max(1, (os.cpu_count() or 1) // jobs), workers=jobs)
+        if not dry_run:
+            output.mkdir(parents=True, exist_ok=True)
+    except (ValueError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    total = len(collect_inputs(inputs, output)) if sys.stderr.isatty() and not quiet else None
+    sink = None
+    if manifest:
+        sink = sys.stdout if str(manifest) == "-" else manifest.open("w", encoding="utf-8")
+    reporter = _Reporter(sink, total, quiet, verbose)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        summary = run_batch(options, inputs, output, reporter, model)
+    except KeyboardInterrupt:
+        reporter.close()
+        click.echo("smartcrop: interrupted; finished outputs are complete, rerun with "
+                   "--skip-existing to do the rest", err=True)
+        sys.exit(130)
+    finally:
+        if sink and sink is not sys.stdout:
+            sink.close()
+    reporter.close()
+    if not quiet:
+        click.echo(f"smartcrop: {summary.images} images, {summary.outputs} outputs"
+                   f"{f', {summary.skipped} skipped' if summary.skipped else ''}"
+                   f", {summary.failures} failed, {summary.seconds:.1f} s", err=True)
+    sys.exit(1 if summary.failures else 0)

@@ -1,0 +1,201 @@
+"""Reading images (upright, size-checked, reduced for the model) and writing crops atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+# We enforce our own --max-pixels before decoding; Pillow's fixed bomb limit would refuse
+# images our limit allows (and its warning is not an error a batch can report).
+Image.MAX_IMAGE_PIXELS = None
+
+# Pillow format -> file extension we write for --format keep; anything else becomes PNG.
+KEEP_FORMATS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif",
+                "TIFF": ".tif", "BMP": ".bmp"}
+EXTENSION_FORMAT = {".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".gif": "GIF",
+                    ".tif": "TIFF", ".bmp": "BMP"}
+CHOSEN_EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
+# Transposes that swap width and height (EXIF orientations 5-8).
+_SWAPS = {5, 6, 7, 8}
+
+
+class ImageError(Exception):
+    """A per-file problem: the message is the reason shown beside the file's name."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the header says, before any pixels are decoded. Sizes are upright."""
+
+    format: str
+    width: int
+    height: int
+    frames: int
+    orientation: int
+
+
+def read_info(path: Path, max_pixels: int) -> ImageInfo:
+    """Header facts; refuses non-images and images over `max_pixels` without decoding."""
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            orientation = int(im.getexif().get(0x0112, 1) or 1)
+            frames = int(getattr(im, "n_frames", 1) or 1)
+            fmt = im.format or "unknown"
+    except IsADirectoryError:
+        raise ImageError("is a directory, not an image") from None
+    except UnidentifiedImageError:
+        raise ImageError("not a recognised image (unknown format or corrupt header)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise ImageError(f"cannot read image header: {e}") from None
+    if width < 1 or height < 1:
+        raise ImageError(f"image has no pixels ({width}x{height})")
+    if width * height > max_pixels:
+        raise ImageError(f"{width}x{height} = {width * height / 1e6:.0f} megapixels is over the "
+                         f"limit of {max_pixels / 1e6:g} (see --max-pixels)")
+    if orientation in _SWAPS:
+        width, height = height, width
+    return ImageInfo(fmt, width, height, frames, orientation)
+
+
+def _decode(path: Path, draft_size: tuple[int, int] | None = None) -> Image.Image:
+    """Open, decode (reduced via JPEG draft mode if asked), and rotate upright."""
+    try:
+        with Image.open(path) as im:
+            if draft_size and im.format == "JPEG":
+                # DCT scaling: decodes at 1/2, 1/4 or 1/8 size, no smaller than draft_size.
+                im.draft(im.mode if im.mode in ("RGB", "L") else None, draft_size)
+            im.load()
+            upright = ImageOps.exif_transpose(im)
+            if upright is im:
+                upright = im.copy()
+            upright.format = im.format
+            upright.info = dict(im.info)
+            return upright
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+        raise ImageError(f"cannot decode image: {e}") from None
+
+
+def load_for_model(path: Path, info: ImageInfo, min_side: tuple[int, int]) -> Image.Image:
+    """An upright RGB image at least `min_side` (w, h) in size, decoded as small as possible."""
+    # The draft size is in stored (not upright) orientation.
+    draft = (min_side[1], min_side[0]) if info.orientation in _SWAPS else min_side
+    im = _decode(path, draft)
+    return to_rgb(im)
+
+
+def load_full(path: Path) -> Image.Image:
+    """The whole image at full resolution, upright (first frame for animations)."""
+    return _decode(path)
+
+
+def has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        im.mode in ("P", "L", "RGB") and "transparency" in im.info)
+
+
+def to_rgb(im: Image.Image, background: tuple[int, int, int] = (128, 128, 128)) -> Image.Image:
+    """RGB for the model: alpha composited over `background`, 16-bit and CMYK converted."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.int64)
+        hi = 65535 if arr.max(initial=0) > 255 else 255
+        im = Image.fromarray((arr * 255 // hi).clip(0, 255).astype(np.uint8), "L")
+    elif im.mode == "F":
+        im = Image.fromarray(np.asarray(im).clip(0, 255).astype(np.uint8), "L")
+    if has_alpha(im):
+        rgba = im.convert("RGBA")
+        base = Image.new("RGBA", rgba.size, (*background, 255))
+        return Image.alpha_composite(base, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+def output_extension(source_format: str, chosen: str) -> str:
+    """Extension of the written file for the source format and the --format choice."""
+    if chosen != "keep":
+        return CHOSEN_EXTENSIONS[chosen]
+    return KEEP_FORMATS.get(source_format, ".png")
+
+
+def _for_format(im: Image.Image, fmt: str) -> Image.Image:
+    """Convert modes the target format cannot store. JPEG has no alpha: it goes onto white."""
+    if fmt == "JPEG":
+        if im.mode in ("L", "RGB", "CMYK"):
+            return im
+        if im.mode in ("1", "LA", "La") or im.mode.startswith("I") or im.mode == "F":
+            return to_rgb(im, (255, 255, 255)).convert("L")
+        return to_rgb(im, (255, 255, 255))
+    if fmt == "PNG":
+        if im.mode in ("1", "L", "LA", "I;16", "I", "RGB", "RGBA", "P"):
+            return im
+        return im.convert("RGBA" if has_alpha(im) else "RGB")
+    if fmt in ("WEBP", "GIF", "BMP"):
+        if fmt == "GIF" and im.mode in ("P", "L"):
+            return im
+        if fmt == "BMP" and im.mode in ("1", "L", "P", "RGB"):
+            return im
+        return im.convert("RGBA" if has_alpha(im) and fmt != "BMP" else "RGB")
+    return im  # TIFF stores any mode
+
+
+def resize_exact(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Resize to exactly `size` with Lanczos (via a mode Lanczos supports)."""
+    if im.size == size:
+        return im
+    if im.mode in ("1", "P", "PA", "CMYK") or im.mode.startswith("I;16"):
+        im = im.convert("RGBA" if has_alpha(im) else ("RGB" if im.mode != "1" else "L"))
+    return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
+                icc_profile: bytes | None = None, durations: list[int] | None = None,
+                loop: int | None = None) -> None:
+    """Write to a temporary file beside `path`, then rename: never a partial file at `path`.
+
+    A list of images is written as an animation (GIF/WebP) with the given frame durations.
+    """
+    fmt = EXTENSION_FORMAT[path.suffix.lower()]
+    frames = im if isinstance(im, list) else [im]
+    frames = [_for_format(f, fmt) for f in frames]
+    params: dict = {}
+    if fmt in ("JPEG", "WEBP"):
+        params["quality"] = quality
+    if fmt == "JPEG":
+        params["subsampling"] = 0 if quality >= 90 else 2  # 4:4:4 at high quality
+    if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        params["icc_profile"] = icc_profile
+    if len(frames) > 1:
+        params.update(save_all=True, append_images=frames[1:], duration=durations or 100,
+                      loop=0 if loop is None else loop)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            frames[0].save(f, format=fmt, **params)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def animation_frames(path: Path) -> tuple[list[Image.Image], list[int], int | None]:
+    """All frames of an animated image, upright and RGBA, with durations (ms) and loop count."""
+    try:
+        with Image.open(path) as im:
+            loop = im.info.get("loop")
+            frames, durations = [], []
+            for frame in ImageSequence.Iterator(im):
+                durations.append(int(frame.info.get("duration", im.info.get("duration", 100)) or 100))
+                frames.append(ImageOps.exif_transpose(frame.convert("RGBA")))
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise ImageError(f"cannot decode animation: {e}") from None
+    return frames, durations, loop

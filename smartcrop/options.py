@@ -1,0 +1,103 @@
+"""Crop targets and run options: parsed and checked once at the edge, then passed as one frozen value."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+STRATEGIES = ("window", "box")
+FORMATS = ("keep", "jpeg", "png", "webp")
+DEFAULT_MAX_PIXELS = 200_000_000
+
+_NUMBER = r"(\d+(?:\.\d+)?|\.\d+)"
+_RATIO = re.compile(rf"^\s*{_NUMBER}\s*(?:[:xX/]\s*{_NUMBER})?\s*$")
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX:]\s*(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One requested output: an aspect ratio, or an exact size (whose aspect it implies)."""
+
+    aspect: float
+    label: str  # "16:9", "1.91:1" for ratios; "1080x1350" for sizes
+    size: tuple[int, int] | None = None
+
+    @property
+    def tag(self) -> str:
+        """File-name suffix: ``16x9``, ``1.91x1``, ``1080x1350``."""
+        return self.label.replace(":", "x")
+
+    def record_fields(self) -> dict:
+        return {"size": list(self.size)} if self.size else {"ratio": self.label}
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def parse_ratio(text: str) -> Target:
+    """Accept ``16:9``, ``16x9``, ``16/9``, ``1.91:1`` or ``1.91``; raise ValueError otherwise."""
+    m = _RATIO.match(text)
+    if not m:
+        raise ValueError(f"invalid ratio {text!r}: use W:H such as 16:9, 1.91:1 or 1.91")
+    w = float(m.group(1))
+    h = float(m.group(2)) if m.group(2) is not None else 1.0
+    if w <= 0 or h <= 0 or not math.isfinite(w / h) or not 0.01 <= w / h <= 100:
+        raise ValueError(f"invalid ratio {text!r}: both sides positive, aspect within 1:100..100:1")
+    if w.is_integer() and h.is_integer():
+        f = Fraction(int(w), int(h))  # 32:18 -> 16:9
+        w, h = f.numerator, f.denominator
+    return Target(aspect=w / h, label=f"{_fmt(w)}:{_fmt(h)}")
+
+
+def parse_size(text: str) -> Target:
+    """Accept ``1080x1350`` (width x height, pixels); raise ValueError otherwise."""
+    m = _SIZE.match(text)
+    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+        raise ValueError(f"invalid size {text!r}: use WIDTHxHEIGHT such as 1080x1350")
+    w, h = int(m.group(1)), int(m.group(2))
+    if w > 65535 or h > 65535:
+        raise ValueError(f"invalid size {text!r}: at most 65535 pixels per side")
+    return Target(aspect=w / h, label=f"{w}x{h}", size=(w, h))
+
+
+@dataclass(frozen=True)
+class CropOptions:
+    """Everything a run needs, checked by the CLI (or API caller) before any work starts."""
+
+    targets: tuple[Target, ...]
+    strategy: str = "window"
+    format: str = "keep"
+    quality: int = 90
+    upscale: bool = False
+    dry_run: bool = False
+    skip_existing: bool = False
+    overwrite: bool = False
+    save_saliency: Path | None = None
+    debug: Path | None = None
+    weights: Path | None = None
+    jobs: int = 2
+    batch_size: int = 4
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def __post_init__(self) -> None:
+        if not self.targets:
+            raise ValueError("give at least one --ratio or --size")
+        labels = [t.label for t in self.targets]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"duplicate targets: {', '.join(labels)}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, not {self.strategy!r}")
+        if self.format not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}, not {self.format!r}")
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"quality must be 1..100, not {self.quality}")
+        if self.jobs < 1 or self.batch_size < 1:
+            raise ValueError("jobs and batch size must be at least 1")
+        if self.max_pixels < 1:
+            raise ValueError("max pixels must be positive")
+        if self.skip_existing and self.overwrite:
+            raise ValueError("--skip-existing and --overwrite exclude each other")

@@ -1,0 +1,267 @@
+"""The batch: find inputs, predict one saliency map per image, crop every target, write, record.
+
+Data flows one way: inputs -> saliency model -> crop search -> writer -> one record per output.
+A failure in one image becomes an error record for that image; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from smartcrop import cropping, images
+from smartcrop.images import ImageError, ImageInfo
+from smartcrop.options import CropOptions, Target
+from smartcrop.saliency import SaliencyModel, upsample, work_map
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff",
+                    ".bmp", ".mpo"}
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One input file and the stem its outputs are named after (relative to OUTPUT)."""
+
+    path: Path
+    stem: Path  # e.g. trips/beach -> out/trips/beach_16x9.jpg
+
+
+@dataclass
+class ImageResult:
+    """All records of one input, in target order; `failed` when any output failed."""
+
+    item: InputItem
+    records: list[dict] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(r["status"] == "error" for r in self.records)
+
+
+def _is_image_name(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+
+
+def _walk(root: Path, skip: set[Path]) -> Iterator[Path]:
+    """Image files under `root`, sorted, following links but visiting each folder once."""
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        here = Path(dirpath)
+        st = here.stat()
+        if (st.st_dev, st.st_ino) in seen or here.resolve() in skip:
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirnames.sort()
+        # A folder named like an image (x.jpg/) is reported as a bad input, not walked.
+        for d in [d for d in dirnames if _is_image_name(Path(d))]:
+            dirnames.remove(d)
+            yield here / d
+        for name in sorted(filenames):
+            if _is_image_name(Path(name)):
+                yield here / name
+
+
+def collect_inputs(inputs: Sequence[Path], output: Path, skip: Sequence[Path] = ()) -> list[InputItem]:
+    """Expand files and folders into items with collision-free output stems.
+
+    Files keep their path relative to the folder given; a file given directly has just its
+    name. Stems that would collide get the source extension appended (``a_png``), then a
+    counter (``a-2``), in input order, so the same inputs always give the same names.
+    """
+    skip_resolved = {p.resolve() for p in (output, *skip)}
+    found: list[tuple[Path, Path]] = []
+    for inp in inputs:
+        if inp.is_dir():
+            found += [(p, p.relative_to(inp)) for p in _walk(inp, skip_resolved)]
+        else:
+            found.append((inp, Path(inp.name)))
+    stems = [rel.with_suffix("") for _, rel in found]
+    counts = Counter(s.as_posix().casefold() for s in stems)
+    items, used = [], set()
+    for (path, rel), stem in zip(found, stems):
+        if counts[stem.as_posix().casefold()] > 1 and rel.suffix:
+            stem = stem.with_name(f"{stem.name}_{rel.suffix[1:].lower()}")
+        base, n = stem, 2
+        while stem.as_posix().casefold() in used:
+            stem = base.with_name(f"{base.name}-{n}")
+            n += 1
+        used.add(stem.as_posix().casefold())
+        items.append(InputItem(path, stem))
+    return items
+
+
+class Cropper:
+    """Runs the whole batch for one CropOptions; `run` yields one ImageResult per input."""
+
+    def __init__(self, options: CropOptions, output: Path, model: SaliencyModel | None = None):
+        self.options = options
+        self.output = output
+        threads = max(1, (os.cpu_count() or 1) // options.jobs)
+        self.model = model or SaliencyModel(options.weights, threads=threads, workers=options.jobs)
+
+    def run(self, items: Sequence[InputItem]) -> Iterator[ImageResult]:
+        if self.options.jobs == 1:
+            yield from map(self.process, items)
+            return
+        with ThreadPoolExecutor(self.options.jobs) as pool:
+            # Bounded look-ahead keeps memory flat on big batches.
+            window = self.options.jobs * 2
+            futures = [pool.submit(self.process, it) for it in items[:window]]
+            for i in range(len(items)):
+                result = futures[i].result()
+                if i + window < len(items):
+                    futures.append(pool.submit(self.process, items[i + window]))
+                futures[i] = None
+                yield result
+
+    # -- one image ---------------------------------------------------------------------
+    def process(self, item: InputItem) -> ImageResult:
+        result = ImageResult(item)
+        try:
+            info = images.read_info(item.path, self.options.max_pixels)
+            outputs = self._outputs(item, info)
+            todo = [t for t, p in outputs.items() if not (self.options.skip_existing and p.exists())]
+            if not todo and not self.options.save_saliency and not self.options.debug:
+                result.records = [self._record(item, t, info, None, outputs[t], "skipped")
+                                  for t in self.options.targets]
+                return result
+            small = images.load_for_model(item.path, info, self.model.input_size())
+            saliency = self.model.predict(small)
+            work = work_map(saliency, info.width, info.height)
+            boxes = {t: self._box(work, info, t) for t in self.options.targets}
+            self._write_extras(item, info, saliency, boxes)
+            written = self._write_crops(item, info, outputs, boxes, todo)
+            for t in self.options.targets:
+                status = "ok" if t in todo else "skipped"
+                rec = self._record(item, t, info, boxes[t], outputs[t], status)
+                rec["score"] = round(cropping.coverage(work, (info.width, info.height), boxes[t]), 4)
+                rec.update(written.get(t, {}))
+                result.records.append(rec)
+        except ImageError as e:
+            result.records = [self._error(item, t, str(e)) for t in self.options.targets]
+        except (OSError, ValueError) as e:
+            result.records = [self._error(item, t, f"{type(e).__name__}: {e}")
+                              for t in self.options.targets]
+        return result
+
+    def _outputs(self, item: InputItem, info: ImageInfo) -> dict[Target, Path]:
+        ext = images.output_extension(info.format, self.options.format)
+        return {t: self.output / item.stem.parent / f"{item.stem.name}_{t.tag}{ext}"
+                for t in self.options.targets}
+
+    def _box(self, work: np.ndarray, info: ImageInfo, target: Target) -> cropping.Box:
+        # The box strategy grows small boxes to the output size rather than upscale later.
+        min_size = target.size if target.size and not self.options.upscale else (1, 1)
+        return cropping.find_box(work, (info.width, info.height), target.aspect,
+                                 self.options.strategy, min_size)
+
+    def _write_crops(self, item, info, outputs, boxes, todo) -> dict[Target, dict]:
+        """Crop the full image once per output; returns per-target record fields."""
+        if self.options.dry_run or not todo:
+            return {}
+        for t in todo:
+            if outputs[t].exists() and not self.options.overwrite:
+                raise ImageError(f"output {outputs[t]} exists (use --overwrite or --skip-existing)")
+        animated = info.frames > 1 and outputs[todo[0]].suffix in (".gif", ".webp")
+        if animated:
+            frames, durations, loop = images.animation_frames(item.path)
+            icc = None
+        else:
+            full = images.load_full(item.path)
+            icc = full.info.get("icc_profile")
+        fields = {}
+        for t in todo:
+            b = boxes[t]
+            area = (b.left, b.top, b.left + b.width, b.top + b.height)
+            size, note = self._output_size(b, t)
+            if animated:
+                out = [images.resize_exact(f.crop(area), size) for f in frames]
+                images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop)
+            else:
+                out = images.resize_exact(full.crop(area), size)
+                images.save_atomic(out, outputs[t], self.options.quality, icc)
+            fields[t] = {"output_size": list(size)}
+            if note:
+                fields[t]["note"] = note
+        return fields
+
+    def _output_size(self, box: cropping.Box, target: Target) -> tuple[tuple[int, int], str | None]:
+        if not target.size:
+            return (box.width, box.height), None
+        w, h = target.size
+        if (box.width >= w and box.height >= h) or self.options.upscale:
+            return (w, h), None
+        return (box.width, box.height), (f"image too small for {w}x{h}: written at "
+                                         f"{box.width}x{box.height}, not upscaled (see --upscale)")
+
+    def _write_extras(self, item, info, saliency, boxes) -> None:
+        if self.options.save_saliency:
+            from smartcrop.saliency import to_png_array
+
+            full_map = upsample(saliency, info.width, info.height)
+            path = self.options.save_saliency / item.stem.parent / f"{item.stem.name}.png"
+            images.save_atomic(Image.fromarray(to_png_array(full_map), "L"), path, 90)
+        if self.options.debug:
+            from smartcrop.overlay import VIEW_SIDE, draw_overlay
+
+            path = self.options.debug / item.stem.parent / f"{item.stem.name}.jpg"
+            view = images.load_for_model(item.path, info, (VIEW_SIDE, VIEW_SIDE))
+            overlay = draw_overlay(view, saliency, (info.width, info.height),
+                                   {t.label: b for t, b in boxes.items()})
+            images.save_atomic(overlay, path, 90)
+
+    def _record(self, item, target, info, box, output, status) -> dict:
+        written = status == "ok" and not self.options.dry_run
+        return {
+            "input": str(item.path),
+            "output": str(output) if written or status == "skipped" else None,
+            **target.record_fields(),
+            "box": box.as_list() if box else None,
+            "image_size": [info.width, info.height],
+            "strategy": self.options.strategy,
+            "score": None,
+            "status": status,
+            "error": None,
+        }
+
+    def _error(self, item: InputItem, target: Target, reason: str) -> dict:
+        return {"input": str(item.path), "output": None, **target.record_fields(), "box": None,
+                "image_size": None, "strategy": self.options.strategy, "score": None,
+                "status": "error", "error": reason}
+
+
+@dataclass
+class Summary:
+    images: int = 0
+    outputs: int = 0
+    skipped: int = 0
+    failures: int = 0
+    seconds: float = 0.0
+
+
+def run_batch(options: CropOptions, inputs: Sequence[Path], output: Path,
+              on_result: Callable[[ImageResult], None] = lambda r: None,
+              model: SaliencyModel | None = None) -> Summary:
+    """Crop every input; `on_result` sees each image's records as they finish."""
+    start = time.perf_counter()
+    extras = [p for p in (options.save_saliency, options.debug) if p]
+    items = collect_inputs(inputs, output, extras)
+    cropper = Cropper(options, output, model)
+    summary = Summary()
+    for result in cropper.run(items):
+        summary.images += 1
+        summary.failures += result.failed
+        summary.outputs += sum(r["status"] == "ok" for r in result.records)
+        summary.skipped += sum(r["status"] == "skipped" for r in result.records)
+        on_result(result)
+    summary.seconds = time.perf_counter() - start
+    return summary

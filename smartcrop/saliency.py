@@ -1,0 +1,140 @@
+"""Saliency prediction on LiteRT: finds and verifies the shipped model, maps images to maps.
+
+Never imports TensorFlow. One `SaliencyModel` holds one interpreter per thread, so worker
+threads can predict at once (LiteRT releases the GIL while it runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import queue
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH, place, to_canvas
+
+MODEL_NAME = "saliency"
+
+
+def default_weights_dir() -> Path:
+    """``weights/`` of the source checkout, else the copy installed under ``<prefix>/share``."""
+    here = Path(__file__).resolve().parent.parent / "weights"
+    if (here / f"{MODEL_NAME}.tflite").exists():
+        return here
+    return Path(sys.prefix) / "share" / "smartcrop" / "weights"
+
+
+def resolve_weights(path: Path | None = None) -> tuple[Path, dict | None]:
+    """Find the .tflite model and its manifest; check the hash when a manifest lists it.
+
+    `path` may be a .tflite file or a folder holding ``saliency.tflite``. Raises ValueError
+    with the reason when the model is missing or does not match its manifest.
+    """
+    path = Path(path) if path else default_weights_dir()
+    model = path / f"{MODEL_NAME}.tflite" if path.is_dir() else path
+    if not model.is_file():
+        raise ValueError(f"saliency model not found at {model} (give --weights PATH)")
+    manifest_path = model.with_suffix(".json")
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
+    if manifest:
+        expected = manifest["files"].get(model.name, {}).get("sha256")
+        digest = hashlib.sha256(model.read_bytes()).hexdigest()
+        if expected and digest != expected:
+            raise ValueError(f"{model}: sha256 {digest[:12]}… does not match its manifest "
+                             f"({expected[:12]}…); the file is damaged or replaced")
+    return model, manifest
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence the runtime's C++ banner ("Created TensorFlow Lite XNNPACK delegate")."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class SaliencyModel:
+    """Predicts a saliency map (sums to 1) covering an image, at the model's map resolution.
+
+    Holds `workers` interpreters (each running `threads` threads) so that as many threads can
+    predict at once; an interpreter is never used by two threads together.
+    """
+
+    def __init__(self, model_path: Path | None = None, threads: int = 1, workers: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path, self.manifest = resolve_weights(model_path)
+        self._pool: queue.SimpleQueue = queue.SimpleQueue()
+        with _quiet_stderr():
+            for _ in range(workers):
+                interp = Interpreter(model_path=str(self.path), num_threads=threads)
+                interp.allocate_tensors()
+                self._check(interp)
+                self._pool.put(interp)
+
+    def _check(self, interp) -> None:
+        shape = tuple(interp.get_input_details()[0]["shape"])
+        if shape != (1, CANVAS_HEIGHT, CANVAS_WIDTH, 3):
+            raise ValueError(f"{self.path}: model input {shape} is not "
+                             f"(1, {CANVAS_HEIGHT}, {CANVAS_WIDTH}, 3)")
+
+    @staticmethod
+    def input_size() -> tuple[int, int]:
+        """Smallest decode size (w, h) worth giving `predict`: the canvas."""
+        return CANVAS_WIDTH, CANVAS_HEIGHT
+
+    def predict(self, image: Image.Image) -> np.ndarray:
+        """Map (rows, cols) over the image's own area (letterbox removed), summing to 1."""
+        placement = place(*image.size)
+        canvas = to_canvas(image, placement).astype(np.float32)[None]
+        interp = self._pool.get()
+        try:
+            interp.set_tensor(interp.get_input_details()[0]["index"], canvas)
+            interp.invoke()
+            out = interp.get_tensor(interp.get_output_details()[0]["index"])[0, :, :, 0].copy()
+        finally:
+            self._pool.put(interp)
+        rows, cols = placement.map_slice()
+        region = np.maximum(out[rows, cols].astype(np.float64), 0)
+        total = region.sum()
+        return region / total if total > 0 else np.full_like(region, 1 / region.size)
+
+
+def upsample(saliency: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bilinear resize of a map to (height, width), renormalised to sum 1."""
+    im = Image.fromarray(saliency.astype(np.float32), mode="F")
+    out = np.asarray(im.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float64)
+    out = np.maximum(out, 0)
+    total = out.sum()
+    return out / total if total > 0 else out
+
+
+def to_png_array(saliency: np.ndarray) -> np.ndarray:
+    """8-bit grayscale view of a map, its maximum at 255."""
+    peak = saliency.max()
+    scaled = saliency / peak * 255 if peak > 0 else saliency
+    return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
+
+
+WORK_MAP_SIDE = 256  # crop searches run on the map resized to at most this long side
+
+
+def work_map(saliency: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The map resized for crop search: the image's aspect, long side at most WORK_MAP_SIDE."""
+    scale = min(1.0, WORK_MAP_SIDE / max(width, height))
+    return upsample(saliency, max(1, round(width * scale)), max(1, round(height * scale)))
