@@ -46,6 +46,8 @@ class SmartCropper:
     def crop_boxes(self, image: Image.Image, ratios: Sequence[str] = (),
                    sizes: Sequence[str] = ()) -> list[CropResult]:
         """One CropResult per ratio ("16:9") and size ("1080x1350"), from one saliency pass."""
+        ratios = [ratios] if isinstance(ratios, str) else ratios  # one "16:9", not its characters
+        sizes = [sizes] if isinstance(sizes, str) else sizes
         targets: list[Target] = [parse_ratio(r) for r in ratios] + [parse_size(s) for s in sizes]
         if not targets:
             raise ValueError("give at least one ratio or size")

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -72,9 +73,11 @@ def _terminate(signum, frame):
 @click.option("--ratio", "ratio", multiple=True, callback=_targets, metavar="W:H",
               help="Aspect ratio to crop to: 16:9, 16x9, 1.91:1 or 1.91. Repeatable.")
 @click.option("--size", "size", multiple=True, callback=_targets, metavar="WxH",
-              help="Crop to this aspect, then resize to exactly WxH (no upscaling unless --upscale). Repeatable.")
+              help="Crop to this aspect, then resize to exactly WxH (no upscaling unless --upscale). "
+                   "Repeatable.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="window", show_default=True,
-              help="window: largest window of the ratio at maximum saliency; box: best-IoU box around the salient region, grown to the ratio (may zoom in).")
+              help="window: largest window of the ratio at maximum saliency; box: best-IoU box around "
+                   "the salient region, grown to the ratio (may zoom in).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="keep", show_default=True,
               help="Output format; keep writes the input's format (other formats become PNG).")
 @click.option("--quality", type=click.IntRange(1, 100), default=90, show_default=True,
@@ -117,7 +120,13 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from None
+    extras = [p for p in (save_saliency, debug) if p]
+    for inp in inputs:  # outputs are never read back as inputs, so this would find nothing
+        if inp.is_dir() and any(inp.resolve() == p.resolve() for p in (output, *extras)):
+            raise click.UsageError(f"input folder {inp} is also an output folder")
 
+    # Pillow warns about damaged files ("Corrupt EXIF data"); the error line per file is the report.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
     from smartcrop.pipeline import collect_inputs, run_batch  # the runtime loads only now
     from smartcrop.saliency import SaliencyModel
 
@@ -125,14 +134,14 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
         model = SaliencyModel(weights, threads=max(1, (os.cpu_count() or 1) // jobs), workers=jobs)
         if not dry_run:
             output.mkdir(parents=True, exist_ok=True)
-    except (ValueError, OSError) as e:
+        sink = None
+        if manifest:
+            sink = sys.stdout if str(manifest) == "-" else manifest.open("w", encoding="utf-8")
+    except (ValueError, OSError, RuntimeError) as e:
         raise click.ClickException(str(e)) from None
-    total = len(collect_inputs(inputs, output)) if sys.stderr.isatty() and not quiet else None
-    sink = None
-    if manifest:
-        sink = sys.stdout if str(manifest) == "-" else manifest.open("w", encoding="utf-8")
+    total = len(collect_inputs(inputs, output, extras)) if sys.stderr.isatty() and not quiet else None
     reporter = _Reporter(sink, total, quiet, verbose)
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         summary = run_batch(options, inputs, output, reporter, model)
     except KeyboardInterrupt:
@@ -141,6 +150,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
                    "--skip-existing to do the rest", err=True)
         sys.exit(130)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if sink and sink is not sys.stdout:
             sink.close()
     reporter.close()

@@ -12,6 +12,7 @@ ratios are exact), positions are searched on the map and scaled back once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,7 +180,8 @@ def grow_box(box: tuple[float, float, float, float], image_size: tuple[int, int]
     if h >= max_h or h * aspect >= max_w:
         w, h = max_w, max_h
     else:
-        h = max(1, round(h))
+        # Round up (past float noise) so that the rounded width still meets min_size[0].
+        h = max(1, math.ceil(h - 1e-6))
         w = min(max_w, max(1, round(h * aspect)))
     x = int(round(min(max(cx - w / 2, 0), image_w - w)))
     y = int(round(min(max(cy - h / 2, 0), image_h - h)))

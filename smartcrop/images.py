@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,16 @@ EXTENSION_FORMAT = {".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".gif": "GIF
 CHOSEN_EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 # Transposes that swap width and height (EXIF orientations 5-8).
 _SWAPS = {5, 6, 7, 8}
+# EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+# ICC colour-space signature (header bytes 16-20) -> the modes a profile of that space describes.
+_ICC_MODES = {b"RGB ": {"RGB", "RGBA", "P", "PA"}, b"GRAY": {"L", "LA", "1", "I;16", "I"},
+              b"CMYK": {"CMYK"}}
+# The process umask (read by setting it, so once, at import): outputs get the usual permissions.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 class ImageError(Exception):
@@ -39,59 +50,90 @@ class ImageInfo:
     orientation: int
 
 
+def describe(e: BaseException) -> str:
+    """An exception as a one-line reason; the type is named where the message alone is unclear."""
+    if isinstance(e, MemoryError):
+        return "not enough memory"
+    text = " ".join(str(e).split())
+    if isinstance(e, OSError) and text:
+        return text
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
 def read_info(path: Path, max_pixels: int) -> ImageInfo:
     """Header facts; refuses non-images and images over `max_pixels` without decoding."""
     try:
+        st = os.stat(path)
+    except OSError as e:
+        raise ImageError(f"cannot read file: {e.strerror or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageError("is a directory, not an image")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+        raise ImageError("not a regular file")
+    if st.st_size == 0:
+        raise ImageError("empty file (0 bytes)")
+    try:
         with Image.open(path) as im:
             width, height = im.size
-            orientation = int(im.getexif().get(0x0112, 1) or 1)
-            frames = int(getattr(im, "n_frames", 1) or 1)
             fmt = im.format or "unknown"
-    except IsADirectoryError:
-        raise ImageError("is a directory, not an image") from None
+            if width < 1 or height < 1:
+                raise ImageError(f"image has no pixels ({width}x{height})")
+            if width * height > max_pixels:  # before anything that could decode pixels
+                raise ImageError(f"{width}x{height} = {width * height / 1e6:.0f} megapixels is over "
+                                 f"the limit of {max_pixels / 1e6:g} (see --max-pixels)")
+            orientation = _orientation(im)
+            frames = int(getattr(im, "n_frames", 1) or 1)
+    except ImageError:
+        raise
     except UnidentifiedImageError:
         raise ImageError("not a recognised image (unknown format or corrupt header)") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as e:
-        raise ImageError(f"cannot read image header: {e}") from None
-    if width < 1 or height < 1:
-        raise ImageError(f"image has no pixels ({width}x{height})")
-    if width * height > max_pixels:
-        raise ImageError(f"{width}x{height} = {width * height / 1e6:.0f} megapixels is over the "
-                         f"limit of {max_pixels / 1e6:g} (see --max-pixels)")
+    except Exception as e:  # Pillow raises many types on malformed headers
+        raise ImageError(f"cannot read image header: {describe(e)}") from None
     if orientation in _SWAPS:
         width, height = height, width
     return ImageInfo(fmt, width, height, frames, orientation)
 
 
-def _decode(path: Path, draft_size: tuple[int, int] | None = None) -> Image.Image:
-    """Open, decode (reduced via JPEG draft mode if asked), and rotate upright."""
+def _orientation(im: Image.Image) -> int:
+    """EXIF orientation 1-8, else 1. A PNG's eXIf after the pixel data is not read (it would decode)."""
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1
+    value = im.getexif().get(0x0112, 1)
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _decode(path: Path, draft_size: tuple[int, int] | None = None,
+            orientation: int | None = None) -> Image.Image:
+    """Open, decode (reduced via JPEG draft mode if asked), and rotate upright.
+
+    `orientation` (from `read_info`) keeps the rotation consistent with the header's size.
+    """
     try:
         with Image.open(path) as im:
             if draft_size and im.format == "JPEG":
                 # DCT scaling: decodes at 1/2, 1/4 or 1/8 size, no smaller than draft_size.
                 im.draft(im.mode if im.mode in ("RGB", "L") else None, draft_size)
             im.load()
-            upright = ImageOps.exif_transpose(im)
-            if upright is im:
-                upright = im.copy()
+            method = _TRANSPOSE.get(_orientation(im) if orientation is None else orientation)
+            upright = im.transpose(method) if method is not None else im.copy()
             upright.format = im.format
             upright.info = dict(im.info)
             return upright
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
-        raise ImageError(f"cannot decode image: {e}") from None
+    except Exception as e:  # truncated or malformed data: OSError, SyntaxError, struct.error, ...
+        raise ImageError(f"cannot decode image: {describe(e)}") from None
 
 
 def load_for_model(path: Path, info: ImageInfo, min_side: tuple[int, int]) -> Image.Image:
     """An upright RGB image at least `min_side` (w, h) in size, decoded as small as possible."""
     # The draft size is in stored (not upright) orientation.
     draft = (min_side[1], min_side[0]) if info.orientation in _SWAPS else min_side
-    im = _decode(path, draft)
+    im = _decode(path, draft, info.orientation)
     return to_rgb(im)
 
 
-def load_full(path: Path) -> Image.Image:
+def load_full(path: Path, orientation: int | None = None) -> Image.Image:
     """The whole image at full resolution, upright (first frame for animations)."""
-    return _decode(path)
+    return _decode(path, None, orientation)
 
 
 def has_alpha(im: Image.Image) -> bool:
@@ -99,14 +141,20 @@ def has_alpha(im: Image.Image) -> bool:
         im.mode in ("P", "L", "RGB") and "transparency" in im.info)
 
 
-def to_rgb(im: Image.Image, background: tuple[int, int, int] = (128, 128, 128)) -> Image.Image:
-    """RGB for the model: alpha composited over `background`, 16-bit and CMYK converted."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+def to_8bit(im: Image.Image) -> Image.Image:
+    """16/32-bit integer greyscale scaled (not clipped) to 8-bit L, float clipped; others as is."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(im, dtype=np.int64)
         hi = 65535 if arr.max(initial=0) > 255 else 255
-        im = Image.fromarray((arr * 255 // hi).clip(0, 255).astype(np.uint8), "L")
-    elif im.mode == "F":
-        im = Image.fromarray(np.asarray(im).clip(0, 255).astype(np.uint8), "L")
+        return Image.fromarray((arr * 255 // hi).clip(0, 255).astype(np.uint8), "L")
+    if im.mode == "F":
+        return Image.fromarray(np.asarray(im).clip(0, 255).astype(np.uint8), "L")
+    return im
+
+
+def to_rgb(im: Image.Image, background: tuple[int, int, int] = (128, 128, 128)) -> Image.Image:
+    """RGB for the model: alpha composited over `background`, 16-bit and CMYK converted."""
+    im = to_8bit(im)
     if has_alpha(im):
         rgba = im.convert("RGBA")
         base = Image.new("RGBA", rgba.size, (*background, 255))
@@ -123,14 +171,17 @@ def output_extension(source_format: str, chosen: str) -> str:
 
 def _for_format(im: Image.Image, fmt: str) -> Image.Image:
     """Convert modes the target format cannot store. JPEG has no alpha: it goes onto white."""
+    if fmt == "TIFF" or (fmt == "PNG" and im.mode in ("I;16", "I")):
+        return im  # deep greyscale kept; every 8-bit format below gets it scaled, not clipped
+    im = to_8bit(im)
     if fmt == "JPEG":
         if im.mode in ("L", "RGB", "CMYK"):
             return im
-        if im.mode in ("1", "LA", "La") or im.mode.startswith("I") or im.mode == "F":
+        if im.mode in ("1", "LA", "La"):
             return to_rgb(im, (255, 255, 255)).convert("L")
         return to_rgb(im, (255, 255, 255))
     if fmt == "PNG":
-        if im.mode in ("1", "L", "LA", "I;16", "I", "RGB", "RGBA", "P"):
+        if im.mode in ("1", "L", "LA", "RGB", "RGBA", "P"):
             return im
         return im.convert("RGBA" if has_alpha(im) else "RGB")
     if fmt in ("WEBP", "GIF", "BMP"):
@@ -139,14 +190,14 @@ def _for_format(im: Image.Image, fmt: str) -> Image.Image:
         if fmt == "BMP" and im.mode in ("1", "L", "P", "RGB"):
             return im
         return im.convert("RGBA" if has_alpha(im) and fmt != "BMP" else "RGB")
-    return im  # TIFF stores any mode
+    return im
 
 
 def resize_exact(im: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Resize to exactly `size` with Lanczos (via a mode Lanczos supports)."""
+    """Resize to exactly `size` with Lanczos (1-bit and palette images would get nearest)."""
     if im.size == size:
         return im
-    if im.mode in ("1", "P", "PA", "CMYK") or im.mode.startswith("I;16"):
+    if im.mode in ("1", "P", "PA"):
         im = im.convert("RGBA" if has_alpha(im) else ("RGB" if im.mode != "1" else "L"))
     return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
@@ -166,7 +217,7 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
         params["quality"] = quality
     if fmt == "JPEG":
         params["subsampling"] = 0 if quality >= 90 else 2  # 4:4:4 at high quality
-    if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+    if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF") and _icc_fits(icc_profile, frames[0].mode):
         params["icc_profile"] = icc_profile
     if len(frames) > 1:
         params.update(save_all=True, append_images=frames[1:], duration=durations or 100,
@@ -174,6 +225,7 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # as a plain open() would, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
             frames[0].save(f, format=fmt, **params)
             f.flush()
@@ -187,15 +239,31 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
         raise
 
 
-def animation_frames(path: Path) -> tuple[list[Image.Image], list[int], int | None]:
-    """All frames of an animated image, upright and RGBA, with durations (ms) and loop count."""
+def _icc_fits(profile: bytes, mode: str) -> bool:
+    """Whether an ICC profile's colour space describes images of `mode` (else it must be dropped)."""
+    return mode in _ICC_MODES.get(bytes(profile[16:20]), set())
+
+
+def animation_frames(path: Path, max_pixels: int | None = None
+                     ) -> tuple[list[Image.Image], list[int], int | None]:
+    """All frames of an animated image, upright and RGBA, with durations (ms) and loop count.
+
+    Refuses animations whose frames together hold more than `max_pixels`, before decoding.
+    """
     try:
         with Image.open(path) as im:
+            n = int(getattr(im, "n_frames", 1) or 1)
+            if max_pixels and n * im.width * im.height > max_pixels:
+                raise ImageError(f"animation of {n} frames of {im.width}x{im.height} is over the "
+                                 f"limit of {max_pixels / 1e6:g} megapixels (see --max-pixels)")
             loop = im.info.get("loop")
             frames, durations = [], []
             for frame in ImageSequence.Iterator(im):
+                rgba = frame.convert("RGBA")  # loads the frame: WebP sets its duration only then
                 durations.append(int(frame.info.get("duration", im.info.get("duration", 100)) or 100))
-                frames.append(ImageOps.exif_transpose(frame.convert("RGBA")))
-    except (OSError, ValueError, SyntaxError, EOFError) as e:
-        raise ImageError(f"cannot decode animation: {e}") from None
+                frames.append(ImageOps.exif_transpose(rgba))
+    except ImageError:
+        raise
+    except Exception as e:
+        raise ImageError(f"cannot decode animation: {describe(e)}") from None
     return frames, durations, loop

@@ -46,7 +46,8 @@ def draw_overlay(photo: Image.Image, saliency: np.ndarray, image_size: tuple[int
     for k, (b, labels) in enumerate(merged.items()):
         label = ", ".join(labels)
         colour = COLOURS[k % len(COLOURS)]
-        rect = (b.left * fx, b.top * fy, (b.left + b.width) * fx - 1, (b.top + b.height) * fy - 1)
+        x0, y0 = b.left * fx, b.top * fy  # a box under a view pixel still gets a 1-pixel rectangle
+        rect = (x0, y0, max(x0, (b.left + b.width) * fx - 1), max(y0, (b.top + b.height) * fy - 1))
         draw.rectangle(rect, outline=colour, width=width)
         tx, ty = rect[0] + width + 2, rect[1] + width + 2  # label inside the top-left corner
         bbox = draw.textbbox((tx, ty), label, font=font)

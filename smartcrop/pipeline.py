@@ -20,7 +20,7 @@ from PIL import Image
 from smartcrop import cropping, images
 from smartcrop.images import ImageError, ImageInfo
 from smartcrop.options import CropOptions, Target
-from smartcrop.saliency import SaliencyModel, upsample, work_map
+from smartcrop.saliency import SaliencyModel, work_map
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff",
                     ".bmp", ".mpo"}
@@ -32,6 +32,7 @@ class InputItem:
 
     path: Path
     stem: Path  # e.g. trips/beach -> out/trips/beach_16x9.jpg
+    error: str | None = None  # found but unusable (a folder that could not be listed)
 
 
 @dataclass
@@ -50,10 +51,18 @@ def _is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
-def _walk(root: Path, skip: set[Path]) -> Iterator[Path]:
-    """Image files under `root`, sorted, following links but visiting each folder once."""
+def _walk(root: Path, skip: set[Path], errors: dict[Path, str]) -> Iterator[Path]:
+    """Image files under `root`, sorted, following links but visiting each folder once.
+
+    Folders that cannot be listed are yielded too, their reason put in `errors`.
+    """
     seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    unlisted: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlisted.append, followlinks=True):
+        while unlisted:
+            e = unlisted.pop()
+            errors[Path(e.filename)] = f"cannot list folder: {e.strerror or e}"
+            yield Path(e.filename)
         here = Path(dirpath)
         st = here.stat()
         if (st.st_dev, st.st_ino) in seen or here.resolve() in skip:
@@ -68,6 +77,9 @@ def _walk(root: Path, skip: set[Path]) -> Iterator[Path]:
         for name in sorted(filenames):
             if _is_image_name(Path(name)):
                 yield here / name
+    for e in unlisted:
+        errors[Path(e.filename)] = f"cannot list folder: {e.strerror or e}"
+        yield Path(e.filename)
 
 
 def collect_inputs(inputs: Sequence[Path], output: Path, skip: Sequence[Path] = ()) -> list[InputItem]:
@@ -79,15 +91,17 @@ def collect_inputs(inputs: Sequence[Path], output: Path, skip: Sequence[Path] = 
     """
     skip_resolved = {p.resolve() for p in (output, *skip)}
     found: list[tuple[Path, Path]] = []
+    errors: dict[Path, str] = {}
     for inp in inputs:
         if inp.is_dir():
-            found += [(p, p.relative_to(inp)) for p in _walk(inp, skip_resolved)]
+            found += [(p, p.relative_to(inp) if p != inp else Path(inp.resolve().name))
+                      for p in _walk(inp, skip_resolved, errors)]
         else:
             found.append((inp, Path(inp.name)))
     stems = [rel.with_suffix("") for _, rel in found]
     counts = Counter(s.as_posix().casefold() for s in stems)
     items, used = [], set()
-    for (path, rel), stem in zip(found, stems):
+    for (path, rel), stem in zip(found, stems, strict=True):
         if counts[stem.as_posix().casefold()] > 1 and rel.suffix:
             stem = stem.with_name(f"{stem.name}_{rel.suffix[1:].lower()}")
         base, n = stem, 2
@@ -95,7 +109,7 @@ def collect_inputs(inputs: Sequence[Path], output: Path, skip: Sequence[Path] = 
             stem = base.with_name(f"{base.name}-{n}")
             n += 1
         used.add(stem.as_posix().casefold())
-        items.append(InputItem(path, stem))
+        items.append(InputItem(path, stem, errors.get(path)))
     return items
 
 
@@ -116,42 +130,60 @@ class Cropper:
             # Bounded look-ahead keeps memory flat on big batches.
             window = self.options.jobs * 2
             futures = [pool.submit(self.process, it) for it in items[:window]]
-            for i in range(len(items)):
-                result = futures[i].result()
-                if i + window < len(items):
-                    futures.append(pool.submit(self.process, items[i + window]))
-                futures[i] = None
-                yield result
+            try:
+                for i in range(len(items)):
+                    result = futures[i].result()
+                    if i + window < len(items):
+                        futures.append(pool.submit(self.process, items[i + window]))
+                    futures[i] = None
+                    yield result
+            finally:  # interrupted or abandoned: queued images are dropped, running ones finish
+                for f in futures:
+                    if f is not None:
+                        f.cancel()
 
     # -- one image ---------------------------------------------------------------------
     def process(self, item: InputItem) -> ImageResult:
+        """All records of one input. Never raises for a bad file: failures become error records."""
         result = ImageResult(item)
         try:
-            info = images.read_info(item.path, self.options.max_pixels)
-            outputs = self._outputs(item, info)
-            todo = [t for t, p in outputs.items() if not (self.options.skip_existing and p.exists())]
-            if not todo and not self.options.save_saliency and not self.options.debug:
-                result.records = [self._record(item, t, info, None, outputs[t], "skipped")
-                                  for t in self.options.targets]
-                return result
-            small = images.load_for_model(item.path, info, self.model.input_size())
-            saliency = self.model.predict(small)
-            work = work_map(saliency, info.width, info.height)
-            boxes = {t: self._box(work, info, t) for t in self.options.targets}
-            self._write_extras(item, info, saliency, boxes)
-            written = self._write_crops(item, info, outputs, boxes, todo)
-            for t in self.options.targets:
-                status = "ok" if t in todo else "skipped"
-                rec = self._record(item, t, info, boxes[t], outputs[t], status)
-                rec["score"] = round(cropping.coverage(work, (info.width, info.height), boxes[t]), 4)
-                rec.update(written.get(t, {}))
-                result.records.append(rec)
+            if item.error:
+                raise ImageError(item.error)
+            result.records = self._process(item)
         except ImageError as e:
             result.records = [self._error(item, t, str(e)) for t in self.options.targets]
-        except (OSError, ValueError) as e:
-            result.records = [self._error(item, t, f"{type(e).__name__}: {e}")
-                              for t in self.options.targets]
+        except Exception as e:  # malformed files make Pillow/numpy raise almost anything
+            result.records = [self._error(item, t, images.describe(e)) for t in self.options.targets]
         return result
+
+    def _process(self, item: InputItem) -> list[dict]:
+        info = images.read_info(item.path, self.options.max_pixels)
+        outputs = self._outputs(item, info)
+        todo = [t for t, p in outputs.items() if not (self.options.skip_existing and p.exists())]
+        if not todo and not self.options.save_saliency and not self.options.debug:
+            return [self._record(item, t, info, None, outputs[t], "skipped") for t in self.options.targets]
+        small = images.load_for_model(item.path, info, self.model.input_size())
+        saliency = self.model.predict(small)
+        work = work_map(saliency, info.width, info.height)
+        boxes = {t: self._box(work, info, t) for t in self.options.targets}
+        self._write_extras(item, info, saliency, boxes)
+        failed = self._write_crops(item, info, outputs, boxes, todo)
+        records = []
+        for t in self.options.targets:
+            status = "error" if t in failed else "ok" if t in todo else "skipped"
+            rec = self._record(item, t, info, boxes[t], outputs[t], status)
+            if status == "error":
+                rec["error"] = failed[t]
+            else:
+                score = cropping.coverage(work, (info.width, info.height), boxes[t])
+                rec["score"] = round(min(1.0, max(0.0, score)), 4)
+            if status == "ok":
+                size, note = self._output_size(boxes[t], t)
+                rec["output_size"] = list(size)
+                if note:
+                    rec["note"] = note
+            records.append(rec)
+        return records
 
     def _outputs(self, item: InputItem, info: ImageInfo) -> dict[Target, Path]:
         ext = images.output_extension(info.format, self.options.format)
@@ -164,35 +196,43 @@ class Cropper:
         return cropping.find_box(work, (info.width, info.height), target.aspect,
                                  self.options.strategy, min_size)
 
-    def _write_crops(self, item, info, outputs, boxes, todo) -> dict[Target, dict]:
-        """Crop the full image once per output; returns per-target record fields."""
+    def _write_crops(self, item, info, outputs, boxes, todo) -> dict[Target, str]:
+        """Crop the full image once per output; returns the reason for each output not written.
+
+        Animations stay animated in GIF/WebP (every frame cropped with the same box); other
+        formats get the first frame.
+        """
         if self.options.dry_run or not todo:
             return {}
-        for t in todo:
-            if outputs[t].exists() and not self.options.overwrite:
-                raise ImageError(f"output {outputs[t]} exists (use --overwrite or --skip-existing)")
+        failed = {t: f"output {outputs[t]} exists (use --overwrite or --skip-existing)"
+                  for t in todo if outputs[t].exists() and not self.options.overwrite}
+        todo = [t for t in todo if t not in failed]
+        if not todo:
+            return failed
         animated = info.frames > 1 and outputs[todo[0]].suffix in (".gif", ".webp")
         if animated:
-            frames, durations, loop = images.animation_frames(item.path)
-            icc = None
+            frames, durations, loop = images.animation_frames(item.path, self.options.max_pixels)
+            icc, decoded = None, frames[0].size
         else:
-            full = images.load_full(item.path)
-            icc = full.info.get("icc_profile")
-        fields = {}
+            full = images.load_full(item.path, info.orientation)
+            icc, decoded = full.info.get("icc_profile"), full.size
+        if decoded != (info.width, info.height):
+            raise ImageError(f"decoded size {decoded[0]}x{decoded[1]} differs from the header's "
+                             f"{info.width}x{info.height}")
         for t in todo:
             b = boxes[t]
             area = (b.left, b.top, b.left + b.width, b.top + b.height)
-            size, note = self._output_size(b, t)
-            if animated:
-                out = [images.resize_exact(f.crop(area), size) for f in frames]
-                images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop)
-            else:
-                out = images.resize_exact(full.crop(area), size)
-                images.save_atomic(out, outputs[t], self.options.quality, icc)
-            fields[t] = {"output_size": list(size)}
-            if note:
-                fields[t]["note"] = note
-        return fields
+            size, _ = self._output_size(b, t)
+            try:
+                if animated:
+                    out = [images.resize_exact(f.crop(area), size) for f in frames]
+                    images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop)
+                else:
+                    out = images.resize_exact(full.crop(area), size)
+                    images.save_atomic(out, outputs[t], self.options.quality, icc)
+            except OSError as e:  # unwritable folder, disk full, a folder in the way
+                failed[t] = f"cannot write {outputs[t]}: {e.strerror or images.describe(e)}"
+        return failed
 
     def _output_size(self, box: cropping.Box, target: Target) -> tuple[tuple[int, int], str | None]:
         if not target.size:
@@ -204,12 +244,18 @@ class Cropper:
                                          f"{box.width}x{box.height}, not upscaled (see --upscale)")
 
     def _write_extras(self, item, info, saliency, boxes) -> None:
+        """The saliency map (8-bit PNG, the upright image's size) and the debug overlay, if asked."""
         if self.options.save_saliency:
             from smartcrop.saliency import to_png_array
 
-            full_map = upsample(saliency, info.width, info.height)
+            # Scaled in 8 bits: a float map the size of a 100-megapixel photo would need 800 MB.
+            small = Image.fromarray(to_png_array(saliency))
+            full_map = small.resize((info.width, info.height), Image.Resampling.BILINEAR)
+            peak = full_map.getextrema()[1]
+            if 0 < peak < 255:  # interpolation can shave the peak: keep the maximum at 255
+                full_map = full_map.point(lambda v: round(v * 255 / peak))
             path = self.options.save_saliency / item.stem.parent / f"{item.stem.name}.png"
-            images.save_atomic(Image.fromarray(to_png_array(full_map), "L"), path, 90)
+            self._save_extra(full_map, path)
         if self.options.debug:
             from smartcrop.overlay import VIEW_SIDE, draw_overlay
 
@@ -217,7 +263,14 @@ class Cropper:
             view = images.load_for_model(item.path, info, (VIEW_SIDE, VIEW_SIDE))
             overlay = draw_overlay(view, saliency, (info.width, info.height),
                                    {t.label: b for t, b in boxes.items()})
-            images.save_atomic(overlay, path, 90)
+            self._save_extra(overlay, path)
+
+    @staticmethod
+    def _save_extra(im: Image.Image, path: Path) -> None:
+        try:
+            images.save_atomic(im, path, 90)
+        except OSError as e:
+            raise ImageError(f"cannot write {path}: {e.strerror or images.describe(e)}") from None
 
     def _record(self, item, target, info, box, output, status) -> dict:
         written = status == "ok" and not self.options.dry_run

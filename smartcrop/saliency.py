@@ -41,9 +41,16 @@ def resolve_weights(path: Path | None = None) -> tuple[Path, dict | None]:
     if not model.is_file():
         raise ValueError(f"saliency model not found at {model} (give --weights PATH)")
     manifest_path = model.with_suffix(".json")
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
+    manifest = None
+    if manifest_path.is_file():
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{manifest_path}: unreadable model manifest ({e})") from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
+            raise ValueError(f"{manifest_path}: not a model manifest (no \"files\" table)")
     if manifest:
-        expected = manifest["files"].get(model.name, {}).get("sha256")
+        expected = (manifest.get("files", {}).get(model.name) or {}).get("sha256")
         digest = hashlib.sha256(model.read_bytes()).hexdigest()
         if expected and digest != expected:
             raise ValueError(f"{model}: sha256 {digest[:12]}… does not match its manifest "

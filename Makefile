@@ -1,0 +1,57 @@
+# smartcrop: every command lives here; CI runs `make demo` and `make test` as the README says.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHARED ?= ../shared
+DATASETS := $(SHARED)/datasets/osie $(SHARED)/datasets/eyecrowd $(SHARED)/datasets/scene500
+PRETRAINED := $(SHARED)/pretrained/mobilenet_v1_1.0_224_quant_embedding_extractor.tflite
+RUN ?= runs/main
+
+.PHONY: help demo test test-fast lint bench train eval export backbone clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime
+	$(PY) -m pip install -q -e '.[dev,train]'
+	touch $@
+
+demo: $(VENV)/.runtime  ## install, then crop the bundled samples into demo-out/
+	$(VENV)/bin/smartcrop samples demo-out --ratio 16:9 --ratio 1:1 --ratio 9:16 --size 1080x1350 \
+		--manifest demo-out/manifest.jsonl --debug demo-out/debug --save-saliency demo-out/saliency --overwrite
+	@echo "crops, manifest.jsonl, debug/ overlays and saliency/ maps are in demo-out/"
+
+test: $(VENV)/.dev  ## install test needs (incl. TensorFlow for model tests) and run every test
+	$(PY) -m pytest -q
+
+test-fast: $(VENV)/.dev  ## skip slow tests
+	$(PY) -m pytest -q -m "not slow"
+
+lint: $(VENV)/.dev  ## ruff
+	$(VENV)/bin/ruff check smartcrop tests
+
+bench: $(VENV)/.runtime  ## speed against libvips attention, smartcrop.py and a Pillow centre crop
+	@dpkg -s libvips42 >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends libvips42; }
+	$(PY) -m pip install -q 'pyvips>=2.2'
+	$(PY) tests/bench/bench.py --photos 24 --runs 3 --out bench-results
+
+backbone: $(VENV)/.dev  ## convert the ImageNet MobileNet v1 TFLite release to float Keras weights
+	$(PY) -m smartcrop.model.convert $(PRETRAINED) $(RUN)/mobilenet_v1_imagenet.weights.h5
+
+train: $(VENV)/.dev  ## train the saliency model (resumable: rerun to continue)
+	$(VENV)/bin/smartcrop-train $(DATASETS) --pretrained $(PRETRAINED) --out $(RUN)
+
+export: $(VENV)/.dev  ## export the best checkpoint to weights/ (LiteRT, int8 weights)
+	$(PY) -m smartcrop.model.export $(RUN)/best.weights.h5 --config $(RUN)/config.json
+
+eval: $(VENV)/.runtime  ## metrics and crop figure on the validation split
+	$(VENV)/bin/smartcrop-eval $(DATASETS) --split val
+
+clean:
+	rm -rf demo-out .pytest_cache

@@ -1,0 +1,139 @@
+"""``smartcrop-eval``: saliency metrics and the crop figure for the shipped model and baselines.
+
+For every image of the datasets given (shared layout), at the image's own resolution:
+CC, NSS, AUC-Judd, SIM and KL (MIT/Tübingen definitions) for the model and for a centre
+prior; and the share of all fixations inside the crop for the largest window of several
+ratios and for windows zoomed to 0.6 per side, for the model, the centre crop and the oracle
+(the best window given the true fixations). Runs on LiteRT; needs no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from smartcrop import cropping, metrics
+from smartcrop.fixations import density_map, fixation_counts, is_validation, load_datasets
+from smartcrop.images import to_rgb
+from smartcrop.options import parse_ratio
+from smartcrop.saliency import SaliencyModel, upsample, work_map
+
+CROP_RATIOS = ("1:1", "16:9", "9:16", "4:5", "1.91:1")
+ZOOMS = (1.0, 0.6)
+CENTRE_SIGMA = 0.25  # centre prior: Gaussian with sigma = 1/4 of each side
+
+
+def centre_prior(width: int, height: int, sigma: float = CENTRE_SIGMA) -> np.ndarray:
+    ys = (np.arange(height) + 0.5) / height - 0.5
+    xs = (np.arange(width) + 0.5) / width - 0.5
+    g = np.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2) / sigma**2)
+    return g / g.sum()
+
+
+def centred_box(image_size: tuple[int, int], aspect: float, zoom: float) -> cropping.Box:
+    """The centre crop: the same window size as the model's, centred."""
+    uniform = np.ones((1, 1))
+    return cropping.best_window(uniform, image_size, aspect, zoom)
+
+
+def share_inside(points: np.ndarray, box: cropping.Box) -> float:
+    x, y = points[:, 0], points[:, 1]
+    inside = (x >= box.left) & (x < box.left + box.width) & (y >= box.top) & (y < box.top + box.height)
+    return float(inside.mean())
+
+
+def evaluate_record(model: SaliencyModel, record) -> dict:
+    """All numbers for one image."""
+    w, h = record.width, record.height
+    with Image.open(record.path) as im:
+        small = model.predict(to_rgb(im))
+    pred = upsample(small, w, h)
+    density = density_map(record.fixations, w, h)
+    counts = fixation_counts(record.fixations, w, h)
+    out = {"model": metrics.all_metrics(pred, density, counts),
+           "centre": metrics.all_metrics(centre_prior(w, h), density, counts), "crops": {}}
+    work = work_map(small, w, h)
+    for ratio in CROP_RATIOS:
+        aspect = parse_ratio(ratio).aspect
+        for zoom in ZOOMS:
+            boxes = {
+                "model": cropping.best_window(work, (w, h), aspect, zoom),
+                "centre": centred_box((w, h), aspect, zoom),
+                "oracle": cropping.best_window(counts, (w, h), aspect, zoom),
+            }
+            out["crops"][f"{ratio}@{zoom:g}"] = {k: share_inside(record.fixations, b)
+                                                 for k, b in boxes.items()}
+    return out
+
+
+def summarise(results: list[dict]) -> dict:
+    """Means over images; the crop figure as mean shares and the share of the gap closed."""
+    summary = {}
+    for who in ("model", "centre"):
+        summary[who] = {m: float(np.mean([r[who][m] for r in results])) for m in results[0][who]}
+    crops = {}
+    for key in results[0]["crops"]:
+        mean = {k: float(np.mean([r["crops"][key][k] for r in results]))
+                for k in ("model", "centre", "oracle")}
+        gap = mean["oracle"] - mean["centre"]
+        mean["gap_closed"] = (mean["model"] - mean["centre"]) / gap if gap > 0 else float("nan")
+        crops[key] = mean
+    for zoom in ZOOMS:
+        rows = [v for k, v in crops.items() if k.endswith(f"@{zoom:g}")]
+        mean = {k: float(np.mean([r[k] for r in rows])) for k in ("model", "centre", "oracle")}
+        mean["gap_closed"] = (mean["model"] - mean["centre"]) / (mean["oracle"] - mean["centre"])
+        crops[f"all@{zoom:g}"] = mean
+    summary["crops"] = crops
+    return summary
+
+
+def format_table(summary: dict, n: int) -> str:
+    lines = [f"images: {n}", "", "| metric | model | centre prior |", "|---|---|---|"]
+    for m in ("cc", "nss", "auc_judd", "sim", "kl"):
+        lines.append(f"| {m} | {summary['model'][m]:.3f} | {summary['centre'][m]:.3f} |")
+    lines += ["", "| crop (share of fixations inside) | model | centre | oracle | gap closed |",
+              "|---|---|---|---|---|"]
+    for key, v in summary["crops"].items():
+        ratio, zoom = key.split("@")
+        name = f"{ratio}, {'largest' if zoom == '1' else 'zoom ' + zoom}"
+        lines.append(f"| {name} | {v['model']:.3f} | {v['centre']:.3f} | {v['oracle']:.3f} "
+                     f"| {v['gap_closed']:.0%} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="smartcrop-eval", description=__doc__.splitlines()[0])
+    p.add_argument("datasets", nargs="+", type=Path)
+    p.add_argument("--split", choices=("val", "train", "all"), default="all",
+                   help="which part of the reproducible split to score (all for unseen datasets)")
+    p.add_argument("--weights", type=Path, default=None)
+    p.add_argument("--json", type=Path, help="write the summary (and per-image numbers) here")
+    p.add_argument("--limit", type=int, default=0)
+    args = p.parse_args(argv)
+    try:
+        records = load_datasets(args.datasets)
+        model = SaliencyModel(args.weights, threads=2)
+    except ValueError as e:
+        sys.exit(f"smartcrop-eval: error: {e}")
+    if args.split != "all":
+        records = [r for r in records if is_validation(r) == (args.split == "val")]
+    if args.limit:
+        records = records[:args.limit]
+    start = time.perf_counter()
+    results = [evaluate_record(model, r) for r in records]
+    summary = summarise(results)
+    print(format_table(summary, len(results)))
+    print(f"\n{len(results)} images in {time.perf_counter() - start:.0f} s; model {model.path}")
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "images": [r.key for r in records],
+                                         "per_image": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

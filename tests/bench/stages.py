@@ -1,0 +1,88 @@
+"""Where smartcrop's time goes: each stage of one image timed in-process, with its own functions.
+
+The stages are the pipeline's, in its order (smartcrop.pipeline.Cropper.process), run one image
+at a time with the interpreter threads the CLI gives each worker by default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+STAGES = ("read header", "decode for the model", "model inference", "crop search", "full decode",
+          "crop + encode + write")
+
+
+def _import_smartcrop(repo: Path) -> dict[str, Any]:
+    """This checkout's smartcrop modules (not an installed copy)."""
+    sys.path.insert(0, str(repo))
+    from smartcrop import cropping, images, options, saliency
+
+    return {"cropping": cropping, "images": images, "options": options, "saliency": saliency}
+
+
+def _timed(fn: Callable[[], Any], into: list[float]) -> Any:
+    """Call `fn`, append its duration in ms to `into`, return its result."""
+    start = time.perf_counter()
+    result = fn()
+    into.append((time.perf_counter() - start) * 1000)
+    return result
+
+
+def _default_jobs(options_module) -> int:
+    """The CLI's default --jobs, read from CropOptions."""
+    return next(f.default for f in dataclasses.fields(options_module.CropOptions) if f.name == "jobs")
+
+
+def _one_photo(sc: dict[str, Any], model, photo: Path, aspects: dict[str, float], out: Path,
+               times: dict[str, list[float]]) -> None:
+    """Run the pipeline's stages on one photo, timing each."""
+    images, cropping, saliency = sc["images"], sc["cropping"], sc["saliency"]
+    t = times
+    info = _timed(lambda: images.read_info(photo, sc["options"].DEFAULT_MAX_PIXELS), t[STAGES[0]])
+    small = _timed(lambda: images.load_for_model(photo, info, model.input_size()), t[STAGES[1]])
+    smap = _timed(lambda: model.predict(small), t[STAGES[2]])
+    size = (info.width, info.height)
+
+    def search() -> dict:  # as the pipeline: one work map, a box and its score per target
+        work = saliency.work_map(smap, *size)
+        found = {k: cropping.find_box(work, size, a) for k, a in aspects.items()}
+        for box in found.values():
+            cropping.coverage(work, size, box)
+        return found
+
+    boxes = _timed(search, t[STAGES[3]])
+    full = _timed(lambda: images.load_full(photo), t[STAGES[4]])
+
+    def encode() -> None:
+        for key, b in boxes.items():
+            crop = full.crop((b.left, b.top, b.left + b.width, b.top + b.height))
+            images.save_atomic(crop, out / f"{photo.stem}_{key}.jpg", 90, full.info.get("icc_profile"))
+
+    _timed(encode, t[STAGES[5]])
+
+
+def stage_breakdown(repo: Path, photos: list[Path], aspects: dict[str, float], runs: int) -> dict:
+    """Median ms per photo of each stage over `runs` passes, plus the model's load time."""
+    sc = _import_smartcrop(repo)
+    threads = max(1, (os.cpu_count() or 1) // _default_jobs(sc["options"]))
+    load: list[float] = []
+    model = _timed(lambda: sc["saliency"].SaliencyModel(threads=threads, workers=1), load)
+    model.predict(sc["images"].load_for_model(photos[0], sc["images"].read_info(
+        photos[0], sc["options"].DEFAULT_MAX_PIXELS), model.input_size()))  # warm-up, untimed
+    times: dict[str, list[float]] = {s: [] for s in STAGES}
+    with tempfile.TemporaryDirectory(dir=photos[0].parent.parent) as tmp:
+        for _ in range(runs):
+            for photo in photos:
+                _one_photo(sc, model, photo, aspects, Path(tmp), times)
+    medians = {s: statistics.median(v) for s, v in times.items()}
+    return {"median_ms": medians, "total_ms": sum(medians.values()), "model_load_ms": load[0],
+            "interpreter_threads": threads, "outputs_per_photo": len(aspects),
+            "samples_per_stage": len(times[STAGES[0]])}

@@ -1,0 +1,154 @@
+"""Training batches (flips, shuffling, determinism) and preparing a record for the canvas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.train
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("keras")
+
+from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH, MAP_STRIDE, PAD_VALUE  # noqa: E402
+from smartcrop.fixations import FixationRecord  # noqa: E402
+from smartcrop.model.data import FixationBatches, prepare, prepare_all  # noqa: E402
+
+N, H, W = 10, 8, 16  # items; image height and width (targets are H/4 x W/4 here)
+
+
+def _arrays(n: int = N) -> tuple[np.ndarray, np.ndarray]:
+    """Images and targets that carry their item id and a left-hand marker, to track flips."""
+    images = np.zeros((n, H, W, 3), np.uint8)
+    images[:, :, 1, 0] = 255  # marker in column 1 of 16: column 14 once flipped
+    images[..., 2] = np.arange(n, dtype=np.uint8)[:, None, None]  # item id
+    targets = np.zeros((n, H // 4, W // 4, 2), np.float32)
+    targets[:, :, 0, 0] = 1.0  # density marker in column 0 of 4: column 3 once flipped
+    targets[..., 1] = np.arange(n, dtype=np.float32)[:, None, None]  # item id
+    return images, targets
+
+
+def _flipped(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per item of a batch: is the image flipped, is the target flipped (markers checked)."""
+    image_left = np.all(x[:, :, 1, 0] == 255, axis=1)
+    image_right = np.all(x[:, :, W - 2, 0] == 255, axis=1)
+    target_left = np.all(y[:, :, 0, 0] == 1, axis=1)
+    target_right = np.all(y[:, :, -1, 0] == 1, axis=1)
+    assert np.all(image_left ^ image_right) and np.all(target_left ^ target_right)
+    return image_right, target_right
+
+
+def _epochs(batches: FixationBatches, epochs: int):
+    out = []
+    for _ in range(epochs):
+        out.append([batches[i] for i in range(len(batches))])
+        batches.on_epoch_end()
+    return out
+
+
+def test_flips_move_image_and_targets_together():
+    images, targets = _arrays()
+    batches = FixationBatches(images, targets, batch_size=4, training=True, seed=5)
+    seen = {True: 0, False: 0}
+    for epoch in _epochs(batches, 6):
+        for x, y in epoch:
+            assert x.dtype == np.float32 and x.shape[1:] == (H, W, 3)
+            image_flip, target_flip = _flipped(x, y)
+            np.testing.assert_array_equal(image_flip, target_flip)
+            np.testing.assert_array_equal(x[:, 0, 0, 2], y[:, 0, 0, 1])  # same item in both
+            for f in image_flip:
+                seen[bool(f)] += 1
+    assert seen[True] > 0 and seen[False] > 0
+    # the sources are never modified in place
+    fresh_images, fresh_targets = _arrays()
+    np.testing.assert_array_equal(images, fresh_images)
+    np.testing.assert_array_equal(targets, fresh_targets)
+
+
+def test_two_image_flip_is_an_exact_mirror():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (2, H, W, 3), dtype=np.uint8)
+    targets = rng.random((2, H // 4, W // 4, 2)).astype(np.float32)
+    flips = 0
+    batches = FixationBatches(images, targets, batch_size=2, training=True, seed=1)
+    for [(x, y)] in _epochs(batches, 8):
+        for xi, yi in zip(x, y, strict=True):
+            [(k, flipped)] = [(k, f) for k in range(2) for f in (False, True)
+                              if np.array_equal(xi[:, ::-1] if f else xi, images[k])]
+            flips += flipped
+            expected = targets[k][:, ::-1] if flipped else targets[k]
+            np.testing.assert_array_equal(yi, expected)
+    assert 0 < flips < 16
+
+
+def test_deterministic_given_seed_and_epoch():
+    images, targets = _arrays()
+    a = _epochs(FixationBatches(images, targets, batch_size=3, seed=7), 3)
+    b = _epochs(FixationBatches(images, targets, batch_size=3, seed=7), 3)
+    for epoch_a, epoch_b in zip(a, b, strict=True):
+        for (xa, ya), (xb, yb) in zip(epoch_a, epoch_b, strict=True):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+
+    def order(epoch):
+        return [int(v) for x, _ in epoch for v in x[:, 0, 0, 2]]
+
+    assert order(a[0]) != order(a[1])  # reshuffled each epoch
+    c = _epochs(FixationBatches(images, targets, batch_size=3, seed=8), 1)
+    assert order(a[0]) != order(c[0])  # and the seed matters
+
+
+def test_training_drops_the_partial_batch():
+    images, targets = _arrays()
+    batches = FixationBatches(images, targets, batch_size=4, training=True)
+    assert len(batches) == N // 4
+    ids = [int(v) for x, _ in _epochs(batches, 1)[0] for v in x[:, 0, 0, 2]]
+    assert len(ids) == len(set(ids)) == 8
+
+
+def test_validation_is_ordered_unflipped_and_complete():
+    images, targets = _arrays()
+    batches = FixationBatches(images, targets, batch_size=4, training=False)
+    assert len(batches) == 3  # ceil(10 / 4)
+    for epoch in _epochs(batches, 2):
+        assert [len(x) for x, _ in epoch] == [4, 4, 2]
+        x = np.concatenate([x for x, _ in epoch])
+        y = np.concatenate([y for _, y in epoch])
+        np.testing.assert_array_equal(x, images.astype(np.float32))
+        np.testing.assert_array_equal(y, targets)
+
+
+def _record(tmp_path, width=100, height=80, fixations=((10, 10), (50, 40), (90, 70), (50.5, 40.5))):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "synthetic.jpg"
+    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(path, quality=90)
+    return FixationRecord("synthetic", path.name, path, width, height, np.asarray(fixations, np.float64))
+
+
+def test_prepare_synthetic_record(tmp_path):
+    record = _record(tmp_path)
+    canvas, targets = prepare(record)
+    assert canvas.shape == (CANVAS_HEIGHT, CANVAS_WIDTH, 3) and canvas.dtype == np.uint8
+    assert targets.shape == (CANVAS_HEIGHT // MAP_STRIDE, CANVAS_WIDTH // MAP_STRIDE, 2)
+    assert targets.dtype == np.float32
+    density, counts = targets[..., 0], targets[..., 1]
+    assert density.sum() == pytest.approx(1.0, abs=1e-5)
+    assert np.all(density >= 0)
+    assert counts.sum() == len(record.fixations)
+    # 100x80 fills the 240 rows (scale 3); width 300 rounds to 304 px, left edge at column 8.
+    # Fixation (x, y) -> canvas (x * 3.04 + 8, y * 3) -> map cell (row, col) = canvas // 8.
+    assert counts[3, 4] == 1  # (10, 10) -> (38.4, 30)
+    assert counts[15, 20] == 2  # (50, 40) and (50.5, 40.5) -> (160, 120) and (161.5, 121.5)
+    assert counts[26, 35] == 1  # (90, 70) -> (281.6, 210)
+    assert np.unravel_index(np.argmax(density), density.shape) == (15, 20)
+    # letterbox: grey columns either side of the image
+    assert np.all(canvas[:, :8] == PAD_VALUE) and np.all(canvas[:, 8 + 304:] == PAD_VALUE)
+
+
+def test_prepare_all_stacks(tmp_path):
+    record = _record(tmp_path)
+    images, targets = prepare_all([record, record])
+    assert images.shape == (2, CANVAS_HEIGHT, CANVAS_WIDTH, 3)
+    assert targets.shape == (2, CANVAS_HEIGHT // MAP_STRIDE, CANVAS_WIDTH // MAP_STRIDE, 2)
+    np.testing.assert_array_equal(images[0], images[1])

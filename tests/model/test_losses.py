@@ -1,0 +1,96 @@
+"""Saliency losses on tiny maps against values worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.train
+
+pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from smartcrop.model.losses import (  # noqa: E402
+    cc_metric,
+    correlation,
+    kl_divergence,
+    kl_metric,
+    nss,
+    nss_metric,
+    saliency_loss,
+)
+
+# 1x2x2x1 maps, row-major values:
+#   density g = [0.1, 0.2, 0.3, 0.4]   (sums to 1)
+#   pred    p = [0.2, 0.2, 0.2, 0.4]   (sums to 1)
+#   fixation counts f = [0, 0, 1, 2]
+DENSITY = np.array([0.1, 0.2, 0.3, 0.4], np.float32).reshape(1, 2, 2, 1)
+PRED = np.array([0.2, 0.2, 0.2, 0.4], np.float32).reshape(1, 2, 2, 1)
+FIXATIONS = np.array([0, 0, 1, 2], np.float32).reshape(1, 2, 2, 1)
+
+# KL = sum g ln(g / p) = 0.1 ln(0.5) + 0.2 ln(1) + 0.3 ln(1.5) + 0.4 ln(1)
+#    = -0.0693147 + 0.1216395 = 0.0523248
+KL = 0.1 * math.log(0.5) + 0.3 * math.log(1.5)
+# CC: both means are 0.25; deviations g' = [-.15, -.05, .05, .15], p' = [-.05, -.05, -.05, .15]
+#   sum g'p' = .0075 + .0025 - .0025 + .0225 = .03; sum g'^2 = .05; sum p'^2 = .03
+#   CC = .03 / sqrt(.05 * .03) = sqrt(.6) = 0.7745967
+CC = math.sqrt(0.6)
+# NSS: std(p) (population) = sqrt(.03 / 4) = sqrt(.0075); standardised p = [-1/sqrt3] * 3 + [sqrt3]
+#   count-weighted mean at fixations = (1 * -1/sqrt3 + 2 * sqrt3) / 3 = 5 / (3 sqrt3) = 0.9622504
+NSS = 5 / (3 * math.sqrt(3))
+
+
+def _np(x) -> np.ndarray:
+    return keras.ops.convert_to_numpy(x)
+
+
+def test_kl_by_hand():
+    assert _np(kl_divergence(DENSITY, PRED)) == pytest.approx([KL], abs=1e-5)
+    assert KL == pytest.approx(0.0523248, abs=1e-7)
+
+
+def test_kl_normalises_both_maps():
+    assert _np(kl_divergence(3.0 * DENSITY, 0.5 * PRED)) == pytest.approx([KL], abs=1e-5)
+    assert _np(kl_divergence(DENSITY, DENSITY)) == pytest.approx([0.0], abs=1e-5)
+
+
+def test_correlation_by_hand():
+    assert _np(correlation(DENSITY, PRED)) == pytest.approx([CC], abs=1e-5)
+    assert CC == pytest.approx(0.7745967, abs=1e-7)
+
+
+def test_correlation_of_map_with_itself_is_one():
+    rng = np.random.default_rng(0)
+    maps = rng.random((3, 5, 7, 1)).astype(np.float32)
+    np.testing.assert_allclose(_np(correlation(maps, maps)), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(_np(correlation(maps, 2.0 * maps + 1.0)), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(_np(correlation(maps, -maps)), -1.0, rtol=1e-5)
+
+
+def test_nss_by_hand():
+    assert _np(nss(FIXATIONS, PRED)) == pytest.approx([NSS], abs=1e-5)
+    assert NSS == pytest.approx(0.9622504, abs=1e-7)
+
+
+def test_saliency_loss_is_kl_plus_one_minus_cc():
+    y_true = np.concatenate([DENSITY, FIXATIONS], axis=-1)  # (1, 2, 2, 2): density, fixations
+    # 0.0523248 + 1 - 0.7745967 = 0.2777281
+    assert _np(saliency_loss(y_true, PRED)) == pytest.approx([KL + 1 - CC], abs=1e-5)
+    assert KL + 1 - CC == pytest.approx(0.2777281, abs=1e-7)
+    assert _np(cc_metric(y_true, PRED)) == pytest.approx([CC], abs=1e-5)
+    assert _np(kl_metric(y_true, PRED)) == pytest.approx([KL], abs=1e-5)
+    assert _np(nss_metric(y_true, PRED)) == pytest.approx([NSS], abs=1e-5)
+
+
+def test_saliency_loss_per_sample_and_zero_at_perfect_prediction():
+    y_true = np.concatenate([np.concatenate([DENSITY, PRED]), np.concatenate([FIXATIONS, FIXATIONS])], -1)
+    loss = _np(saliency_loss(y_true, np.concatenate([PRED, PRED])))
+    assert loss.shape == (2,)
+    assert loss[0] == pytest.approx(KL + 1 - CC, abs=1e-5)
+    assert loss[1] == pytest.approx(0.0, abs=1e-5)
+
+
+def test_metric_names():
+    assert [m.__name__ for m in (cc_metric, kl_metric, nss_metric)] == ["cc", "kl", "nss"]

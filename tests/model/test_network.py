@@ -1,0 +1,89 @@
+"""The assembled saliency network and its MobileNet backbone, built tiny on 64x64 inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.train
+
+pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from smartcrop.model.backbone import build_mobilenet_v1, conv_layer_names  # noqa: E402
+from smartcrop.model.network import (  # noqa: E402
+    MAP_STRIDE,
+    NetworkConfig,
+    backbone_of,
+    build_saliency_model,
+)
+
+SIZE = 64
+
+
+def _tiny(output_stride: int = 16) -> NetworkConfig:
+    return NetworkConfig(output_stride=output_stride, feature_channels=8, lstm_units=8, lstm_steps=2,
+                         num_priors=4, head_channels=8)
+
+
+def _pixels(batch: int = 2, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 255, (batch, SIZE, SIZE, 3)).astype(np.float32)
+
+
+def _predict(model, x) -> np.ndarray:
+    return keras.ops.convert_to_numpy(model(x, training=False))
+
+
+@pytest.mark.parametrize("output_stride", [8, 16])
+def test_map_is_one_eighth_and_sums_to_one(output_stride):
+    model = build_saliency_model(_tiny(output_stride), input_shape=(SIZE, SIZE, 3))
+    y = _predict(model, _pixels())
+    assert y.shape == (2, SIZE // MAP_STRIDE, SIZE // MAP_STRIDE, 1)
+    assert np.all(y >= 0)
+    np.testing.assert_allclose(y.sum(axis=(1, 2, 3)), 1.0, rtol=1e-5)
+    assert backbone_of(model).name == f"mobilenet_v1_os{output_stride}"
+
+
+def test_any_input_size_when_unspecified():
+    model = build_saliency_model(_tiny(16))
+    y = _predict(model, np.zeros((1, 48, 80, 3), np.float32))
+    assert y.shape == (1, 6, 10, 1)
+
+
+@pytest.mark.parametrize("output_stride, cells", [(8, 8), (16, 4), (32, 2)])
+def test_backbone_output_stride(output_stride, cells):
+    backbone = build_mobilenet_v1(output_stride, (SIZE, SIZE, 3))
+    assert backbone.output_shape == (None, cells, cells, 1024)
+    assert [layer.name for layer in backbone.layers if "conv" in layer.name and "relu" not in layer.name] \
+        == conv_layer_names()
+    assert len(conv_layer_names()) == 27
+
+
+def test_backbone_weights_do_not_depend_on_output_stride():
+    """Dilating instead of striding keeps every kernel's shape, so ImageNet weights fit all strides."""
+    shapes = {s: [w.shape for w in build_mobilenet_v1(s, (SIZE, SIZE, 3)).get_weights()] for s in (8, 16, 32)}
+    assert shapes[8] == shapes[16] == shapes[32]
+
+
+def test_backbone_rejects_other_strides():
+    with pytest.raises(ValueError, match="output_stride"):
+        build_mobilenet_v1(4)
+
+
+def test_save_load_weights_round_trip(tmp_path):
+    config = _tiny(16)
+    x = _pixels()
+    model = build_saliency_model(config, input_shape=(SIZE, SIZE, 3))
+    expected = _predict(model, x)
+    path = tmp_path / "tiny.weights.h5"
+    model.save_weights(path)
+    keras.utils.set_random_seed(123)  # the fresh model's own initial weights differ
+    other = build_saliency_model(config, input_shape=(SIZE, SIZE, 3))
+    assert not np.allclose(_predict(other, x), expected)
+    other.load_weights(path)
+    np.testing.assert_array_equal(_predict(other, x), expected)
+
+
+def test_config_to_dict_round_trip():
+    config = _tiny(8)
+    assert NetworkConfig(**config.to_dict()) == config

@@ -1,0 +1,109 @@
+"""End to end on the shared data: a tiny training run, then export to LiteRT and compare with Keras."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.train, pytest.mark.data]
+
+pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+litert = pytest.importorskip("ai_edge_litert.interpreter")
+
+from smartcrop.fixations import load_dataset  # noqa: E402
+from smartcrop.model import export, train  # noqa: E402
+from smartcrop.model.data import prepare  # noqa: E402
+from smartcrop.model.network import NetworkConfig  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+DATASETS = [SHARED / "datasets" / name for name in ("osie", "eyecrowd", "scene500")]
+PRETRAINED = SHARED / "pretrained" / "mobilenet_v1_1.0_224_quant_embedding_extractor.tflite"
+
+if not (SHARED / "datasets").is_dir() or not all(d.is_dir() for d in DATASETS) or not PRETRAINED.is_file():
+    pytest.skip(f"needs the shared datasets and pretrained MobileNet under {SHARED}", allow_module_level=True)
+
+# LiteRT vs Keras on the same canvas. Float export: the same graph, so only float round-off.
+# Int8 (dynamic-range weights) export: weights quantized per channel to 8 bits, so the maps
+# differ a little but must keep their shape.
+TOLERANCE = {  # name: (min correlation, max |difference| / map max)
+    "int8": (0.99, 0.15),  # measured: 0.998, 0.07
+    "float": (0.9999, 1e-3),  # measured: 1.0, 2e-6
+}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("smoke") / "run"
+    train.main([*map(str, DATASETS), "--pretrained", str(PRETRAINED), "--out", str(out),
+                "--limit", "8", "--steps", "2", "--epochs-frozen", "1", "--epochs-finetune", "1",
+                "--batch-size", "4"])
+    return out
+
+
+def test_training_writes_its_outputs(run_dir):
+    for name in ("best.weights.h5", "last.weights.h5", "frozen.weights.h5", "finetune.weights.h5",
+                 "log_frozen.csv", "log_finetune.csv", "config.json", "best.json"):
+        assert (run_dir / name).is_file(), name
+    assert not (run_dir / "data.npz").exists()  # no cache for --limit runs
+    assert NetworkConfig(**json.loads((run_dir / "config.json").read_text())) == NetworkConfig()
+    for phase in ("frozen", "finetune"):
+        header, *rows = (run_dir / f"log_{phase}.csv").read_text().splitlines()
+        assert "val_cc" in header.split(",") and len(rows) == 1
+    assert np.isfinite(json.loads((run_dir / "best.json").read_text())["val_cc"])
+
+
+def test_rerun_resumes_without_training(run_dir, capsys):
+    before = (run_dir / "log_frozen.csv").read_text()
+    train.main([*map(str, DATASETS), "--pretrained", str(PRETRAINED), "--out", str(run_dir),
+                "--limit", "8", "--steps", "2", "--epochs-frozen", "1", "--epochs-finetune", "1",
+                "--batch-size", "4"])
+    out = capsys.readouterr().out
+    assert "frozen: already done" in out and "finetune: already done" in out
+    assert (run_dir / "log_frozen.csv").read_text() == before
+
+
+@pytest.fixture(scope="module")
+def canvases() -> np.ndarray:
+    records = load_dataset(DATASETS[0])[:2]
+    return np.stack([prepare(r)[0] for r in records]).astype(np.float32)
+
+
+def _litert_maps(path: Path, canvases: np.ndarray) -> np.ndarray:
+    interp = litert.Interpreter(model_path=str(path))
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    assert tuple(inp["shape"]) == (1, *canvases.shape[1:]) and inp["dtype"] == np.float32
+    maps = []
+    for canvas in canvases:
+        interp.set_tensor(inp["index"], canvas[None])
+        interp.invoke()
+        maps.append(interp.get_tensor(out["index"])[0].copy())
+    return np.stack(maps)
+
+
+@pytest.mark.parametrize("kind", ["int8", "float"])
+def test_export_matches_keras(run_dir, canvases, tmp_path, kind):
+    out = tmp_path / "w"
+    export.main([str(run_dir / "best.weights.h5"), "--config", str(run_dir / "config.json"),
+                 "--out", str(out), *(["--float"] if kind == "float" else [])])
+    manifest = json.loads((out / "saliency.json").read_text())
+    assert manifest["quantization"] == ("float32" if kind == "float" else "dynamic-range int8 weights")
+    for name in ("saliency.tflite", "saliency.weights.h5"):
+        assert manifest["files"][name]["bytes"] == (out / name).stat().st_size
+        assert manifest["files"][name]["sha256"] == export.sha256(out / name)
+
+    config = NetworkConfig(**manifest["config"])
+    model = export.load_model(out / "saliency.weights.h5", config)
+    expected = np.stack([keras.ops.convert_to_numpy(model(c[None], training=False))[0] for c in canvases])
+    got = _litert_maps(out / "saliency.tflite", canvases)
+    assert got.shape == expected.shape == (2, 30, 40, 1)
+    min_corr, max_rel = TOLERANCE[kind]
+    for g, e in zip(got, expected, strict=True):
+        assert g.sum() == pytest.approx(1.0, abs=1e-4)
+        corr = np.corrcoef(g.ravel(), e.ravel())[0, 1]
+        rel = np.abs(g - e).max() / e.max()
+        assert corr > min_corr and rel < max_rel, f"{kind}: correlation {corr:.5f}, max diff {rel:.4f} of max"

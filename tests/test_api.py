@@ -1,0 +1,89 @@
+"""The Python API: SmartCropper over the same model and crop search as the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import photo
+from PIL import Image
+
+import smartcrop
+from smartcrop import SmartCropper
+from smartcrop.cropping import Box
+
+
+@pytest.fixture(scope="module")
+def cropper():
+    return SmartCropper(threads=1)
+
+
+def test_lazy_exports():
+    assert smartcrop.SmartCropper is SmartCropper
+    assert smartcrop.CropResult.__name__ == "CropResult"
+    assert smartcrop.CropOptions.__name__ == "CropOptions"
+    with pytest.raises(AttributeError):
+        smartcrop.nothing_here  # noqa: B018
+
+
+def test_crop_boxes_one_result_per_target(cropper):
+    im = photo((640, 480), centre=(150, 200))
+    results = cropper.crop_boxes(im, ratios=["16:9", "1.91"], sizes=["1080x1350"])
+    assert [r.target for r in results] == ["16:9", "1.91:1", "1080x1350"]
+    for r, aspect in zip(results, (16 / 9, 1.91, 0.8), strict=True):
+        b = r.box
+        assert isinstance(b, Box) and b.left >= 0 and b.top >= 0
+        assert b.left + b.width <= 640 and b.top + b.height <= 480
+        assert abs(b.width / b.height - aspect) < 0.01 and 0 <= r.score <= 1
+
+
+def test_crop_boxes_accepts_a_single_string(cropper):
+    (r,) = cropper.crop_boxes(photo(), ratios="16:9")
+    assert r.target == "16:9"
+    (r,) = cropper.crop_boxes(photo(), sizes="100x100")
+    assert r.target == "100x100"
+
+
+def test_crop_boxes_needs_a_target_and_valid_text(cropper):
+    with pytest.raises(ValueError, match="at least one"):
+        cropper.crop_boxes(photo())
+    with pytest.raises(ValueError, match="invalid ratio"):
+        cropper.crop_boxes(photo(), ratios=["wide"])
+
+
+def test_bad_strategy():
+    with pytest.raises(ValueError, match="strategy"):
+        SmartCropper(strategy="centre")
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "CMYK", "I;16", "1"])
+def test_saliency_shape_and_sum(cropper, mode):
+    im = photo((200, 150)).convert(mode) if mode != "I;16" else Image.fromarray(
+        (np.arange(150 * 200).reshape(150, 200) % 65535).astype(np.uint16))
+    m = cropper.saliency(im)
+    assert m.shape == (150, 200) and m.min() >= 0 and abs(m.sum() - 1) < 1e-6
+
+
+def test_saliency_of_exif_rotated_image_is_upright(cropper, tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo((200, 120)).save(tmp_path / "r.jpg", exif=exif)
+    im = Image.open(tmp_path / "r.jpg")
+    assert cropper.saliency(im).shape == (200, 120)
+    for r in cropper.crop_boxes(im, ratios=["1:1"]):
+        assert r.box.left + r.box.width <= 120 and r.box.top + r.box.height <= 200
+
+
+def test_box_strategy(tmp_path):
+    boxes = SmartCropper(strategy="box", threads=1).crop_boxes(photo((640, 360), centre=(500, 180)),
+                                                              ratios=["1:1"])
+    b = boxes[0].box
+    assert b.width == b.height and b.left + b.width <= 640
+
+
+def test_same_boxes_as_the_cli(cropper, cli, tmp_path):
+    im = photo((500, 300), centre=(400, 100))
+    im.save(tmp_path / "p.png")
+    r = cli(tmp_path / "p.png", tmp_path / "out", "--ratio", "4:5", "--ratio", "16:9", "--manifest", "-")
+    api = cropper.crop_boxes(im, ratios=["4:5", "16:9"])
+    assert [rec["box"] for rec in r.records] == [a.box.as_list() for a in api]
+    assert [rec["score"] for rec in r.records] == [round(a.score, 4) for a in api]

@@ -1,0 +1,301 @@
+"""The smartcrop command end to end: outputs, manifest, extras, formats, resume, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, exif_jpeg, files_under, parse_manifest, photo, run_module, sha256, srgb_profile
+from PIL import Image, ImageOps
+
+from smartcrop import __version__
+from smartcrop.saliency import SaliencyModel as RealModel
+
+
+def aspect_ok(size: tuple[int, int], w: int, h: int) -> bool:
+    """`size` has aspect w:h to within one pixel."""
+    width, height = size
+    return abs(width * h / w - height) <= 1 or abs(height * w / h - width) <= 1
+
+
+def test_nested_folders_several_targets_one_pass(cli, make_image, tmp_path, model, monkeypatch):
+    from test_pipeline import CountingModel
+
+    import smartcrop.saliency
+
+    counting = CountingModel(model)
+    monkeypatch.setattr(smartcrop.saliency, "SaliencyModel", lambda *a, **k: counting)
+    make_image("trips/beach.jpg", size=(640, 480))
+    make_image("trips/2023/hill.png", size=(300, 500))
+    make_image("top.jpg", size=(500, 500))
+    out = tmp_path / "out"
+    r = cli(tmp_path / "in", out, "--ratio", "16:9", "--ratio", "1.91:1", "--ratio", "9:16",
+            "--size", "200x250", "--size", "64x64", "--manifest", "-")
+    assert r.exit_code == 0, r.stderr
+    assert counting.calls == 3  # one saliency pass per image, whatever the number of targets
+    assert len(r.records) == 15
+    assert (out / "trips" / "beach_16x9.jpg").is_file()
+    assert (out / "trips" / "2023" / "hill_1.91x1.png").is_file()
+    for stem in ("trips/beach", "trips/2023/hill", "top"):
+        ext = ".png" if "hill" in stem else ".jpg"
+        for tag, (w, h) in (("16x9", (16, 9)), ("1.91x1", (191, 100)), ("9x16", (9, 16))):
+            assert aspect_ok(Image.open(out / f"{stem}_{tag}{ext}").size, w, h), (stem, tag)
+        assert Image.open(out / f"{stem}_200x250{ext}").size == (200, 250)
+        assert Image.open(out / f"{stem}_64x64{ext}").size == (64, 64)
+    assert "3 images, 15 outputs, 0 failed" in r.stderr
+
+
+def test_small_image_not_upscaled_unless_asked(cli, make_image, tmp_path):
+    make_image("small.jpg", size=(120, 90))
+    r = cli(tmp_path / "in", tmp_path / "out", "--size", "400x300", "--manifest", "-")
+    (rec,) = r.records
+    assert r.exit_code == 0 and rec["output_size"] == [120, 90] and "not upscaled" in rec["note"]
+    assert Image.open(tmp_path / "out" / "small_400x300.jpg").size == (120, 90)
+    r = cli(tmp_path / "in", tmp_path / "out2", "--size", "400x300", "--upscale", "--manifest", "-")
+    (rec,) = r.records
+    assert "note" not in rec and Image.open(tmp_path / "out2" / "small_400x300.jpg").size == (400, 300)
+
+
+def test_manifest_schema(cli, make_image, tmp_path):
+    make_image("a.jpg", size=(400, 300))
+    (tmp_path / "in" / "bad.jpg").write_text("not an image")
+    manifest = tmp_path / "m.jsonl"
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "16x9", "--ratio", "1.91", "--size", "100x80",
+            "--manifest", manifest)
+    assert r.exit_code == 1
+    records = parse_manifest(manifest.read_text(encoding="utf-8"))
+    assert len(records) == 6  # one per requested output, failures included
+    ok = [x for x in records if x["status"] == "ok"]
+    bad = [x for x in records if x["status"] == "error"]
+    assert [x.get("ratio", x.get("size")) for x in ok] == ["16:9", "1.91:1", [100, 80]]
+    for rec in records:
+        assert {"input", "output", "box", "image_size", "strategy", "score", "status", "error"} <= rec.keys()
+        assert ("ratio" in rec) != ("size" in rec) and rec["strategy"] == "window"
+    for rec in ok:
+        assert rec["input"] == str(tmp_path / "in" / "a.jpg") and os.path.isfile(rec["output"])
+        assert rec["image_size"] == [400, 300] and rec["error"] is None and 0 <= rec["score"] <= 1
+        left, top, w, h = rec["box"]
+        assert 0 <= left and 0 <= top and left + w <= 400 and top + h <= 300
+    for rec in bad:
+        assert rec["output"] is None and rec["box"] is None and rec["error"]
+
+
+def test_manifest_to_stdout_only_json(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--manifest", "-")
+    assert r.exit_code == 0
+    assert [json.loads(line)["status"] for line in r.stdout.splitlines()] == ["ok"]
+
+
+def test_saliency_maps_and_debug_overlays(cli, make_image, tmp_path):
+    make_image("trips/beach.jpg", size=(400, 300))
+    exif_jpeg(tmp_path / "in" / "trips" / "turned.jpg", 6, (300, 200))
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--save-saliency", tmp_path / "maps",
+            "--debug", tmp_path / "dbg")
+    assert r.exit_code == 0, r.stderr
+    for stem, size in (("beach", (400, 300)), ("turned", (200, 300))):
+        m = Image.open(tmp_path / "maps" / "trips" / f"{stem}.png")
+        assert m.format == "PNG" and m.mode == "L" and m.size == size
+        assert np.asarray(m).max() == 255
+        assert Image.open(tmp_path / "dbg" / "trips" / f"{stem}.jpg").mode == "RGB"
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_exif_rotated_jpeg_gives_upright_outputs(cli, tmp_path, orientation):
+    path = exif_jpeg(tmp_path / "in" / "r.jpg", orientation, (320, 200), centre=(80, 100))
+    r = cli(path, tmp_path / "out", "--ratio", "9:16", "--ratio", "16:9", "--manifest", "-")
+    assert r.exit_code == 0, r.stderr
+    upright = ImageOps.exif_transpose(Image.open(path))
+    assert upright.size == (200, 320)
+    for rec in r.records:
+        assert rec["image_size"] == [200, 320]
+        left, top, w, h = rec["box"]
+        assert left + w <= 200 and top + h <= 320
+        out = Image.open(rec["output"])
+        assert out.size == (w, h) and out.getexif().get(0x0112, 1) == 1
+        expected = upright.crop((left, top, left + w, top + h))
+        assert np.abs(np.asarray(out, float) - np.asarray(expected, float)).mean() < 4
+
+
+def test_png_alpha_kept_in_png(cli, tmp_path):
+    path = tmp_path / "in" / "logo.png"
+    path.parent.mkdir()
+    im = photo((200, 160)).convert("RGBA")
+    im.putalpha(Image.linear_gradient("L").resize((200, 160)))
+    im.save(path)
+    r = cli(path, tmp_path / "out", "--ratio", "1:1", "--size", "50x50", "--manifest", "-")
+    assert r.exit_code == 0
+    for rec in r.records:
+        out = Image.open(rec["output"])
+        assert out.format == "PNG" and out.mode == "RGBA"
+        assert np.asarray(out)[..., 3].min() < 30  # transparency survived
+
+
+def test_alpha_composited_on_white_for_jpeg_output(cli, tmp_path):
+    """--format jpeg has no alpha channel: transparent pixels become white."""
+    path = tmp_path / "in" / "clear.png"
+    path.parent.mkdir()
+    Image.new("RGBA", (120, 90), (0, 0, 0, 0)).save(path)
+    r = cli(path, tmp_path / "out", "--ratio", "4:3", "--format", "jpeg", "--manifest", "-")
+    out = Image.open(r.records[0]["output"])
+    assert out.format == "JPEG" and out.mode == "RGB" and np.asarray(out).min() >= 250
+
+
+@pytest.mark.parametrize(("src", "fmt"), [("p.jpg", "keep"), ("p.png", "keep"), ("p.jpg", "png"),
+                                          ("p.png", "webp")])
+def test_icc_profile_preserved(cli, tmp_path, src, fmt):
+    icc = srgb_profile()
+    path = tmp_path / "in" / src
+    path.parent.mkdir()
+    photo((160, 120)).save(path, icc_profile=icc)
+    r = cli(path, tmp_path / "out", "--ratio", "1:1", "--format", fmt, "--manifest", "-")
+    assert Image.open(r.records[0]["output"]).info.get("icc_profile") == icc
+
+
+def test_no_name_collisions(cli, make_image, tmp_path):
+    make_image("x/a.jpg", seed=1)
+    make_image("y/a.jpg", seed=2)
+    make_image("y/a.png", seed=3)
+    make_image("y/A.jpeg", seed=4)
+    make_image("a.jpg", root=tmp_path / "in2", seed=5)
+    out = tmp_path / "out"
+    r = cli(tmp_path / "in", tmp_path / "in2" / "a.jpg", out, "--ratio", "1:1", "--manifest", "-")
+    assert r.exit_code == 0
+    outputs = [rec["output"] for rec in r.records]
+    assert len(outputs) == 5 and len({o.casefold() for o in outputs}) == 5
+    assert sorted(map(str, files_under(out))) == sorted(outputs)
+
+
+def test_corrupt_file_among_good_ones(cli, make_image, tmp_path):
+    for i in range(3):
+        make_image(f"good{i}.jpg", seed=i)
+    bad = tmp_path / "in" / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0garbage" * 10)
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--ratio", "16:9")
+    assert r.exit_code == 1
+    lines = [line for line in r.stderr.splitlines() if "broken.jpg" in line]
+    assert len(lines) == 1 and lines[0].startswith("smartcrop: error: ")
+    assert len(files_under(tmp_path / "out")) == 6
+
+
+def test_exit_codes_and_stderr_in_a_real_process(make_image, tmp_path):
+    make_image("good.jpg")
+    (tmp_path / "in" / "empty.jpg").write_bytes(b"")
+    p = run_module(tmp_path / "in", tmp_path / "out", "--ratio", "1:1")
+    assert p.returncode == 1
+    assert [line for line in p.stderr.splitlines() if "error" in line] == [
+        f"smartcrop: error: {tmp_path / 'in' / 'empty.jpg'}: empty file (0 bytes)"]
+    assert "Traceback" not in p.stderr and (tmp_path / "out" / "good_1x1.jpg").is_file()
+    p = run_module(tmp_path / "in", tmp_path / "out2", "--ratio", "nope")
+    assert p.returncode == 2 and "invalid ratio 'nope'" in p.stderr
+
+
+def test_dry_run_writes_manifest_and_maps_only(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--dry-run",
+            "--save-saliency", tmp_path / "maps", "--manifest", tmp_path / "m.jsonl")
+    assert r.exit_code == 0
+    assert not (tmp_path / "out").exists()
+    (rec,) = parse_manifest((tmp_path / "m.jsonl").read_text())
+    assert rec["status"] == "ok" and rec["output"] is None and rec["box"]
+    assert (tmp_path / "maps" / "a.png").is_file()
+
+
+def test_skip_existing_resumes(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    make_image("b.jpg", seed=1)
+    out = tmp_path / "out"
+    assert cli(tmp_path / "in", out, "--ratio", "1:1", "--ratio", "16:9").exit_code == 0
+    kept = out / "a_1x1.jpg"
+    os.utime(kept, (1_000_000_000, 1_000_000_000))
+    before = (kept.stat().st_mtime_ns, sha256(kept))
+    (out / "a_16x9.jpg").unlink()
+    (out / "b_1x1.jpg").unlink()
+    r = cli(tmp_path / "in", out, "--ratio", "1:1", "--ratio", "16:9", "--skip-existing", "--manifest", "-")
+    assert r.exit_code == 0
+    assert (kept.stat().st_mtime_ns, sha256(kept)) == before
+    assert sorted(rec["status"] for rec in r.records) == ["ok", "ok", "skipped", "skipped"]
+    assert len(files_under(out)) == 4 and all(Image.open(p).size for p in files_under(out))
+
+
+def test_existing_outputs_refused_unless_overwrite(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a_1x1.jpg").write_bytes(b"precious")
+    r = cli(tmp_path / "in", out, "--ratio", "1:1", "--manifest", "-")
+    assert r.exit_code == 1 and r.records[0]["status"] == "error" and "exists" in r.records[0]["error"]
+    assert "a_1x1.jpg exists" in r.stderr
+    assert (out / "a_1x1.jpg").read_bytes() == b"precious"
+    r = cli(tmp_path / "in", out, "--ratio", "1:1", "--overwrite")
+    assert r.exit_code == 0 and Image.open(out / "a_1x1.jpg").size == (240, 240)
+
+
+def test_help_and_version_do_not_load_the_runtime():
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from smartcrop.cli import main\n"
+        "r = CliRunner().invoke(main, ['--help'])\n"
+        "assert r.exit_code == 0 and '--ratio' in r.output, r.output\n"
+        "v = CliRunner().invoke(main, ['--version'])\n"
+        "assert v.exit_code == 0, v.output\n"
+        "print(v.output.strip())\n"
+        "heavy = [m for m in ('ai_edge_litert', 'numpy', 'PIL', 'tqdm') if m in sys.modules]\n"
+        "assert 'ai_edge_litert' not in heavy, heavy\n"
+    )
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == f"smartcrop, version {__version__}"
+
+
+@pytest.mark.parametrize("args", [
+    [],  # no --ratio/--size
+    ["--ratio", "16-9"],
+    ["--ratio", "0:1"],
+    ["--size", "100"],
+    ["--ratio", "1:1", "--ratio", "1:1"],
+    ["--ratio", "1:1", "--skip-existing", "--overwrite"],
+    ["--ratio", "1:1", "--quality", "0"],
+])
+def test_usage_errors_exit_2(cli, make_image, tmp_path, args):
+    make_image("a.jpg")
+    r = cli(tmp_path / "in", tmp_path / "out", *args)
+    assert r.exit_code == 2, r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_folder_equal_to_input_is_a_usage_error(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    r = cli(tmp_path / "in", tmp_path / "in", "--ratio", "1:1")
+    assert r.exit_code == 2 and "also an output folder" in r.stderr
+
+
+def test_unwritable_manifest_is_a_clear_error(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--manifest", tmp_path / "no" / "m.jsonl")
+    assert r.exit_code == 1 and r.stderr.startswith("Error: ") and "m.jsonl" in r.stderr
+
+
+def test_bad_weights_is_a_clear_error(cli, make_image, tmp_path, monkeypatch):
+    import smartcrop.saliency
+
+    monkeypatch.setattr(smartcrop.saliency, "SaliencyModel", RealModel)
+    make_image("a.jpg")
+    (tmp_path / "w").mkdir()
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--weights", tmp_path / "w")
+    assert r.exit_code == 1 and "saliency model not found" in r.stderr
+
+
+def test_quiet_verbose_strategy_and_format(cli, make_image, tmp_path):
+    make_image("a.png")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "-q", "--strategy", "box",
+            "--format", "webp")
+    assert r.exit_code == 0 and r.stderr == ""
+    assert Image.open(tmp_path / "out" / "a_1x1.webp").format == "WEBP"
+    r = cli(tmp_path / "in", tmp_path / "out2", "--ratio", "1:1", "-v")
+    assert "a_1x1.png" in r.stderr

@@ -1,0 +1,434 @@
+"""Checks of smartcrop.cropping against brute-force searches on small synthetic maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from smartcrop.cropping import (
+    DEFAULTS,
+    Box,
+    best_box,
+    best_iou_box,
+    best_window,
+    box_sum,
+    coverage,
+    find_box,
+    grow_box,
+    largest_window,
+    place_window,
+    salient_mask,
+    summed_area_table,
+    window_sums,
+)
+
+FAST = settings(max_examples=60, deadline=None)
+
+aspects = st.floats(0.2, 5.0, allow_nan=False)
+sides = st.integers(1, 12)
+
+
+def maps(max_side: int = 20, min_side: int = 1):
+    shape = st.tuples(st.integers(min_side, max_side), st.integers(min_side, max_side))
+    return hnp.arrays(np.float64, shape, elements=st.floats(0, 1, width=32))
+
+
+def _inside(box: Box, image_w: int, image_h: int) -> bool:
+    return (box.left >= 0 and box.top >= 0 and box.width >= 1 and box.height >= 1
+            and box.left + box.width <= image_w and box.top + box.height <= image_h)
+
+
+def _aspect_ok(w: int, h: int, aspect: float) -> bool:
+    """The rounded side is within 1 px of the exact one (whichever side was derived)."""
+    return abs(w - h * aspect) <= 1 or abs(h - w / aspect) <= 1
+
+
+def _is_int_box(box: Box) -> bool:
+    return all(type(v) is int for v in box.as_list())
+
+
+def _brute_window_max(saliency: np.ndarray, w: int, h: int) -> float:
+    mh, mw = saliency.shape
+    return max(float(saliency[y:y + h, x:x + w].sum())
+               for y in range(mh - h + 1) for x in range(mw - w + 1))
+
+
+def _iou(mask: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    x, y, w, h = box
+    inside = float(mask[y:y + h, x:x + w].sum())
+    union = w * h + float(mask.sum()) - inside
+    return inside / union
+
+
+# --- summed-area table ------------------------------------------------------------------------
+
+
+@FAST
+@given(saliency=maps(12), data=st.data())
+def test_summed_area_table_and_window_sums_match_brute_force(saliency, data):
+    mh, mw = saliency.shape
+    sat = summed_area_table(saliency)
+    assert sat.shape == (mh + 1, mw + 1)
+    assert np.all(sat[0] == 0) and np.all(sat[:, 0] == 0)
+    for y in range(mh + 1):
+        for x in range(mw + 1):
+            assert sat[y, x] == pytest.approx(saliency[:y, :x].sum(), abs=1e-9)
+
+    w = data.draw(st.integers(1, mw), label="w")
+    h = data.draw(st.integers(1, mh), label="h")
+    sums = window_sums(sat, w, h)
+    assert sums.shape == (mh - h + 1, mw - w + 1)
+    expected = np.array([[saliency[y:y + h, x:x + w].sum() for x in range(mw - w + 1)]
+                         for y in range(mh - h + 1)])
+    np.testing.assert_allclose(sums, expected, atol=1e-9)
+
+    left = data.draw(st.integers(0, mw - w), label="left")
+    top = data.draw(st.integers(0, mh - h), label="top")
+    assert box_sum(sat, left, top, w, h) == pytest.approx(
+        saliency[top:top + h, left:left + w].sum(), abs=1e-9)
+
+
+def test_box_as_list():
+    assert Box(1, 2, 3, 4).as_list() == [1, 2, 3, 4]
+
+
+# --- largest_window ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("image, aspect, expected", [
+    ((1, 1), 1.0, (1, 1)),
+    ((1, 1), 0.2, (1, 1)),
+    ((1, 1), 5.0, (1, 1)),
+    ((10000, 10), 1.0, (10, 10)),
+    ((10, 10000), 1.0, (10, 10)),
+    ((1920, 1080), 16 / 9, (1920, 1080)),
+    ((1080, 1350), 1080 / 1350, (1080, 1350)),
+    ((640, 480), 640 / 480, (640, 480)),
+    ((1920, 1080), 1.0, (1080, 1080)),
+    ((1920, 1080), 9 / 16, (608, 1080)),
+    ((1080, 1920), 16 / 9, (1080, 608)),
+])
+def test_largest_window_cases(image, aspect, expected):
+    assert largest_window(*image, aspect) == expected
+
+
+@pytest.mark.parametrize("aspect", [0.0, -1.0])
+def test_largest_window_rejects_non_positive_aspect(aspect):
+    with pytest.raises(ValueError):
+        largest_window(100, 100, aspect)
+
+
+@FAST
+@given(image_w=st.integers(1, 400), image_h=st.integers(1, 400), aspect=aspects)
+def test_largest_window_is_maximal_with_aspect(image_w, image_h, aspect):
+    w, h = largest_window(image_w, image_h, aspect)
+    assert 1 <= w <= image_w and 1 <= h <= image_h
+    assert w == image_w or h == image_h
+    assert _aspect_ok(w, h, aspect)
+
+
+# --- best_window ------------------------------------------------------------------------------
+
+
+@FAST
+@given(saliency=maps(20), aspect=aspects)
+def test_best_window_at_map_resolution_covers_brute_force_maximum(saliency, aspect):
+    mh, mw = saliency.shape
+    box = best_window(saliency, (mw, mh), aspect)
+    assert _is_int_box(box)
+    assert _inside(box, mw, mh)
+    assert (box.width, box.height) == largest_window(mw, mh, aspect)
+    assert box.width == mw or box.height == mh
+    assert _aspect_ok(box.width, box.height, aspect)
+    covered = saliency[box.top:box.top + box.height, box.left:box.left + box.width].sum()
+    assert covered == pytest.approx(_brute_window_max(saliency, box.width, box.height),
+                                    rel=1e-8, abs=1e-9)
+
+
+@FAST
+@given(saliency=maps(20), factor=st.integers(2, 5), aspect=aspects)
+def test_best_window_on_map_smaller_than_image(saliency, factor, aspect):
+    mh, mw = saliency.shape
+    image_w, image_h = mw * factor, mh * factor
+    box = best_window(saliency, (image_w, image_h), aspect)
+    assert _is_int_box(box)
+    assert _inside(box, image_w, image_h)
+    assert box.width == image_w or box.height == image_h
+    assert _aspect_ok(box.width, box.height, aspect)
+
+
+@FAST
+@given(saliency=maps(20), image_w=st.integers(1, 300), image_h=st.integers(1, 300), aspect=aspects)
+def test_best_window_any_map_resolution_stays_inside(saliency, image_w, image_h, aspect):
+    box = best_window(saliency, (image_w, image_h), aspect)
+    assert _is_int_box(box)
+    assert _inside(box, image_w, image_h)
+    assert (box.width, box.height) == largest_window(image_w, image_h, aspect)
+
+
+@pytest.mark.parametrize("image, map_shape", [
+    ((20, 10), (10, 20)), ((21, 11), (11, 21)), ((300, 200), (20, 30)), ((200, 300), (30, 20)),
+])
+@pytest.mark.parametrize("aspect", [0.2, 9 / 16, 1.0, 1.91, 5.0])
+def test_best_window_uniform_map_is_centred(image, map_shape, aspect):
+    image_w, image_h = image
+    box = best_window(np.ones(map_shape), image, aspect)
+    factor = image_w / map_shape[1]
+    tol = max(0.5, factor)  # one map cell, or half a pixel at map resolution
+    assert abs(box.left - (image_w - box.width) / 2) <= tol
+    assert abs(box.top - (image_h - box.height) / 2) <= tol
+
+
+def test_best_window_zero_map_is_centred():
+    box = best_window(np.zeros((9, 16)), (16, 9), 1.0)
+    assert box == Box(3, 0, 9, 9)
+
+
+@pytest.mark.parametrize("image", [(400, 300), (300, 400), (1920, 1080), (101, 99)])
+@pytest.mark.parametrize("aspect", [0.5, 9 / 16, 1.0, 4 / 3, 2.0])
+def test_best_window_zoom_shrinks_sides(image, aspect):
+    saliency = np.random.default_rng(3).random((image[1] // 10, image[0] // 10))
+    big_w, big_h = largest_window(*image, aspect)
+    box = best_window(saliency, image, aspect, zoom=0.6)
+    assert _inside(box, *image)
+    assert abs(box.width - 0.6 * big_w) <= 1 and abs(box.height - 0.6 * big_h) <= 1
+    assert _aspect_ok(box.width, box.height, aspect)
+
+
+@FAST
+@given(saliency=maps(12), image_w=st.integers(1, 300), image_h=st.integers(1, 300), aspect=aspects,
+       zoom=st.floats(0.05, 1.0))
+def test_best_window_zoom_properties(saliency, image_w, image_h, aspect, zoom):
+    big_w, big_h = largest_window(image_w, image_h, aspect)
+    box = best_window(saliency, (image_w, image_h), aspect, zoom=zoom)
+    assert _inside(box, image_w, image_h)
+    assert box.width <= big_w and box.height <= big_h
+    assert _aspect_ok(box.width, box.height, aspect)
+    # The short side is the one rounded from the zoom; the long side follows the aspect.
+    if aspect >= 1:
+        assert abs(box.height - max(1.0, zoom * big_h)) <= 1
+    else:
+        assert abs(box.width - max(1.0, zoom * big_w)) <= 1
+
+
+@pytest.mark.parametrize("zoom", [0.0, -0.5, 1.01, 2.0])
+def test_best_window_rejects_bad_zoom(zoom):
+    with pytest.raises(ValueError):
+        best_window(np.ones((4, 4)), (40, 40), 1.0, zoom=zoom)
+
+
+def test_place_window_finds_spike():
+    saliency = np.zeros((10, 10))
+    saliency[7, 8] = 1.0
+    box = place_window(saliency, (100, 100), 30, 30)
+    assert box.left <= 80 < box.left + 30 and box.top <= 70 < box.top + 30
+
+
+@pytest.mark.parametrize("strategy", ["window", "box"])
+@pytest.mark.parametrize("blob_cols", [(2, 7), (57, 62)])
+def test_portrait_window_on_landscape_covers_edge_blob(strategy, blob_cols):
+    # 640x360 image, 64x36 map (10 px per cell); a blob hugging the left or right edge.
+    saliency = np.zeros((36, 64))
+    c0, c1 = blob_cols
+    saliency[15:21, c0:c1] = 1.0
+    box = find_box(saliency, (640, 360), 9 / 16, strategy)
+    assert _inside(box, 640, 360)
+    assert box.left <= c0 * 10 and box.left + box.width >= c1 * 10
+    assert box.top <= 150 and box.top + box.height >= 210
+    if strategy == "window":
+        assert (box.width, box.height) == largest_window(640, 360, 9 / 16)
+
+
+# --- salient_mask / best_iou_box --------------------------------------------------------------
+
+
+@FAST
+@given(saliency=maps(10), mass=st.floats(0.05, 1.0))
+def test_salient_mask_holds_requested_mass(saliency, mass):
+    mask = salient_mask(saliency, mass)
+    assert mask.dtype == bool and mask.shape == saliency.shape
+    total = saliency.sum()
+    assert saliency[mask].sum() >= mass * total - 1e-9
+    values = np.unique(saliency[mask])
+    # Minimal up to ties: dropping every cell at the threshold value falls short of the mass.
+    if total > 0 and values.size and values.size == mask.sum():
+        assert saliency[mask].sum() - values[0] < mass * total + 1e-9
+
+
+def test_salient_mask_of_zero_map_is_everything():
+    assert salient_mask(np.zeros((3, 4))).all()
+
+
+def test_salient_mask_picks_the_bright_cells():
+    saliency = np.array([[0.0, 5.0, 0.0], [1.0, 4.0, 0.0]])
+    np.testing.assert_array_equal(salient_mask(saliency, 0.5),
+                                  [[False, True, False], [False, False, False]])
+    np.testing.assert_array_equal(salient_mask(saliency, 0.7),
+                                  [[False, True, False], [False, True, False]])
+
+
+@settings(max_examples=80, deadline=None)
+@given(mask=hnp.arrays(bool, st.tuples(st.integers(1, 7), st.integers(1, 7))))
+def test_best_iou_box_matches_brute_force(mask):
+    h, w = mask.shape
+    box = best_iou_box(mask)
+    x, y, bw, bh = box
+    assert all(type(v) is int for v in box)
+    assert 0 <= x and 0 <= y and bw >= 1 and bh >= 1 and x + bw <= w and y + bh <= h
+    best = max(_iou(mask, (l0, t0, r - l0, b - t0))
+               for t0 in range(h) for b in range(t0 + 1, h + 1)
+               for l0 in range(w) for r in range(l0 + 1, w + 1))
+    assert _iou(mask, box) == pytest.approx(best, abs=1e-12)
+
+
+@pytest.mark.parametrize("rect", [(0, 0, 1, 1), (2, 1, 3, 4), (0, 0, 9, 6), (8, 5, 1, 1), (1, 3, 7, 2)])
+def test_best_iou_box_recovers_a_rectangle_exactly(rect):
+    x, y, w, h = rect
+    mask = np.zeros((6, 9), dtype=bool)
+    mask[y:y + h, x:x + w] = True
+    assert best_iou_box(mask) == rect
+    assert _iou(mask, best_iou_box(mask)) == 1.0
+
+
+# --- best_box / grow_box ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("image, map_shape, rect", [
+    # rect in map cells (left, top, width, height), aspect 4:3 (20x15 cells, 200x150 px)
+    ((480, 360), (36, 48), (24, 4, 20, 15)),
+    ((480, 360), (36, 48), (2, 18, 20, 15)),
+    # map larger than the box grid (reduced by 2 inside best_box); rect aligned to even cells
+    ((480, 360), (72, 96), (48, 8, 40, 30)),
+])
+def test_best_box_recovers_off_centre_rectangle(image, map_shape, rect):
+    x, y, w, h = rect
+    saliency = np.zeros(map_shape)
+    saliency[y:y + h, x:x + w] = 1.0
+    scale = image[0] / map_shape[1]
+    rx0, ry0, rx1, ry1 = x * scale, y * scale, (x + w) * scale, (y + h) * scale
+    box = best_box(saliency, image, w / h)
+    assert _inside(box, *image)
+    assert box.left <= rx0 and box.top <= ry0
+    assert box.left + box.width >= rx1 and box.top + box.height >= ry1
+    assert box.width <= (rx1 - rx0) + 2 and box.height <= (ry1 - ry0) + 2
+
+
+@pytest.mark.parametrize("aspect", [0.2, 9 / 16, 1.0, 16 / 9, 5.0])
+def test_best_box_other_aspects_contain_the_rectangle_centre(aspect):
+    saliency = np.zeros((36, 48))
+    saliency[4:19, 24:44] = 1.0  # 200x150 px centred at (340, 115) on 480x360
+    box = best_box(saliency, (480, 360), aspect)
+    assert _inside(box, 480, 360)
+    assert _aspect_ok(box.width, box.height, aspect)
+    assert box.left <= 340 <= box.left + box.width and box.top <= 115 <= box.top + box.height
+
+
+@pytest.mark.parametrize("aspect", [9 / 16, 1.0, 4 / 3, 16 / 9, 3.0])
+def test_box_on_tiny_spot_is_not_an_extreme_close_up(aspect):
+    saliency = np.zeros((30, 40))
+    saliency[10, 30] = 1.0
+    max_w, max_h = largest_window(400, 300, aspect)
+    box = best_box(saliency, (400, 300), aspect)
+    assert _inside(box, 400, 300)
+    assert box.width >= DEFAULTS["box_min_scale"] * max_w - 1
+    assert box.height >= DEFAULTS["box_min_scale"] * max_h - 1
+    assert box.left <= 300 <= box.left + box.width and box.top <= 100 <= box.top + box.height
+
+
+@pytest.mark.parametrize("aspect", [9 / 16, 1.0, 4 / 3, 16 / 9])
+def test_grow_box_respects_min_size(aspect):
+    box = grow_box((200.0, 150.0, 5.0, 5.0), (400, 300), aspect, min_size=(100, 100))
+    assert box.width >= 100 and box.height >= 100
+    assert _inside(box, 400, 300)
+    assert _aspect_ok(box.width, box.height, aspect)
+
+
+def test_grow_box_min_size_beyond_image_gives_largest_window():
+    box = grow_box((10.0, 10.0, 5.0, 5.0), (400, 300), 1.0, min_size=(1000, 1000))
+    assert box == Box(0, 0, 300, 300)
+
+
+@pytest.mark.parametrize("image, aspect, min_size", [
+    ((500, 500), 3.0, (301, 1)),  # 301 / 3 = 100.33 px high: rounding down gave a 300 px width
+    ((2000, 2000), 3.0, (1000, 1)),
+    ((2000, 2000), 1 / 3, (1, 1000)),
+    ((4000, 3000), 1080 / 1350, (1080, 1350)),  # an exact output size: no extra pixel
+    ((4000, 3000), 1200 / 628, (1200, 628)),
+])
+def test_grow_box_min_size_survives_rounding(image, aspect, min_size):
+    box = grow_box((0.0, 0.0, 1.0, 1.0), image, aspect, min_size=min_size, min_scale=0.0)
+    assert box.width >= min_size[0] and box.height >= min_size[1]
+    assert box.height - 1 < max(min_size[1], min_size[0] / aspect)  # and no larger than needed
+    if min_size[0] / min_size[1] == aspect:
+        assert (box.width, box.height) == min_size
+
+
+@FAST
+@given(image_w=st.integers(1, 3000), image_h=st.integers(1, 3000), aspect=aspects,
+       fx=st.floats(0, 1), fy=st.floats(0, 1), fw=st.floats(0, 1), fh=st.floats(0, 1),
+       min_w=st.integers(1, 3000), min_h=st.integers(1, 3000))
+def test_grow_box_properties(image_w, image_h, aspect, fx, fy, fw, fh, min_w, min_h):
+    left, top = fx * image_w, fy * image_h
+    bw, bh = fw * (image_w - left), fh * (image_h - top)
+    max_w, max_h = largest_window(image_w, image_h, aspect)
+    box = grow_box((left, top, bw, bh), (image_w, image_h), aspect, min_size=(min_w, min_h))
+    assert _is_int_box(box)
+    assert _inside(box, image_w, image_h)
+    assert box.width <= max_w and box.height <= max_h
+    assert _aspect_ok(box.width, box.height, aspect)
+    if (box.width, box.height) != (max_w, max_h):
+        assert box.width >= min_w and box.height >= min_h
+        assert box.height >= DEFAULTS["box_min_scale"] * max_h - 0.5
+        # It contains the input box (to rounding) when that box fits the grown size.
+        if box.width >= bw + 1 and box.height >= bh + 1:
+            assert box.left <= left + 1 and box.left + box.width >= left + bw - 1
+            assert box.top <= top + 1 and box.top + box.height >= top + bh - 1
+
+
+# --- coverage / find_box ----------------------------------------------------------------------
+
+
+@FAST
+@given(saliency=maps(12), factor=st.integers(1, 4), data=st.data())
+def test_coverage_bounds(saliency, factor, data):
+    mh, mw = saliency.shape
+    image_w, image_h = mw * factor, mh * factor
+    full = coverage(saliency, (image_w, image_h), Box(0, 0, image_w, image_h))
+    if saliency.sum() > 0:
+        assert full == pytest.approx(1.0)
+    else:
+        assert full == 0.0
+    w = data.draw(st.integers(1, image_w), label="w")
+    h = data.draw(st.integers(1, image_h), label="h")
+    left = data.draw(st.integers(0, image_w - w), label="left")
+    top = data.draw(st.integers(0, image_h - h), label="top")
+    c = coverage(saliency, (image_w, image_h), Box(left, top, w, h))
+    assert -1e-12 <= c <= 1 + 1e-12
+    if factor == 1 and saliency.sum() > 0:
+        expected = saliency[top:top + h, left:left + w].sum() / saliency.sum()
+        assert c == pytest.approx(expected, abs=1e-9)
+
+
+def test_coverage_of_half_image():
+    saliency = np.zeros((4, 4))
+    saliency[:, :2] = 1.0
+    assert coverage(saliency, (40, 40), Box(0, 0, 20, 40)) == pytest.approx(1.0)
+    assert coverage(saliency, (40, 40), Box(20, 0, 20, 40)) == 0.0
+    assert coverage(saliency, (40, 40), Box(10, 0, 20, 40)) == pytest.approx(0.5)
+
+
+def test_find_box_dispatches():
+    saliency = np.random.default_rng(5).random((30, 40))
+    image = (400, 300)
+    assert find_box(saliency, image, 1.0) == best_window(saliency, image, 1.0)
+    assert find_box(saliency, image, 1.0, "window") == best_window(saliency, image, 1.0)
+    assert (find_box(saliency, image, 1.0, "box", min_size=(200, 200))
+            == best_box(saliency, image, 1.0, min_size=(200, 200)))
+
+
+def test_find_box_rejects_unknown_strategy():
+    with pytest.raises(ValueError, match="unknown strategy"):
+        find_box(np.ones((3, 3)), (30, 30), 1.0, "smart")

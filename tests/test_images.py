@@ -1,0 +1,168 @@
+"""smartcrop.images: header checks, mode handling, atomic writes, animations."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+import numpy as np
+import pytest
+from conftest import animation, bomb_png, exif_jpeg, photo, srgb_profile
+from PIL import Image
+
+from smartcrop import images
+from smartcrop.images import ImageError
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_read_info_gives_upright_size(tmp_path, orientation):
+    path = exif_jpeg(tmp_path / "o.jpg", orientation, (64, 32))
+    info = images.read_info(path, 10**8)
+    assert (info.width, info.height) == ((32, 64) if orientation >= 5 else (64, 32))
+    assert info.orientation == orientation and info.format == "JPEG" and info.frames == 1
+
+
+def test_load_full_is_upright(tmp_path):
+    path = exif_jpeg(tmp_path / "o.jpg", 6, (64, 32))
+    assert images.load_full(path).size == (32, 64)
+    small = images.load_for_model(path, images.read_info(path, 10**8), (16, 16))
+    assert small.mode == "RGB" and small.width < small.height
+
+
+def test_bomb_refused_from_header_without_decoding(tmp_path):
+    path = bomb_png(tmp_path / "bomb.png", 30000, 30000)
+    start = time.perf_counter()
+    with pytest.raises(ImageError, match=r"30000x30000 .* over the limit"):
+        images.read_info(path, 200_000_000)
+    assert time.perf_counter() - start < 1
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"", "empty file"),
+    (b"hello, this is text\n", "not a recognised image"),
+    (b"\xff\xd8\xff\xe0" + b"\0" * 10, "not a recognised image|cannot read image header"),
+])
+def test_read_info_reasons(tmp_path, content, reason):
+    path = tmp_path / "x.jpg"
+    path.write_bytes(content)
+    with pytest.raises(ImageError, match=reason):
+        images.read_info(path, 10**8)
+
+
+def test_read_info_refuses_directories_and_fifos(tmp_path):
+    (tmp_path / "d.jpg").mkdir()
+    with pytest.raises(ImageError, match="is a directory"):
+        images.read_info(tmp_path / "d.jpg", 10**8)
+    if hasattr(os, "mkfifo"):  # opening a FIFO would block forever
+        os.mkfifo(tmp_path / "f.jpg")
+        with pytest.raises(ImageError, match="not a regular file"):
+            images.read_info(tmp_path / "f.jpg", 10**8)
+
+
+def test_truncated_jpeg_is_an_image_error(tmp_path):
+    path = tmp_path / "t.jpg"
+    photo((200, 150)).save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    info = images.read_info(path, 10**8)
+    with pytest.raises(ImageError, match="cannot decode"):
+        images.load_full(path)
+    with pytest.raises(ImageError, match="cannot decode"):
+        images.load_for_model(path, info, (32, 32))
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "I;16", "I", "F",
+                                  "YCbCr"])
+def test_to_rgb_every_mode(mode):
+    im = photo((40, 30)).convert(mode) if mode not in ("I;16", "I", "F") else Image.new(mode, (40, 30))
+    out = images.to_rgb(im)
+    assert out.mode == "RGB" and out.size == (40, 30)
+
+
+def test_to_rgb_scales_16_bit_instead_of_clipping():
+    im = Image.fromarray(np.full((4, 4), 32768, dtype=np.uint16))
+    assert 120 <= np.asarray(images.to_rgb(im)).mean() <= 135
+
+
+def test_to_rgb_composites_alpha_over_background():
+    im = Image.new("RGBA", (4, 4), (255, 0, 0, 0))
+    assert np.asarray(images.to_rgb(im, (255, 255, 255))).min() == 255
+
+
+def test_resize_exact_keeps_16_bit_depth():
+    arr = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)
+    out = images.resize_exact(Image.fromarray(arr), (32, 32))
+    assert out.size == (32, 32) and np.asarray(out).max() > 60000
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "RGB", "RGBA", "CMYK", "LA"])
+def test_resize_exact_size(mode):
+    assert images.resize_exact(photo((50, 40)).convert(mode), (21, 17)).size == (21, 17)
+
+
+def test_output_extension():
+    assert images.output_extension("JPEG", "keep") == ".jpg"
+    assert images.output_extension("MPO", "keep") == ".jpg"
+    assert images.output_extension("PPM", "keep") == ".png"
+    assert images.output_extension("PNG", "jpeg") == ".jpg"
+    assert images.output_extension("JPEG", "webp") == ".webp"
+
+
+def test_save_atomic_writes_complete_file_with_normal_permissions(tmp_path):
+    out = tmp_path / "a" / "b" / "x.jpg"
+    images.save_atomic(photo((40, 30)), out, 90)
+    assert Image.open(out).size == (40, 30)
+    assert list(tmp_path.rglob("*.part")) == []
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
+
+
+def test_save_atomic_failure_leaves_nothing(tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", boom)
+    with pytest.raises(OSError, match="No space"):
+        images.save_atomic(photo((40, 30)), tmp_path / "x.png", 90)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_jpeg_output_puts_alpha_on_white(tmp_path):
+    im = Image.new("RGBA", (32, 32), (255, 0, 0, 0))
+    images.save_atomic(im, tmp_path / "x.jpg", 95)
+    out = Image.open(tmp_path / "x.jpg")
+    assert out.mode == "RGB" and np.asarray(out).min() >= 250
+
+
+@pytest.mark.parametrize("fmt", [".webp", ".jpg", ".gif", ".bmp"])
+def test_16_bit_input_is_not_clipped_in_8_bit_formats(tmp_path, fmt):
+    arr = np.full((16, 16), 20000, dtype=np.uint16)  # ~78/255: clipping would give white
+    images.save_atomic(Image.fromarray(arr), tmp_path / f"x{fmt}", 95)
+    mean = np.asarray(Image.open(tmp_path / f"x{fmt}").convert("L")).mean()
+    assert 65 <= mean <= 90
+
+
+def test_icc_profile_written_only_where_it_fits_the_mode(tmp_path):
+    icc = srgb_profile()
+    images.save_atomic(photo((20, 20)), tmp_path / "rgb.png", 90, icc)
+    assert Image.open(tmp_path / "rgb.png").info.get("icc_profile") == icc
+    images.save_atomic(photo((20, 20)).convert("L"), tmp_path / "grey.png", 90, icc)
+    assert "icc_profile" not in Image.open(tmp_path / "grey.png").info  # RGB profile on grey: invalid
+    images.save_atomic(photo((20, 20)).convert("CMYK"), tmp_path / "cmyk.jpg", 90, icc)
+    assert "icc_profile" not in Image.open(tmp_path / "cmyk.jpg").info
+
+
+@pytest.mark.parametrize("ext", ["gif", "webp"])
+def test_animation_frames(tmp_path, ext):
+    path = animation(tmp_path / f"a.{ext}", n=5)
+    frames, durations, loop = images.animation_frames(path, 10**8)
+    assert len(frames) == 5 and all(f.size == (160, 120) for f in frames)
+    assert durations == [80] * 5 and loop == 0
+
+
+def test_animation_frames_total_pixels_bounded(tmp_path):
+    path = animation(tmp_path / "a.gif", n=5)
+    with pytest.raises(ImageError, match="frames"):
+        images.animation_frames(path, 160 * 120 * 4)

@@ -1,0 +1,270 @@
+"""smartcrop.pipeline: input discovery, naming, per-image records, per-output failures."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import photo
+from PIL import Image
+
+from smartcrop.options import CropOptions, parse_ratio, parse_size
+from smartcrop.pipeline import Cropper, InputItem, collect_inputs, run_batch
+
+RECORD_KEYS = {"input", "output", "box", "image_size", "strategy", "score", "status", "error"}
+
+
+class CountingModel:
+    """Wraps the real model, counting predictions."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, 0
+        self._lock = threading.Lock()
+
+    def input_size(self):
+        return self.model.input_size()
+
+    def predict(self, image):
+        with self._lock:
+            self.calls += 1
+        return self.model.predict(image)
+
+
+def options(*ratios: str, sizes: tuple[str, ...] = (), **kw) -> CropOptions:
+    targets = tuple(parse_ratio(r) for r in ratios) + tuple(parse_size(s) for s in sizes)
+    return CropOptions(targets=targets, jobs=kw.pop("jobs", 1), **kw)
+
+
+def stems(items) -> list[str]:
+    return [i.stem.as_posix() for i in items]
+
+
+# -- finding inputs ---------------------------------------------------------------------
+def test_collect_mirrors_folders_and_skips_non_images(tmp_path, make_image):
+    make_image("trips/beach.jpg")
+    make_image("top.png")
+    (tmp_path / "in" / "notes.txt").write_text("x")
+    (tmp_path / "in" / ".hidden.jpg").write_bytes(b"x")
+    (tmp_path / "in" / ".beach.jpg.abc.part").write_bytes(b"x")
+    items = collect_inputs([tmp_path / "in"], tmp_path / "out")
+    assert stems(items) == ["top", "trips/beach"]
+    assert items[1].path == tmp_path / "in" / "trips" / "beach.jpg"
+
+
+def test_collect_gives_colliding_names_distinct_stems(tmp_path, make_image):
+    make_image("a.jpg")
+    make_image("a.png")
+    make_image("A.JPG", root=tmp_path / "other")
+    make_image("a.jpg", root=tmp_path / "third")
+    items = collect_inputs([tmp_path / "in", tmp_path / "other" / "A.JPG", tmp_path / "third"],
+                           tmp_path / "out")
+    names = stems(items)
+    assert len({n.casefold() for n in names}) == 4, names
+    assert names[:2] == ["a_jpg", "a_png"]
+    assert collect_inputs([tmp_path / "in"], tmp_path / "out") == collect_inputs(
+        [tmp_path / "in"], tmp_path / "out")  # same inputs, same names
+
+
+def test_collect_yields_folder_named_like_an_image(tmp_path, make_image):
+    make_image("ok.jpg")
+    (tmp_path / "in" / "x.jpg").mkdir()
+    (tmp_path / "in" / "x.jpg" / "inner.jpg").write_bytes(b"not walked")
+    assert sorted(stems(collect_inputs([tmp_path / "in"], tmp_path / "out"))) == ["ok", "x"]
+
+
+def test_collect_survives_symlink_loops(tmp_path, make_image):
+    make_image("sub/a.jpg")
+    os.symlink(tmp_path / "in", tmp_path / "in" / "sub" / "loop")
+    os.symlink("..", tmp_path / "in" / "sub" / "up")
+    start = time.perf_counter()
+    items = collect_inputs([tmp_path / "in"], tmp_path / "out")
+    assert time.perf_counter() - start < 2
+    assert stems(items) == ["sub/a"]
+
+
+def test_collect_never_reads_output_or_extras_inside_input(tmp_path, make_image):
+    make_image("a.jpg")
+    for d in ("out", "maps", "debug"):
+        make_image(f"{d}/a_16x9.jpg")
+    inp = tmp_path / "in"
+    items = collect_inputs([inp], inp / "out", [inp / "maps", inp / "debug"])
+    assert stems(items) == ["a"]
+
+
+def test_collect_reports_unlistable_folders(tmp_path, make_image, monkeypatch, model):
+    make_image("a.jpg")
+    make_image("locked/b.jpg")
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    items = collect_inputs([tmp_path / "in"], tmp_path / "out")
+    assert stems(items) == ["a", "locked"]
+    assert items[1].error == "cannot list folder: Permission denied"
+    (rec,) = Cropper(options("1:1"), tmp_path / "out", model).process(items[1]).records
+    assert rec["status"] == "error" and rec["error"] == "cannot list folder: Permission denied"
+
+
+# -- one image --------------------------------------------------------------------------
+def test_process_records_schema_and_one_prediction_per_image(tmp_path, make_image, model):
+    make_image("trips/beach.jpg", size=(400, 300))
+    counting = CountingModel(model)
+    opts = options("16:9", "1.91", "4:5", sizes=("200x100",))
+    items = collect_inputs([tmp_path / "in"], tmp_path / "out")
+    result = Cropper(opts, tmp_path / "out", counting).process(items[0])
+    assert counting.calls == 1
+    assert [r.get("ratio") or r.get("size") for r in result.records] == ["16:9", "1.91:1", "4:5", [200, 100]]
+    for rec in result.records:
+        assert RECORD_KEYS <= rec.keys() and rec["status"] == "ok" and rec["error"] is None
+        assert rec["image_size"] == [400, 300] and rec["strategy"] == "window"
+        left, top, w, h = rec["box"]
+        assert left >= 0 and top >= 0 and left + w <= 400 and top + h <= 300
+        assert 0 <= rec["score"] <= 1
+        assert Image.open(rec["output"]).size == tuple(rec["output_size"])
+    assert result.records[0]["output"] == str(tmp_path / "out" / "trips" / "beach_16x9.jpg")
+    assert not result.failed
+
+
+def test_existing_output_fails_only_that_output(tmp_path, make_image, model):
+    make_image("a.jpg")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a_1x1.jpg").write_bytes(b"keep me")
+    items = collect_inputs([tmp_path / "in"], out)
+    result = Cropper(options("16:9", "1:1"), out, model).process(items[0])
+    ok, exists = result.records
+    assert ok["status"] == "ok" and (out / "a_16x9.jpg").is_file()
+    assert exists["status"] == "error" and "exists" in exists["error"] and exists["output"] is None
+    assert exists["box"] is not None  # what would have been written is still reported
+    assert (out / "a_1x1.jpg").read_bytes() == b"keep me"
+
+
+def test_write_failure_becomes_error_records(tmp_path, make_image, model):
+    make_image("sub/a.jpg")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").write_text("a file where the folder should be")
+    items = collect_inputs([tmp_path / "in"], out)
+    result = Cropper(options("16:9", "1:1"), out, model).process(items[0])
+    assert [r["status"] for r in result.records] == ["error", "error"]
+    assert all(r["error"].startswith(f"cannot write {out / 'sub'}") for r in result.records)
+    assert list(out.rglob("*.part")) == []
+
+
+def test_unexpected_exceptions_become_error_records(tmp_path, make_image, model, monkeypatch):
+    import struct
+
+    from smartcrop import images
+
+    make_image("a.jpg")
+    item = collect_inputs([tmp_path / "in"], tmp_path / "out")[0]
+    cropper = Cropper(options("16:9"), tmp_path / "out", model)
+    for exc in (struct.error("unpack requires a buffer of 4 bytes"), IndexError("list index"),
+                ZeroDivisionError("division by zero"), MemoryError(), EOFError(),
+                SyntaxError("not a TIFF file"), Image.DecompressionBombError("bomb")):
+        def boom(*a, _exc=exc, **k):
+            raise _exc
+
+        monkeypatch.setattr(images, "load_for_model", boom)
+        (rec,) = cropper.process(item).records
+        assert rec["status"] == "error" and rec["error"] and "\n" not in rec["error"], exc
+    monkeypatch.setattr(images, "load_for_model", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        cropper.process(item)
+
+
+def test_dry_run_reports_sizes_and_notes_but_writes_nothing(tmp_path, make_image, model):
+    make_image("a.jpg", size=(320, 240))
+    out = tmp_path / "out"
+    item = collect_inputs([tmp_path / "in"], out)[0]
+    records = Cropper(options("1:1", sizes=("1000x1000",), dry_run=True), out, model).process(item).records
+    assert all(r["status"] == "ok" and r["output"] is None for r in records)
+    assert records[1]["output_size"] == [240, 240] and "not upscaled" in records[1]["note"]
+    assert not out.exists()
+
+
+def test_skip_existing_records(tmp_path, make_image, model):
+    make_image("a.jpg")
+    out = tmp_path / "out"
+    item = collect_inputs([tmp_path / "in"], out)[0]
+    first = Cropper(options("16:9", "1:1"), out, model).process(item).records
+    (out / "a_1x1.jpg").unlink()
+    counting = CountingModel(model)
+    again = Cropper(options("16:9", "1:1", skip_existing=True), out, counting).process(item).records
+    assert [r["status"] for r in again] == ["skipped", "ok"]
+    assert again[0]["output"] == first[0]["output"] and again[1]["box"] == first[1]["box"]
+    counting.calls = 0
+    Cropper(options("16:9", "1:1", skip_existing=True), out, counting).process(item)
+    assert counting.calls == 0  # nothing left to do: not even a prediction
+
+
+def test_run_drops_queued_images_when_abandoned(tmp_path, model):
+    started = []
+
+    class Slow(Cropper):
+        def process(self, item):
+            started.append(item)
+            time.sleep(0.5 if started.index(item) else 0)  # the first is quick, the rest keep both busy
+            return super().process(item)
+
+    items = [InputItem(tmp_path / f"missing{i}.jpg", Path(f"m{i}")) for i in range(12)]
+    gen = Slow(options("1:1", jobs=2), tmp_path / "out", model).run(items)
+    next(gen)
+    gen.close()  # as when Ctrl-C unwinds the batch
+    assert len(started) <= 3, started  # the quick one and at most two running; the rest dropped
+
+
+def test_run_batch_summary(tmp_path, make_image, model):
+    make_image("a.jpg")
+    make_image("b.png")
+    (tmp_path / "in" / "bad.jpg").write_bytes(b"nope")
+    seen = []
+    summary = run_batch(options("16:9", "1:1", jobs=2), [tmp_path / "in"], tmp_path / "out", seen.append,
+                        model)
+    assert (summary.images, summary.outputs, summary.failures) == (3, 4, 1)
+    assert [r.item.stem.name for r in seen] == ["a", "b", "bad"]  # input order, though threaded
+
+
+def test_animated_input_to_still_format_writes_first_frame(tmp_path, model):
+    from conftest import animation
+
+    path = animation(tmp_path / "in" / "anim.gif", n=3)
+    out = tmp_path / "out"
+    item = collect_inputs([path], out)[0]
+    (rec,) = Cropper(options("1:1", format="png"), out, model).process(item).records
+    assert rec["status"] == "ok"
+    written = Image.open(rec["output"])
+    assert getattr(written, "n_frames", 1) == 1 and written.size == (120, 120)
+    first = Image.open(path).convert("RGB").crop(_area(rec["box"]))
+    assert _diff(written.convert("RGB"), first) < 3
+
+
+def _area(box):
+    left, top, w, h = box
+    return left, top, left + w, top + h
+
+
+def _diff(a: Image.Image, b: Image.Image) -> float:
+    import numpy as np
+
+    return float(np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)).mean())
+
+
+def test_debug_overlay_for_extreme_aspect(tmp_path, model):
+    """A box narrower than one overlay pixel (10000x10 image, 9:16) still draws."""
+    path = tmp_path / "in" / "strip.png"
+    path.parent.mkdir()
+    photo((10000, 10)).save(path)
+    item = collect_inputs([path], tmp_path / "out")[0]
+    opts = options("9:16", "16:9", debug=tmp_path / "debug", save_saliency=tmp_path / "maps")
+    records = Cropper(opts, tmp_path / "out", model).process(item).records
+    assert [r["status"] for r in records] == ["ok", "ok"], records
+    assert Image.open(tmp_path / "maps" / "strip.png").size == (10000, 10)
+    assert Image.open(tmp_path / "debug" / "strip.jpg").width == 1024

@@ -1,0 +1,151 @@
+"""smartcrop.saliency: finding and verifying the weights, predicting maps, map helpers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+
+import numpy as np
+import pytest
+from conftest import ROOT, photo
+from PIL import Image
+
+from smartcrop.cropping import best_window
+from smartcrop.saliency import (
+    WORK_MAP_SIDE,
+    SaliencyModel,
+    default_weights_dir,
+    resolve_weights,
+    to_png_array,
+    upsample,
+    work_map,
+)
+
+
+@pytest.fixture
+def weights_copy(tmp_path):
+    """The shipped model and manifest, copied where a test may damage them."""
+    for name in ("saliency.tflite", "saliency.json"):
+        shutil.copy(ROOT / "weights" / name, tmp_path / name)
+    return tmp_path
+
+
+def test_default_weights_verified():
+    path, manifest = resolve_weights()
+    assert path == default_weights_dir() / "saliency.tflite" and path.is_file()
+    assert manifest["files"]["saliency.tflite"]["sha256"]
+
+
+def test_folder_or_file_accepted(weights_copy):
+    assert resolve_weights(weights_copy)[0] == weights_copy / "saliency.tflite"
+    assert resolve_weights(weights_copy / "saliency.tflite")[0] == weights_copy / "saliency.tflite"
+
+
+def test_missing_model_names_the_path(tmp_path):
+    with pytest.raises(ValueError, match=f"not found at {tmp_path / 'saliency.tflite'}"):
+        resolve_weights(tmp_path)
+    with pytest.raises(ValueError, match="other.tflite"):
+        resolve_weights(tmp_path / "other.tflite")
+
+
+def test_damaged_model_fails_its_hash(weights_copy):
+    model = weights_copy / "saliency.tflite"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="does not match its manifest"):
+        resolve_weights(weights_copy)
+    with pytest.raises(ValueError, match="does not match its manifest"):
+        SaliencyModel(weights_copy)
+
+
+def test_model_without_manifest_is_accepted(weights_copy):
+    (weights_copy / "saliency.json").unlink()
+    assert resolve_weights(weights_copy) == (weights_copy / "saliency.tflite", None)
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"files": 3}'])
+def test_malformed_manifest_is_a_value_error(weights_copy, text):
+    (weights_copy / "saliency.json").write_text(text)
+    with pytest.raises(ValueError, match="saliency.json"):
+        resolve_weights(weights_copy)
+
+
+def test_manifest_not_listing_the_model_skips_the_check(weights_copy):
+    (weights_copy / "saliency.json").write_text(json.dumps({"files": {}}))
+    assert resolve_weights(weights_copy)[1] == {"files": {}}
+
+
+def test_not_a_model_is_a_value_error(tmp_path):
+    (tmp_path / "saliency.tflite").write_bytes(b"garbage" * 100)
+    with pytest.raises(ValueError):
+        SaliencyModel(tmp_path)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (640, 200), (100, 900), (1, 1), (3000, 7)])
+def test_predict_is_a_distribution_over_the_image(model, size):
+    m = model.predict(photo(size))
+    assert m.ndim == 2 and m.min() >= 0 and abs(m.sum() - 1) < 1e-6
+    # The map keeps roughly the image's aspect (whole cells of 8 canvas pixels).
+    if min(size) >= 100:
+        assert abs(m.shape[1] / m.shape[0] - size[0] / size[1]) < 0.2 * size[0] / size[1]
+
+
+def test_predict_threads_share_the_model(model):
+    ims = [photo((320, 240), centre=(60 + 40 * i, 120), seed=i) for i in range(4)]
+    expected = [model.predict(im) for im in ims]
+    got = [None] * 4
+
+    def work(i):
+        got[i] = model.predict(ims[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-9)
+
+
+def test_upsample_and_png_view():
+    m = np.random.default_rng(0).random((6, 8))
+    m /= m.sum()
+    up = upsample(m, 40, 30)
+    assert up.shape == (30, 40) and abs(up.sum() - 1) < 1e-6
+    png = to_png_array(up)
+    assert png.dtype == np.uint8 and png.max() == 255
+    assert to_png_array(np.zeros((3, 3))).max() == 0
+
+
+def test_work_map_long_side():
+    m = np.full((30, 40), 1 / 1200)
+    assert work_map(m, 4000, 3000).shape == (WORK_MAP_SIDE * 3 // 4, WORK_MAP_SIDE)
+    assert work_map(m, 100, 50).shape == (50, 100)
+    assert work_map(m, 10000, 10).shape == (1, WORK_MAP_SIDE)
+
+
+@pytest.mark.parametrize("where", ["left", "right"])
+def test_shipped_model_finds_a_salient_object_near_the_edge(model, where):
+    """A bright red face-like disc on a plain blurred background, near one edge of a landscape photo:
+    the 9:16 window must contain it."""
+    w, h = 960, 540
+    cx = 0.12 * w if where == "left" else 0.88 * w
+    im = photo((w, h), centre=(cx, 0.5 * h))
+    r = 0.18 * h
+    box = best_window(work_map(model.predict(im), w, h), (w, h), 9 / 16)
+    assert box.left <= cx - r and cx + r <= box.left + box.width, (box, cx, r)
+
+
+def test_saliency_peak_on_the_object(model):
+    im = photo((640, 360), centre=(480, 120))
+    m = upsample(model.predict(im), 640, 360)
+    y, x = np.unravel_index(np.argmax(m), m.shape)
+    assert abs(x - 480) < 120 and abs(y - 120) < 120, (x, y)
+
+
+def test_png_array_is_8_bit_image():
+    m = np.outer(np.hanning(10), np.hanning(12))
+    im = Image.fromarray(to_png_array(m))
+    assert im.mode == "L" and im.size == (12, 10)
