@@ -131,9 +131,14 @@ def load_for_model(path: Path, info: ImageInfo, min_side: tuple[int, int]) -> Im
     return to_rgb(im)
 
 
-def load_full(path: Path, orientation: int | None = None) -> Image.Image:
-    """The whole image at full resolution, upright (first frame for animations)."""
-    return _decode(path, None, orientation)
+def load_full(path: Path, orientation: int | None = None,
+              min_size: tuple[int, int] | None = None) -> Image.Image:
+    """The whole image upright (first frame for animations), at full resolution or, for JPEG,
+    reduced by DCT scaling to no less than `min_size` (upright w, h) when that is given."""
+    draft = None
+    if min_size:
+        draft = (min_size[1], min_size[0]) if orientation in _SWAPS else min_size
+    return _decode(path, draft, orientation)
 
 
 def has_alpha(im: Image.Image) -> bool:
@@ -215,8 +220,6 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
     params: dict = {}
     if fmt in ("JPEG", "WEBP"):
         params["quality"] = quality
-    if fmt == "JPEG":
-        params["subsampling"] = 0 if quality >= 90 else 2  # 4:4:4 at high quality
     if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF") and _icc_fits(icc_profile, frames[0].mode):
         params["icc_profile"] = icc_profile
     if len(frames) > 1:
@@ -228,8 +231,6 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
         os.fchmod(fd, 0o666 & ~_UMASK)  # as a plain open() would, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
             frames[0].save(f, format=fmt, **params)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -6,6 +6,7 @@ A failure in one image becomes an error record for that image; the batch goes on
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import Counter
@@ -212,16 +213,22 @@ class Cropper:
         animated = info.frames > 1 and outputs[todo[0]].suffix in (".gif", ".webp")
         if animated:
             frames, durations, loop = images.animation_frames(item.path, self.options.max_pixels)
-            icc, decoded = None, frames[0].size
+            icc, decoded, reduced = None, frames[0].size, None
         else:
-            full = images.load_full(item.path, info.orientation)
+            reduced = self._decode_size(info, boxes, todo)
+            full = images.load_full(item.path, info.orientation, reduced)
             icc, decoded = full.info.get("icc_profile"), full.size
-        if decoded != (info.width, info.height):
+        # Only a shrink-on-load decode may differ from the header's size, and only smaller.
+        expected = decoded == (info.width, info.height) or (
+            reduced and decoded[0] <= info.width and decoded[1] <= info.height)
+        if not expected:
             raise ImageError(f"decoded size {decoded[0]}x{decoded[1]} differs from the header's "
                              f"{info.width}x{info.height}")
+        fx, fy = decoded[0] / info.width, decoded[1] / info.height
         for t in todo:
             b = boxes[t]
-            area = (b.left, b.top, b.left + b.width, b.top + b.height)
+            area = (round(b.left * fx), round(b.top * fy), round((b.left + b.width) * fx),
+                    round((b.top + b.height) * fy))
             size, _ = self._output_size(b, t)
             try:
                 if animated:
@@ -233,6 +240,19 @@ class Cropper:
             except OSError as e:  # unwritable folder, disk full, a folder in the way
                 failed[t] = f"cannot write {outputs[t]}: {e.strerror or images.describe(e)}"
         return failed
+
+    def _decode_size(self, info: ImageInfo, boxes, todo) -> tuple[int, int] | None:
+        """Smallest decode (upright w, h) that still gives every output its full pixel count.
+
+        Only when every output is a --size target: each crop must keep at least its output's
+        pixels, so the image may shrink by the smallest box-to-output ratio (JPEG only).
+        """
+        if not all(t.size for t in todo):
+            return None
+        factor = min(min(boxes[t].width / t.size[0], boxes[t].height / t.size[1]) for t in todo)
+        if factor < 2:
+            return None
+        return math.ceil(info.width / factor), math.ceil(info.height / factor)
 
     def _output_size(self, box: cropping.Box, target: Target) -> tuple[tuple[int, int], str | None]:
         if not target.size:

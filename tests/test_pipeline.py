@@ -268,3 +268,24 @@ def test_debug_overlay_for_extreme_aspect(tmp_path, model):
     assert [r["status"] for r in records] == ["ok", "ok"], records
     assert Image.open(tmp_path / "maps" / "strip.png").size == (10000, 10)
     assert Image.open(tmp_path / "debug" / "strip.jpg").width == 1024
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_size_only_outputs_decode_jpeg_reduced_with_the_same_crop(tmp_path, model, monkeypatch,
+                                                                 orientation):
+    """Shrink-on-load for --size outputs gives the same picture as cropping the full decode."""
+    from conftest import exif_jpeg
+
+    from smartcrop import images
+
+    src = exif_jpeg(tmp_path / "in" / "big.jpg", orientation, size=(1600, 1200))
+    item = collect_inputs([src], tmp_path / "out")[0]
+    asked = []
+    real = images.load_full
+    monkeypatch.setattr(images, "load_full", lambda *a: asked.append(a) or real(*a))
+    rec = Cropper(options(sizes=("200x150",)), tmp_path / "out", model).process(item).records[0]
+    assert rec["status"] == "ok" and asked[0][2] is not None  # a reduced decode was asked for
+    out = Image.open(rec["output"])
+    assert out.size == (200, 150)
+    reference = real(src, asked[0][1]).crop(_area(rec["box"])).resize((200, 150))
+    assert _diff(out.convert("RGB"), reference.convert("RGB")) < 6
