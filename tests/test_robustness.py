@@ -341,10 +341,11 @@ def test_read_only_output_folder(cli, make_image, tmp_path):
 def test_disk_full_is_an_error_record(cli, make_image, tmp_path, monkeypatch):
     make_image("a.jpg")
 
-    def full(*a, **k):
+    def full(self, fp, *a, **k):  # a few bytes land, then the disk is full
+        fp.write(b"\xff\xd8partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "fsync", full)
+    monkeypatch.setattr(Image.Image, "save", full)
     r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--manifest", "-")
     assert r.exit_code == 1 and r.records[0]["error"].endswith("No space left on device")
     assert files_under(tmp_path / "out") == []
