@@ -3,7 +3,7 @@
 ``python -m smartcrop.model.export runs/main/best.weights.h5 --config runs/main/config.json``
 writes ``weights/saliency.tflite`` (dynamic-range int8 unless ``--float``), copies the Keras
 weights to ``weights/saliency.weights.h5`` and records sizes, hashes and shapes in
-``weights/manifest.json``.
+``weights/saliency.json``.
 """
 
 from __future__ import annotations
