@@ -220,6 +220,8 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
     params: dict = {}
     if fmt in ("JPEG", "WEBP"):
         params["quality"] = quality
+    if fmt == "JPEG":
+        params["subsampling"] = 0 if quality >= 90 else 2  # 4:4:4 at high quality, as libvips
     if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF") and _icc_fits(icc_profile, frames[0].mode):
         params["icc_profile"] = icc_profile
     if len(frames) > 1:
