@@ -193,10 +193,10 @@ def best_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
              grid: int = DEFAULTS["box_grid"]) -> Box:
     """The `box` strategy: best-IoU box around the salient region, grown to `aspect`."""
     small, factor = _reduce(saliency, grid)
-    l, t, w, h = best_iou_box(salient_mask(small, mass))
+    left, top, w, h = best_iou_box(salient_mask(small, mass))
     sx = factor * image_size[0] / saliency.shape[1]
     sy = factor * image_size[1] / saliency.shape[0]
-    return grow_box((l * sx, t * sy, w * sx, h * sy), image_size, aspect, min_size)
+    return grow_box((left * sx, top * sy, w * sx, h * sy), image_size, aspect, min_size)
 
 
 def _reduce(saliency: np.ndarray, grid: int) -> tuple[np.ndarray, int]:

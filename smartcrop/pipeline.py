@@ -314,6 +314,8 @@ class Cropper:
 
 @dataclass
 class Summary:
+    """Counts and wall time of one batch, for the closing line."""
+
     images: int = 0
     outputs: int = 0
     skipped: int = 0

@@ -50,12 +50,10 @@ def load_tflite_into(model, tflite_path: str | Path) -> None:
     names = conv_layer_names()
     if len(convs) != len(names):
         raise ValueError(f"{tflite_path}: expected {len(names)} conv ops, found {len(convs)}")
-    for name, (op, kernel, bias) in zip(names, convs):
+    for name, (_, kernel, bias) in zip(names, convs, strict=True):
         layer = model.get_layer(name)
-        if op == "CONV_2D":  # [out, h, w, in] -> [h, w, in, out]
-            kernel = kernel.transpose(1, 2, 3, 0)
-        else:  # [1, h, w, c] -> [h, w, c, 1]
-            kernel = kernel.transpose(1, 2, 3, 0)
+        # CONV_2D [out, h, w, in] -> [h, w, in, out]; DEPTHWISE [1, h, w, c] -> [h, w, c, 1]
+        kernel = kernel.transpose(1, 2, 3, 0)
         expected = tuple(layer.kernel.shape)
         if kernel.shape != expected:
             raise ValueError(f"{name}: kernel {kernel.shape} does not fit {expected}")
