@@ -26,7 +26,7 @@ def _targets(ctx, param, values):
 class _Reporter:
     """Writes manifest lines, per-file errors and the progress bar."""
 
-    def __init__(self, manifest, total: int | None, quiet: bool, verbose: bool):
+    def __init__(self, manifest, quiet: bool, verbose: bool):
         self.manifest = manifest
         self.quiet = quiet
         self.verbose = verbose
@@ -34,7 +34,13 @@ class _Reporter:
         if not quiet and sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="img", file=sys.stderr, leave=False)
+            self.bar = tqdm(unit="img", file=sys.stderr, leave=False)
+
+    def planned(self, items) -> None:
+        """The batch's input list is known: it sets the progress bar's total."""
+        if self.bar is not None:
+            self.bar.total = len(items)
+            self.bar.refresh()
 
     def __call__(self, result) -> None:
         if self.manifest:
@@ -48,18 +54,18 @@ class _Reporter:
             for r in result.records:
                 if r["status"] != "error":
                     self._echo(f"{r['input']} -> {r['output']} {r['box']} {r['status']}")
-        if self.bar:
+        if self.bar is not None:
             self.bar.update(1)
 
     def _echo(self, line: str, always: bool = False) -> None:
         if always or not self.quiet:
-            if self.bar:
+            if self.bar is not None:
                 self.bar.write(line, file=sys.stderr)
             else:
                 click.echo(line, err=True)
 
     def close(self) -> None:
-        if self.bar:
+        if self.bar is not None:
             self.bar.close()
 
 
@@ -127,7 +133,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
 
     # Pillow warns about damaged files ("Corrupt EXIF data"); the error line per file is the report.
     warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
-    from smartcrop.pipeline import collect_inputs, run_batch  # the runtime loads only now
+    from smartcrop.pipeline import run_batch  # the runtime loads only now
     from smartcrop.saliency import SaliencyModel
 
     try:
@@ -139,11 +145,10 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
             sink = sys.stdout if str(manifest) == "-" else manifest.open("w", encoding="utf-8")
     except (ValueError, OSError, RuntimeError) as e:
         raise click.ClickException(str(e)) from None
-    total = len(collect_inputs(inputs, output, extras)) if sys.stderr.isatty() and not quiet else None
-    reporter = _Reporter(sink, total, quiet, verbose)
+    reporter = _Reporter(sink, quiet, verbose)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        summary = run_batch(options, inputs, output, reporter, model)
+        summary = run_batch(options, inputs, output, reporter, model, on_plan=reporter.planned)
     except KeyboardInterrupt:
         reporter.close()
         click.echo("smartcrop: interrupted; finished outputs are complete, rerun with "

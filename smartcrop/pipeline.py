@@ -325,11 +325,14 @@ class Summary:
 
 def run_batch(options: CropOptions, inputs: Sequence[Path], output: Path,
               on_result: Callable[[ImageResult], None] = lambda r: None,
-              model: SaliencyModel | None = None) -> Summary:
-    """Crop every input; `on_result` sees each image's records as they finish."""
+              model: SaliencyModel | None = None,
+              on_plan: Callable[[list[InputItem]], None] = lambda items: None) -> Summary:
+    """Crop every input; `on_plan` sees the input list once (walked once), `on_result` each
+    image's records as they finish."""
     start = time.perf_counter()
     extras = [p for p in (options.save_saliency, options.debug) if p]
     items = collect_inputs(inputs, output, extras)
+    on_plan(items)
     cropper = Cropper(options, output, model)
     summary = Summary()
     for result in cropper.run(items):

@@ -299,3 +299,38 @@ def test_quiet_verbose_strategy_and_format(cli, make_image, tmp_path):
     assert Image.open(tmp_path / "out" / "a_1x1.webp").format == "WEBP"
     r = cli(tmp_path / "in", tmp_path / "out2", "--ratio", "1:1", "-v")
     assert "a_1x1.png" in r.stderr
+
+
+def test_progress_bar_on_a_terminal_counts_every_input(tmp_path, make_image):
+    """With stderr on a terminal the bar's total comes from the one walk of the inputs."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    for name in ("a.jpg", "b.jpg", "sub/c.jpg"):
+        make_image(name)
+    (tmp_path / "in" / "bad.jpg").write_text("not an image")
+    leader, follower = pty.openpty()
+    # A fresh pty is 0 columns wide, where tqdm draws nothing: give it a real size.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "smartcrop", str(tmp_path / "in"), str(tmp_path / "out"),
+                           "--ratio", "1:1"], stderr=follower, stdout=subprocess.DEVNULL,
+                          cwd=ROOT, env=env, timeout=120)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: everything has been read
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    text = seen.decode(errors="replace")
+    assert proc.returncode == 1
+    assert "/4" in text  # tqdm shows n/total with the total of 4 inputs
+    assert f"smartcrop: error: {tmp_path / 'in' / 'bad.jpg'}" in text
+    assert "4 images, 3 outputs, 1 failed" in text
