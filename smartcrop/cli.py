@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import warnings
@@ -101,14 +100,16 @@ def _terminate(signum, frame):
 @click.option("--weights", type=click.Path(exists=True, path_type=Path),
               help="Another saliency model (.tflite, or a folder holding saliency.tflite).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Images processed at once (threads).")
+              help="Model instances running at once, each on cpu_count/N threads.")
+@click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Images per model call (N x jobs images in flight).")
 @click.option("--max-pixels", type=click.IntRange(1), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse images with more pixels than this, before decoding.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per output on stderr.")
 @click.version_option(__version__, "--version", prog_name="smartcrop")
 def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest, save_saliency, debug,
-         dry_run, skip_existing, overwrite, weights, jobs, max_pixels, quiet, verbose):
+         dry_run, skip_existing, overwrite, weights, jobs, batch_size, max_pixels, quiet, verbose):
     """Crop photos to the part people look at.
 
     INPUTS are image files and/or folders (walked recursively); OUTPUT is the output folder
@@ -122,7 +123,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
             targets=ratio + size, strategy=strategy, format=fmt, quality=quality,
             upscale=upscale, dry_run=dry_run, skip_existing=skip_existing, overwrite=overwrite,
             save_saliency=save_saliency, debug=debug, weights=weights, jobs=jobs,
-            max_pixels=max_pixels,
+            batch_size=batch_size, max_pixels=max_pixels,
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from None
@@ -133,11 +134,10 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
 
     # Pillow warns about damaged files ("Corrupt EXIF data"); the error line per file is the report.
     warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
-    from smartcrop.pipeline import run_batch  # the runtime loads only now
-    from smartcrop.saliency import SaliencyModel
+    from smartcrop.pipeline import load_model, run_batch  # the runtime loads only now
 
     try:
-        model = SaliencyModel(weights, threads=max(1, (os.cpu_count() or 1) // jobs), workers=jobs)
+        model = load_model(options)
         if not dry_run:
             output.mkdir(parents=True, exist_ok=True)
         sink = None

@@ -131,6 +131,21 @@ def load_for_model(path: Path, info: ImageInfo, min_side: tuple[int, int]) -> Im
     return to_rgb(im)
 
 
+def shrink_for_model(im: Image.Image, min_side: tuple[int, int]) -> Image.Image:
+    """What `load_for_model` gives, made from an image already decoded for the crops.
+
+    A box-filter reduce by the largest whole factor that keeps at least `min_side` (w, h);
+    cheaper than decoding the file a second time.
+    """
+    factor = min(im.width // min_side[0], im.height // min_side[1])
+    if factor > 1:
+        im = to_8bit(im)
+        if im.mode in ("1", "P", "PA", "I;16", "I;16B", "I;16L", "I;16N"):
+            im = to_rgb(im)  # modes reduce() does not take
+        im = im.reduce(factor)
+    return to_rgb(im)
+
+
 def load_full(path: Path, orientation: int | None = None,
               min_size: tuple[int, int] | None = None) -> Image.Image:
     """The whole image upright (first frame for animations), at full resolution or, for JPEG,

@@ -80,7 +80,7 @@ class CropOptions:
     debug: Path | None = None
     weights: Path | None = None
     jobs: int = 2
-    batch_size: int = 4
+    batch_size: int = 1
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     def __post_init__(self) -> None:

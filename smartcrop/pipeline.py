@@ -114,22 +114,30 @@ def collect_inputs(inputs: Sequence[Path], output: Path, skip: Sequence[Path] = 
     return items
 
 
+def load_model(options: CropOptions) -> SaliencyModel:
+    """One interpreter per job, the cores shared between them, batching as the options say."""
+    threads = max(1, (os.cpu_count() or 1) // options.jobs)
+    return SaliencyModel(options.weights, threads=threads, workers=options.jobs,
+                         batch_size=options.batch_size)
+
+
 class Cropper:
     """Runs the whole batch for one CropOptions; `run` yields one ImageResult per input."""
 
     def __init__(self, options: CropOptions, output: Path, model: SaliencyModel | None = None):
         self.options = options
         self.output = output
-        threads = max(1, (os.cpu_count() or 1) // options.jobs)
-        self.model = model or SaliencyModel(options.weights, threads=threads, workers=options.jobs)
+        self.model = model or load_model(options)
 
     def run(self, items: Sequence[InputItem]) -> Iterator[ImageResult]:
-        if self.options.jobs == 1:
+        # Each model call can take batch_size images, so that many per job are in flight.
+        workers = self.options.jobs * self.options.batch_size
+        if workers == 1:
             yield from map(self.process, items)
             return
-        with ThreadPoolExecutor(self.options.jobs) as pool:
+        with ThreadPoolExecutor(workers) as pool:
             # Bounded look-ahead keeps memory flat on big batches.
-            window = self.options.jobs * 2
+            window = workers * 2
             futures = [pool.submit(self.process, it) for it in items[:window]]
             try:
                 for i in range(len(items)):
@@ -163,12 +171,22 @@ class Cropper:
         todo = [t for t, p in outputs.items() if not (self.options.skip_existing and p.exists())]
         if not todo and not self.options.save_saliency and not self.options.debug:
             return [self._record(item, t, info, None, outputs[t], "skipped") for t in self.options.targets]
-        small = images.load_for_model(item.path, info, self.model.input_size())
+        # Decode for the crops first when its size is known before the map (no --size target
+        # whose box depends on the map), and make the model's input from it: one decode, not two.
+        full = None
+        animated = info.frames > 1 and outputs[self.options.targets[0]].suffix in (".gif", ".webp")
+        writes = todo and not self.options.dry_run
+        if writes and not animated and (self.options.strategy == "window" or not any(t.size for t in todo)):
+            sizes = {t: cropping.largest_window(info.width, info.height, t.aspect) for t in todo}
+            full = self._load_full(item, info, self._decode_size(info, sizes, todo))
+            small = images.shrink_for_model(full, self.model.input_size())
+        else:
+            small = images.load_for_model(item.path, info, self.model.input_size())
         saliency = self.model.predict(small)
         work = work_map(saliency, info.width, info.height)
         boxes = {t: self._box(work, info, t) for t in self.options.targets}
         self._write_extras(item, info, saliency, boxes)
-        failed = self._write_crops(item, info, outputs, boxes, todo)
+        failed = self._write_crops(item, info, outputs, boxes, todo, animated, full)
         records = []
         for t in self.options.targets:
             status = "error" if t in failed else "ok" if t in todo else "skipped"
@@ -197,11 +215,11 @@ class Cropper:
         return cropping.find_box(work, (info.width, info.height), target.aspect,
                                  self.options.strategy, min_size)
 
-    def _write_crops(self, item, info, outputs, boxes, todo) -> dict[Target, str]:
-        """Crop the full image once per output; returns the reason for each output not written.
+    def _write_crops(self, item, info, outputs, boxes, todo, animated, full) -> dict[Target, str]:
+        """Crop the image once per output; returns the reason for each output not written.
 
-        Animations stay animated in GIF/WebP (every frame cropped with the same box); other
-        formats get the first frame.
+        `full` is the image if already decoded. Animations stay animated in GIF/WebP (every
+        frame cropped with the same box); other formats get the first frame.
         """
         if self.options.dry_run or not todo:
             return {}
@@ -210,20 +228,14 @@ class Cropper:
         todo = [t for t in todo if t not in failed]
         if not todo:
             return failed
-        animated = info.frames > 1 and outputs[todo[0]].suffix in (".gif", ".webp")
         if animated:
             frames, durations, loop = images.animation_frames(item.path, self.options.max_pixels)
-            icc, decoded, reduced = None, frames[0].size, None
+            icc, decoded = None, frames[0].size
         else:
-            reduced = self._decode_size(info, boxes, todo)
-            full = images.load_full(item.path, info.orientation, reduced)
+            if full is None:
+                sizes = {t: (boxes[t].width, boxes[t].height) for t in todo}
+                full = self._load_full(item, info, self._decode_size(info, sizes, todo))
             icc, decoded = full.info.get("icc_profile"), full.size
-        # Only a shrink-on-load decode may differ from the header's size, and only smaller.
-        expected = decoded == (info.width, info.height) or (
-            reduced and decoded[0] <= info.width and decoded[1] <= info.height)
-        if not expected:
-            raise ImageError(f"decoded size {decoded[0]}x{decoded[1]} differs from the header's "
-                             f"{info.width}x{info.height}")
         fx, fy = decoded[0] / info.width, decoded[1] / info.height
         for t in todo:
             b = boxes[t]
@@ -241,15 +253,28 @@ class Cropper:
                 failed[t] = f"cannot write {outputs[t]}: {e.strerror or images.describe(e)}"
         return failed
 
-    def _decode_size(self, info: ImageInfo, boxes, todo) -> tuple[int, int] | None:
+    @staticmethod
+    def _load_full(item: InputItem, info: ImageInfo, reduced: tuple[int, int] | None) -> Image.Image:
+        """The upright image for the crops, shrunk on load to `reduced` when given (JPEG)."""
+        full = images.load_full(item.path, info.orientation, reduced)
+        # Only a shrink-on-load decode may differ from the header's size, and only smaller.
+        w, h = full.size
+        if (w, h) != (info.width, info.height) and not (reduced and w <= info.width and h <= info.height):
+            raise ImageError(f"decoded size {w}x{h} differs from the header's "
+                             f"{info.width}x{info.height}")
+        return full
+
+    def _decode_size(self, info: ImageInfo, box_sizes: dict[Target, tuple[int, int]],
+                     todo) -> tuple[int, int] | None:
         """Smallest decode (upright w, h) that still gives every output its full pixel count.
 
-        Only when every output is a --size target: each crop must keep at least its output's
-        pixels, so the image may shrink by the smallest box-to-output ratio (JPEG only).
+        Only when every output is a --size target: each crop (of the given box size) must keep
+        at least its output's pixels, so the image may shrink by the smallest box-to-output
+        ratio (JPEG only).
         """
         if not all(t.size for t in todo):
             return None
-        factor = min(min(boxes[t].width / t.size[0], boxes[t].height / t.size[1]) for t in todo)
+        factor = min(min(box_sizes[t][0] / t.size[0], box_sizes[t][1] / t.size[1]) for t in todo)
         if factor < 2:
             return None
         return math.ceil(info.width / factor), math.ceil(info.height / factor)

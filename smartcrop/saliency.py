@@ -12,6 +12,8 @@ import json
 import os
 import queue
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -75,17 +77,78 @@ def _quiet_stderr():
         os.close(saved)
 
 
+class _Request:
+    """One canvas waiting for its map; `done` is set once `result` or `error` is filled."""
+
+    def __init__(self, canvas: np.ndarray):
+        self.canvas = canvas
+        self.taken = False
+        self.done = threading.Event()
+        self.result: np.ndarray | None = None
+        self.error: BaseException | None = None
+
+
+class _Batcher:
+    """Gathers `predict` calls from worker threads into model calls of up to `size` canvases.
+
+    No extra thread: the caller that completes a batch runs it; a caller whose batch does not
+    fill within `wait` seconds (end of the batch, a slow decode) runs what has gathered.
+    """
+
+    def __init__(self, run: Callable[[np.ndarray], np.ndarray], size: int, wait: float = 0.05):
+        self._run, self.size, self.wait = run, size, wait
+        self._lock = threading.Lock()
+        self._pending: list[_Request] = []
+
+    def __call__(self, canvas: np.ndarray) -> np.ndarray:
+        request = _Request(canvas)
+        with self._lock:
+            self._pending.append(request)
+            batch = self._take() if len(self._pending) >= self.size else []
+        if not batch and not request.done.wait(self.wait):
+            with self._lock:
+                batch = [] if request.taken else self._take()
+        if batch:
+            self._execute(batch)
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        return request.result
+
+    def _take(self) -> list[_Request]:
+        batch, self._pending = self._pending, []
+        for r in batch:
+            r.taken = True
+        return batch
+
+    def _execute(self, batch: list[_Request]) -> None:
+        try:
+            out = self._run(np.stack([r.canvas for r in batch]))
+            for r, o in zip(batch, out, strict=True):
+                r.result = o
+        except BaseException as e:  # every waiter learns of the failure, none hangs
+            for r in batch:
+                r.error = e
+        finally:
+            for r in batch:
+                r.done.set()
+
+
 class SaliencyModel:
     """Predicts a saliency map (sums to 1) covering an image, at the model's map resolution.
 
     Holds `workers` interpreters (each running `threads` threads) so that as many threads can
-    predict at once; an interpreter is never used by two threads together.
+    predict at once; an interpreter is never used by two threads together. With `batch_size`
+    above 1, concurrent `predict` calls are answered together, up to that many per model call
+    (the model must have a dynamic batch dimension).
     """
 
-    def __init__(self, model_path: Path | None = None, threads: int = 1, workers: int = 1):
+    def __init__(self, model_path: Path | None = None, threads: int = 1, workers: int = 1,
+                 batch_size: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 
         self.path, self.manifest = resolve_weights(model_path)
+        self.batch_size = batch_size
         self._pool: queue.SimpleQueue = queue.SimpleQueue()
         with _quiet_stderr():
             for _ in range(workers):
@@ -93,29 +156,46 @@ class SaliencyModel:
                 interp.allocate_tensors()
                 self._check(interp)
                 self._pool.put(interp)
+        self._infer = _Batcher(self._invoke, batch_size) if batch_size > 1 else self._invoke_one
 
     def _check(self, interp) -> None:
-        shape = tuple(interp.get_input_details()[0]["shape"])
+        detail = interp.get_input_details()[0]
+        shape = tuple(detail["shape"])
         if shape != (1, CANVAS_HEIGHT, CANVAS_WIDTH, 3):
             raise ValueError(f"{self.path}: model input {shape} is not "
                              f"(1, {CANVAS_HEIGHT}, {CANVAS_WIDTH}, 3)")
+        if self.batch_size > 1 and detail["shape_signature"][0] != -1:
+            raise ValueError(f"{self.path}: the model has a fixed batch of 1; "
+                             f"re-export it with a dynamic batch to use a batch size above 1")
 
     @staticmethod
     def input_size() -> tuple[int, int]:
         """Smallest decode size (w, h) worth giving `predict`: the canvas."""
         return CANVAS_WIDTH, CANVAS_HEIGHT
 
+    def _invoke(self, canvases: np.ndarray) -> np.ndarray:
+        """Raw model output (n, rows, cols) for n canvases, on a free interpreter."""
+        interp = self._pool.get()
+        try:
+            index = interp.get_input_details()[0]["index"]
+            if interp.get_input_details()[0]["shape"][0] != len(canvases):
+                with _quiet_stderr():
+                    interp.resize_tensor_input(index, canvases.shape)
+                    interp.allocate_tensors()
+            interp.set_tensor(index, canvases)
+            interp.invoke()
+            return interp.get_tensor(interp.get_output_details()[0]["index"])[..., 0].copy()
+        finally:
+            self._pool.put(interp)
+
+    def _invoke_one(self, canvas: np.ndarray) -> np.ndarray:
+        return self._invoke(canvas[None])[0]
+
     def predict(self, image: Image.Image) -> np.ndarray:
         """Map (rows, cols) over the image's own area (letterbox removed), summing to 1."""
         placement = place(*image.size)
-        canvas = to_canvas(image, placement).astype(np.float32)[None]
-        interp = self._pool.get()
-        try:
-            interp.set_tensor(interp.get_input_details()[0]["index"], canvas)
-            interp.invoke()
-            out = interp.get_tensor(interp.get_output_details()[0]["index"])[0, :, :, 0].copy()
-        finally:
-            self._pool.put(interp)
+        canvas = to_canvas(image, placement).astype(np.float32)
+        out = self._infer(canvas)
         rows, cols = placement.map_slice()
         region = np.maximum(out[rows, cols].astype(np.float64), 0)
         total = region.sum()

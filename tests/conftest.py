@@ -93,10 +93,10 @@ def cli(model, monkeypatch):
     """
     from click.testing import CliRunner
 
-    import smartcrop.saliency
+    import smartcrop.pipeline
     from smartcrop.cli import main
 
-    monkeypatch.setattr(smartcrop.saliency, "SaliencyModel", lambda *a, **k: model)
+    monkeypatch.setattr(smartcrop.pipeline, "load_model", lambda options: model)
 
     def invoke(*args):
         result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)

@@ -13,7 +13,7 @@ from conftest import ROOT, exif_jpeg, files_under, parse_manifest, photo, run_mo
 from PIL import Image, ImageOps
 
 from smartcrop import __version__
-from smartcrop.saliency import SaliencyModel as RealModel
+from smartcrop.pipeline import load_model as REAL_LOAD_MODEL
 
 
 def aspect_ok(size: tuple[int, int], w: int, h: int) -> bool:
@@ -25,10 +25,10 @@ def aspect_ok(size: tuple[int, int], w: int, h: int) -> bool:
 def test_nested_folders_several_targets_one_pass(cli, make_image, tmp_path, model, monkeypatch):
     from test_pipeline import CountingModel
 
-    import smartcrop.saliency
+    import smartcrop.pipeline
 
     counting = CountingModel(model)
-    monkeypatch.setattr(smartcrop.saliency, "SaliencyModel", lambda *a, **k: counting)
+    monkeypatch.setattr(smartcrop.pipeline, "load_model", lambda options: counting)
     make_image("trips/beach.jpg", size=(640, 480))
     make_image("trips/2023/hill.png", size=(300, 500))
     make_image("top.jpg", size=(500, 500))
@@ -282,9 +282,9 @@ def test_unwritable_manifest_is_a_clear_error(cli, make_image, tmp_path):
 
 
 def test_bad_weights_is_a_clear_error(cli, make_image, tmp_path, monkeypatch):
-    import smartcrop.saliency
+    import smartcrop.pipeline
 
-    monkeypatch.setattr(smartcrop.saliency, "SaliencyModel", RealModel)
+    monkeypatch.setattr(smartcrop.pipeline, "load_model", REAL_LOAD_MODEL)
     make_image("a.jpg")
     (tmp_path / "w").mkdir()
     r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--weights", tmp_path / "w")

@@ -11,8 +11,10 @@ import pytest
 from conftest import photo
 from PIL import Image
 
+from smartcrop import cropping
 from smartcrop.options import CropOptions, parse_ratio, parse_size
 from smartcrop.pipeline import Cropper, InputItem, collect_inputs, run_batch
+from smartcrop.saliency import work_map
 
 RECORD_KEYS = {"input", "output", "box", "image_size", "strategy", "score", "status", "error"}
 
@@ -172,10 +174,10 @@ def test_unexpected_exceptions_become_error_records(tmp_path, make_image, model,
         def boom(*a, _exc=exc, **k):
             raise _exc
 
-        monkeypatch.setattr(images, "load_for_model", boom)
+        monkeypatch.setattr(images, "_decode", boom)
         (rec,) = cropper.process(item).records
         assert rec["status"] == "error" and rec["error"] and "\n" not in rec["error"], exc
-    monkeypatch.setattr(images, "load_for_model", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr(images, "_decode", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         cropper.process(item)
 
@@ -289,3 +291,32 @@ def test_size_only_outputs_decode_jpeg_reduced_with_the_same_crop(tmp_path, mode
     assert out.size == (200, 150)
     reference = real(src, asked[0][1]).crop(_area(rec["box"])).resize((200, 150))
     assert _diff(out.convert("RGB"), reference.convert("RGB")) < 6
+
+
+@pytest.mark.parametrize(("strategy", "ratios", "sizes", "decodes"), [
+    ("window", ("9:16", "1:1"), (), 1),  # full-size crops: the model's input comes from that decode
+    ("window", (), ("150x200",), 1),  # window sizes are known before the map: one reduced decode
+    ("box", (), ("150x200",), 2),  # box sizes depend on the map: a small decode, then the crop's
+    ("box", ("4:5",), (), 1),
+])
+def test_one_decode_serves_model_and_crops_when_it_can(tmp_path, model, monkeypatch,
+                                                      strategy, ratios, sizes, decodes):
+    from smartcrop import images
+
+    src = tmp_path / "in" / "a.jpg"
+    src.parent.mkdir()
+    photo((1600, 1200), centre=(300, 500)).save(src, quality=92)
+    item = collect_inputs([src], tmp_path / "out")[0]
+    real, calls = images._decode, []
+    monkeypatch.setattr(images, "_decode", lambda *a: calls.append(a) or real(*a))
+    got = Cropper(options(*ratios, sizes=sizes, strategy=strategy), tmp_path / "out", model).process(item)
+    assert [r["status"] for r in got.records] == ["ok"] * len(got.records)
+    assert len(calls) == decodes
+    # Crops as good as those from a separate small decode, judged on that decode's map.
+    monkeypatch.setattr(images, "_decode", real)
+    alone = model.predict(images.load_for_model(src, images.read_info(src, 10**9), model.input_size()))
+    work = work_map(alone, 1600, 1200)
+    for rec, t in zip(got.records, (*map(parse_ratio, ratios), *map(parse_size, sizes)), strict=True):
+        expected = cropping.find_box(work, (1600, 1200), t.aspect, strategy, t.size or (1, 1))
+        got_share = cropping.coverage(work, (1600, 1200), cropping.Box(*rec["box"]))
+        assert got_share >= 0.98 * cropping.coverage(work, (1600, 1200), expected)

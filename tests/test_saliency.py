@@ -15,6 +15,7 @@ from smartcrop.cropping import best_window
 from smartcrop.saliency import (
     WORK_MAP_SIDE,
     SaliencyModel,
+    _Batcher,
     default_weights_dir,
     resolve_weights,
     to_png_array,
@@ -107,6 +108,62 @@ def test_predict_threads_share_the_model(model):
         t.join()
     for e, g in zip(expected, got, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-9)
+
+
+def _in_threads(fn, args) -> list:
+    got = [None] * len(args)
+
+    def work(i):
+        try:
+            got[i] = fn(args[i])
+        except Exception as e:  # noqa: BLE001 - the test inspects it
+            got[i] = e
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(args))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads), "a caller hung"
+    return got
+
+
+def test_batcher_gathers_concurrent_calls():
+    calls = []
+
+    def run(batch):
+        calls.append(len(batch))
+        return batch * 2
+
+    batcher = _Batcher(run, size=4, wait=5.0)  # a long wait: only a full batch can run
+    got = _in_threads(batcher, [np.full((2,), i, np.float32) for i in range(8)])
+    assert calls == [4, 4]
+    for i, g in enumerate(got):
+        np.testing.assert_array_equal(g, [2 * i, 2 * i])
+
+
+def test_batcher_runs_a_partial_batch_after_waiting():
+    calls = []
+    batcher = _Batcher(lambda b: calls.append(len(b)) or b + 1, size=4, wait=0.01)
+    assert _in_threads(batcher, [np.zeros(1)] * 3) == [np.ones(1)] * 3
+    assert sum(calls) == 3 and max(calls) <= 3  # nobody waited forever for a fourth
+
+
+def test_batcher_failure_reaches_every_caller():
+    def run(batch):
+        raise RuntimeError("model failed")
+
+    got = _in_threads(_Batcher(run, size=2, wait=5.0), [np.zeros(1)] * 2)
+    assert all(isinstance(g, RuntimeError) for g in got)
+
+
+def test_batched_model_gives_each_image_its_own_map(model):
+    batched = SaliencyModel(threads=2, workers=1, batch_size=3)
+    ims = [photo((320, 240), centre=(60 + 40 * i, 120), seed=i) for i in range(3)]
+    expected = [model.predict(im) for im in ims]
+    got = _in_threads(batched.predict, ims)
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-7)
 
 
 def test_upsample_and_png_view():

@@ -24,8 +24,8 @@ def sha256(path: Path) -> str:
 
 
 def load_model(weights: Path, config: NetworkConfig):
-    """The fixed-shape (batch 1, canvas size) network the TFLite file is made from."""
-    model = build_saliency_model(config, (CANVAS_HEIGHT, CANVAS_WIDTH, 3), batch_size=1)
+    """The canvas-sized network the TFLite file is made from; the batch stays dynamic (--batch-size)."""
+    model = build_saliency_model(config, (CANVAS_HEIGHT, CANVAS_WIDTH, 3), batch_size=None)
     model.load_weights(weights)
     return model
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         "model": tflite.name,
         "keras_weights": keras_weights.name,
         "config": config.to_dict(),
-        "input": {"shape": [1, CANVAS_HEIGHT, CANVAS_WIDTH, 3], "dtype": "float32",
+        "input": {"shape": [-1, CANVAS_HEIGHT, CANVAS_WIDTH, 3], "dtype": "float32",
                   "range": "RGB 0..255, image letterboxed on mid-grey (128)"},
         "quantization": "float32" if args.float else "dynamic-range int8 weights",
         "files": {f.name: {"bytes": f.stat().st_size, "sha256": sha256(f)}

@@ -34,6 +34,8 @@ def parse_args(argv):
     p.add_argument("--pretrained", type=Path, default=Path(DEFAULT_PRETRAINED),
                    help="MobileNet v1 TFLite release (or converted *.weights.h5)")
     p.add_argument("--output-stride", type=int, default=16, choices=(8, 16))
+    p.add_argument("--feature-channels", type=int, default=128,
+                   help="channels of the 1x1 reduction that feeds the ConvLSTM")
     p.add_argument("--lstm-units", type=int, default=128)
     p.add_argument("--epochs-frozen", type=int, default=5)
     p.add_argument("--epochs-finetune", type=int, default=12)
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
-    config = NetworkConfig(output_stride=args.output_stride, lstm_units=args.lstm_units)
+    config = NetworkConfig(output_stride=args.output_stride, feature_channels=args.feature_channels,
+                           lstm_units=args.lstm_units)
     (args.out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     (xt, yt), (xv, yv) = load_data(args)
     train_data = FixationBatches(xt, yt, args.batch_size, training=True, seed=args.seed)
