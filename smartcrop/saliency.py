@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH, place, to_canvas
+from smartcrop.canvas import MAP_STRIDE, place, to_canvas
 
 MODEL_NAME = "saliency"
 
@@ -159,19 +159,21 @@ class SaliencyModel:
         self._infer = _Batcher(self._invoke, batch_size) if batch_size > 1 else self._invoke_one
 
     def _check(self, interp) -> None:
+        """Learn the canvas (h, w) from the model's input; refuse inputs it cannot be."""
         detail = interp.get_input_details()[0]
-        shape = tuple(detail["shape"])
-        if shape != (1, CANVAS_HEIGHT, CANVAS_WIDTH, 3):
-            raise ValueError(f"{self.path}: model input {shape} is not "
-                             f"(1, {CANVAS_HEIGHT}, {CANVAS_WIDTH}, 3)")
+        shape = tuple(int(v) for v in detail["shape"])
+        if len(shape) != 4 or shape[0] != 1 or shape[3] != 3 or shape[1] % (2 * MAP_STRIDE) \
+                or shape[2] % (2 * MAP_STRIDE):
+            raise ValueError(f"{self.path}: model input {shape} is not (1, H, W, 3) with H and W "
+                             f"multiples of {2 * MAP_STRIDE}")
+        self.canvas_size = shape[2], shape[1]
         if self.batch_size > 1 and detail["shape_signature"][0] != -1:
             raise ValueError(f"{self.path}: the model has a fixed batch of 1; "
                              f"re-export it with a dynamic batch to use a batch size above 1")
 
-    @staticmethod
-    def input_size() -> tuple[int, int]:
-        """Smallest decode size (w, h) worth giving `predict`: the canvas."""
-        return CANVAS_WIDTH, CANVAS_HEIGHT
+    def input_size(self) -> tuple[int, int]:
+        """Smallest decode size (w, h) worth giving `predict`: the model's canvas."""
+        return self.canvas_size
 
     def _invoke(self, canvases: np.ndarray) -> np.ndarray:
         """Raw model output (n, rows, cols) for n canvases, on a free interpreter."""
@@ -193,8 +195,8 @@ class SaliencyModel:
 
     def predict(self, image: Image.Image) -> np.ndarray:
         """Map (rows, cols) over the image's own area (letterbox removed), summing to 1."""
-        placement = place(*image.size)
-        canvas = to_canvas(image, placement).astype(np.float32)
+        placement = place(*image.size, *self.canvas_size)
+        canvas = to_canvas(image, placement, *self.canvas_size).astype(np.float32)
         out = self._infer(canvas)
         rows, cols = placement.map_slice()
         region = np.maximum(out[rows, cols].astype(np.float64), 0)

@@ -291,6 +291,24 @@ def test_bad_weights_is_a_clear_error(cli, make_image, tmp_path, monkeypatch):
     assert r.exit_code == 1 and "saliency model not found" in r.stderr
 
 
+def test_batch_size_gives_the_same_crops(cli, make_image, tmp_path, monkeypatch):
+    import smartcrop.pipeline
+
+    monkeypatch.setattr(smartcrop.pipeline, "load_model", REAL_LOAD_MODEL)
+    for i in range(5):  # 5 images in batches of 2: the last batch is partial
+        make_image(f"p{i}.jpg", size=(480, 320), seed=i)
+    args = ["--ratio", "9:16", "--ratio", "1:1", "--manifest", "-", "--jobs", "1"]
+    one = cli(tmp_path / "in", tmp_path / "out1", *args)
+    two = cli(tmp_path / "in", tmp_path / "out2", *args, "--batch-size", "2")
+    assert one.exit_code == two.exit_code == 0, two.stderr
+    assert len(two.records) == 10 and all(r["status"] == "ok" for r in two.records)
+    key = lambda r: (r["input"], r["ratio"])  # noqa: E731
+    for a, b in zip(sorted(one.records, key=key), sorted(two.records, key=key), strict=True):
+        assert a["box"] == b["box"]
+    r = cli(tmp_path / "in", tmp_path / "out3", "--ratio", "1:1", "--batch-size", "0")
+    assert r.exit_code == 2 and "--batch-size" in r.stderr
+
+
 def test_quiet_verbose_strategy_and_format(cli, make_image, tmp_path):
     make_image("a.png")
     r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "-q", "--strategy", "box",

@@ -23,9 +23,11 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_model(weights: Path, config: NetworkConfig):
-    """The canvas-sized network the TFLite file is made from; the batch stays dynamic (--batch-size)."""
-    model = build_saliency_model(config, (CANVAS_HEIGHT, CANVAS_WIDTH, 3), batch_size=None)
+def load_model(weights: Path, config: NetworkConfig,
+               canvas: tuple[int, int] = (CANVAS_WIDTH, CANVAS_HEIGHT)):
+    """The network at one canvas size (w, h) the TFLite file is made from; the batch stays
+    dynamic (--batch-size). The network is fully convolutional: any multiple of 16 works."""
+    model = build_saliency_model(config, (canvas[1], canvas[0], 3), batch_size=None)
     model.load_weights(weights)
     return model
 
@@ -45,11 +47,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=Path("weights"))
     p.add_argument("--float", action="store_true", help="skip int8 weight quantization")
     p.add_argument("--name", default="saliency")
+    p.add_argument("--canvas", default=f"{CANVAS_WIDTH}x{CANVAS_HEIGHT}",
+                   help="input WxH, multiples of 16 (default: the training canvas)")
     args = p.parse_args(argv)
+    canvas = tuple(int(v) for v in args.canvas.lower().split("x"))
+    if len(canvas) != 2 or any(v < 16 or v % 16 for v in canvas):
+        p.error(f"--canvas must be WxH, multiples of 16, not {args.canvas}")
     config = NetworkConfig(**json.loads(args.config.read_text()))
     args.out.mkdir(parents=True, exist_ok=True)
     tflite = args.out / f"{args.name}.tflite"
-    model = load_model(args.weights, config)
+    model = load_model(args.weights, config, canvas)
     tflite.write_bytes(to_tflite(model, quantize=not args.float))
     keras_weights = args.out / f"{args.name}.weights.h5"
     model.save_weights(keras_weights)  # weights only: checkpoints also hold optimizer state
@@ -57,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         "model": tflite.name,
         "keras_weights": keras_weights.name,
         "config": config.to_dict(),
-        "input": {"shape": [-1, CANVAS_HEIGHT, CANVAS_WIDTH, 3], "dtype": "float32",
+        "input": {"shape": [-1, canvas[1], canvas[0], 3], "dtype": "float32",
                   "range": "RGB 0..255, image letterboxed on mid-grey (128)"},
         "quantization": "float32" if args.float else "dynamic-range int8 weights",
         "files": {f.name: {"bytes": f.stat().st_size, "sha256": sha256(f)}
