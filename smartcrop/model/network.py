@@ -18,8 +18,8 @@ class NetworkConfig:
     """Architecture hyper-parameters; stored beside the weights so they rebuild exactly."""
 
     output_stride: int = 16
-    feature_channels: int = 128
-    lstm_units: int = 128
+    feature_channels: int = 64  # 128 scored the same on validation (CC 0.774 vs 0.773), slower
+    lstm_units: int = 64
     lstm_steps: int = 4
     num_priors: int = 16
     head_channels: int = 64

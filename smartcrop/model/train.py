@@ -34,11 +34,11 @@ def parse_args(argv):
     p.add_argument("--pretrained", type=Path, default=Path(DEFAULT_PRETRAINED),
                    help="MobileNet v1 TFLite release (or converted *.weights.h5)")
     p.add_argument("--output-stride", type=int, default=16, choices=(8, 16))
-    p.add_argument("--feature-channels", type=int, default=128,
+    p.add_argument("--feature-channels", type=int, default=NetworkConfig.feature_channels,
                    help="channels of the 1x1 reduction that feeds the ConvLSTM")
-    p.add_argument("--lstm-units", type=int, default=128)
+    p.add_argument("--lstm-units", type=int, default=NetworkConfig.lstm_units)
     p.add_argument("--epochs-frozen", type=int, default=5)
-    p.add_argument("--epochs-finetune", type=int, default=12)
+    p.add_argument("--epochs-finetune", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-finetune", type=float, default=1e-4)

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-STAGES = ("read header", "decode for the model", "model inference", "crop search", "full decode",
-          "crop + encode + write")
+STAGES = ("read header", "full decode", "model input from the decode", "model inference",
+          "crop search", "crop + encode + write")
 
 
 def _import_smartcrop(repo: Path) -> dict[str, Any]:
@@ -47,8 +47,9 @@ def _one_photo(sc: dict[str, Any], model, photo: Path, aspects: dict[str, float]
     images, cropping, saliency = sc["images"], sc["cropping"], sc["saliency"]
     t = times
     info = _timed(lambda: images.read_info(photo, sc["options"].DEFAULT_MAX_PIXELS), t[STAGES[0]])
-    small = _timed(lambda: images.load_for_model(photo, info, model.input_size()), t[STAGES[1]])
-    smap = _timed(lambda: model.predict(small), t[STAGES[2]])
+    full = _timed(lambda: images.load_full(photo, info.orientation), t[STAGES[1]])
+    small = _timed(lambda: images.shrink_for_model(full, model.input_size()), t[STAGES[2]])
+    smap = _timed(lambda: model.predict(small), t[STAGES[3]])
     size = (info.width, info.height)
 
     def search() -> dict:  # as the pipeline: one work map, a box and its score per target
@@ -58,8 +59,7 @@ def _one_photo(sc: dict[str, Any], model, photo: Path, aspects: dict[str, float]
             cropping.coverage(work, size, box)
         return found
 
-    boxes = _timed(search, t[STAGES[3]])
-    full = _timed(lambda: images.load_full(photo), t[STAGES[4]])
+    boxes = _timed(search, t[STAGES[4]])
 
     def encode() -> None:
         for key, b in boxes.items():
