@@ -171,14 +171,18 @@ class Cropper:
         todo = [t for t, p in outputs.items() if not (self.options.skip_existing and p.exists())]
         if not todo and not self.options.save_saliency and not self.options.debug:
             return [self._record(item, t, info, None, outputs[t], "skipped") for t in self.options.targets]
+        # Existing outputs are refused before any decode, so a rerun without --overwrite is cheap.
+        blocked = {} if self.options.dry_run else {
+            t: f"output {outputs[t]} exists (use --overwrite or --skip-existing)"
+            for t in todo if outputs[t].exists() and not self.options.overwrite}
+        writes = [] if self.options.dry_run else [t for t in todo if t not in blocked]
         # Decode for the crops first when its size is known before the map (no --size target
         # whose box depends on the map), and make the model's input from it: one decode, not two.
         full = None
         animated = info.frames > 1 and outputs[self.options.targets[0]].suffix in (".gif", ".webp")
-        writes = todo and not self.options.dry_run
-        if writes and not animated and (self.options.strategy == "window" or not any(t.size for t in todo)):
-            sizes = {t: cropping.largest_window(info.width, info.height, t.aspect) for t in todo}
-            full = self._load_full(item, info, self._decode_size(info, sizes, todo))
+        if writes and not animated and (self.options.strategy == "window" or not any(t.size for t in writes)):
+            sizes = {t: cropping.largest_window(info.width, info.height, t.aspect) for t in writes}
+            full = self._load_full(item, info, self._decode_size(info, sizes, writes))
             small = images.shrink_for_model(full, self.model.input_size())
         else:
             small = images.load_for_model(item.path, info, self.model.input_size())
@@ -186,7 +190,7 @@ class Cropper:
         work = work_map(saliency, info.width, info.height)
         boxes = {t: self._box(work, info, t) for t in self.options.targets}
         self._write_extras(item, info, saliency, boxes)
-        failed = self._write_crops(item, info, outputs, boxes, todo, animated, full)
+        failed = {**blocked, **self._write_crops(item, info, outputs, boxes, writes, animated, full)}
         records = []
         for t in self.options.targets:
             status = "error" if t in failed else "ok" if t in todo else "skipped"
@@ -216,16 +220,12 @@ class Cropper:
                                  self.options.strategy, min_size)
 
     def _write_crops(self, item, info, outputs, boxes, todo, animated, full) -> dict[Target, str]:
-        """Crop the image once per output; returns the reason for each output not written.
-
-        `full` is the image if already decoded. Animations stay animated in GIF/WebP (every
-        frame cropped with the same box); other formats get the first frame.
+        """Write the outputs in `todo` (existing ones already refused); returns the reason for
+        each output not written. `full` is the image if already decoded. Animations stay
+        animated in GIF/WebP (every frame cropped with the same box); other formats get the
+        first frame.
         """
-        if self.options.dry_run or not todo:
-            return {}
-        failed = {t: f"output {outputs[t]} exists (use --overwrite or --skip-existing)"
-                  for t in todo if outputs[t].exists() and not self.options.overwrite}
-        todo = [t for t in todo if t not in failed]
+        failed: dict[Target, str] = {}
         if not todo:
             return failed
         if animated:

@@ -320,3 +320,19 @@ def test_one_decode_serves_model_and_crops_when_it_can(tmp_path, model, monkeypa
         expected = cropping.find_box(work, (1600, 1200), t.aspect, strategy, t.size or (1, 1))
         got_share = cropping.coverage(work, (1600, 1200), cropping.Box(*rec["box"]))
         assert got_share >= 0.98 * cropping.coverage(work, (1600, 1200), expected)
+
+
+def test_rerun_onto_existing_outputs_skips_the_full_decode(tmp_path, model, monkeypatch):
+    from smartcrop import images
+
+    src = tmp_path / "in" / "a.jpg"
+    src.parent.mkdir()
+    photo((1600, 1200)).save(src, quality=92)
+    item = collect_inputs([src], tmp_path / "out")[0]
+    cropper = Cropper(options("16:9", "1:1"), tmp_path / "out", model)
+    assert [r["status"] for r in cropper.process(item).records] == ["ok", "ok"]
+    real, sizes = images._decode, []
+    monkeypatch.setattr(images, "_decode", lambda *a: sizes.append(real(*a).size) or real(*a))
+    again = cropper.process(item).records
+    assert [r["status"] for r in again] == ["error", "error"] and "exists" in again[0]["error"]
+    assert len(sizes) == 1 and max(sizes[0]) < 1600  # only the model's small decode
