@@ -47,7 +47,7 @@ backbone: $(VENV)/.dev  ## convert the ImageNet MobileNet v1 TFLite release to f
 train: $(VENV)/.dev  ## train the saliency model (resumable: rerun to continue)
 	$(VENV)/bin/smartcrop-train $(DATASETS) --pretrained $(PRETRAINED) --out $(RUN)
 
-export: $(VENV)/.dev  ## export the best checkpoint to weights/ (LiteRT, int8 weights)
+export: $(VENV)/.dev  ## export the best checkpoint to weights/ (LiteRT, int8 convolutions)
 	$(PY) -m smartcrop.model.export $(RUN)/best.weights.h5 --config $(RUN)/config.json
 
 eval: $(VENV)/.runtime  ## metrics and crop figure on the validation split
