@@ -109,18 +109,27 @@ def _decode(path: Path, draft_size: tuple[int, int] | None = None,
     `orientation` (from `read_info`) keeps the rotation consistent with the header's size.
     """
     try:
-        with Image.open(path) as im:
-            if draft_size and im.format == "JPEG":
-                # DCT scaling: decodes at 1/2, 1/4 or 1/8 size, no smaller than draft_size.
-                im.draft(im.mode if im.mode in ("RGB", "L") else None, draft_size)
-            im.load()
-            method = _TRANSPOSE.get(_orientation(im) if orientation is None else orientation)
-            upright = im.transpose(method) if method is not None else im.copy()
-            upright.format = im.format
-            upright.info = dict(im.info)
-            return upright
-    except Exception as e:  # truncated or malformed data: OSError, SyntaxError, struct.error, ...
+        im = Image.open(path)
+    except Exception as e:
         raise ImageError(f"cannot decode image: {describe(e)}") from None
+    try:
+        if draft_size and im.format == "JPEG":
+            # DCT scaling: decodes at 1/2, 1/4 or 1/8 size, no smaller than draft_size.
+            im.draft(im.mode if im.mode in ("RGB", "L") else None, draft_size)
+        im.load()
+        method = _TRANSPOSE.get(_orientation(im) if orientation is None else orientation)
+        if method is None and getattr(im, "fp", None) is None:
+            # load() closed the file (single-frame formats): the decode itself is the result,
+            # without the copy (48 MB for a 12 MP photo) that closing the image would need.
+            return im
+        upright = im.transpose(method) if method is not None else im.copy()
+        upright.format = im.format
+        upright.info = dict(im.info)
+    except Exception as e:  # truncated or malformed data: OSError, SyntaxError, struct.error, ...
+        im.close()
+        raise ImageError(f"cannot decode image: {describe(e)}") from None
+    im.close()
+    return upright
 
 
 def load_for_model(path: Path, info: ImageInfo, min_side: tuple[int, int]) -> Image.Image:
@@ -213,13 +222,17 @@ def _for_format(im: Image.Image, fmt: str) -> Image.Image:
     return im
 
 
-def resize_exact(im: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Resize to exactly `size` with Lanczos (1-bit and palette images would get nearest)."""
-    if im.size == size:
-        return im
+def resize_exact(im: Image.Image, size: tuple[int, int],
+                 box: tuple[int, int, int, int] | None = None) -> Image.Image:
+    """The `box` region (default all) resized to exactly `size` with Lanczos (1-bit and
+    palette images would get nearest). Resizing straight from the box skips a crop copy."""
+    box = box or (0, 0, *im.size)
+    if (box[2] - box[0], box[3] - box[1]) == size:
+        return im if box == (0, 0, *im.size) else im.crop(box)
     if im.mode in ("1", "P", "PA"):
-        im = im.convert("RGBA" if has_alpha(im) else ("RGB" if im.mode != "1" else "L"))
-    return im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        im = im.crop(box).convert("RGBA" if has_alpha(im) else ("RGB" if im.mode != "1" else "L"))
+        box = (0, 0, *im.size)
+    return im.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
 
 
 def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,

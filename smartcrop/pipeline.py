@@ -244,10 +244,10 @@ class Cropper:
             size, _ = self._output_size(b, t)
             try:
                 if animated:
-                    out = [images.resize_exact(f.crop(area), size) for f in frames]
+                    out = [images.resize_exact(f, size, area) for f in frames]
                     images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop)
                 else:
-                    out = images.resize_exact(full.crop(area), size)
+                    out = images.resize_exact(full, size, area)
                     images.save_atomic(out, outputs[t], self.options.quality, icc)
             except OSError as e:  # unwritable folder, disk full, a folder in the way
                 failed[t] = f"cannot write {outputs[t]}: {e.strerror or images.describe(e)}"

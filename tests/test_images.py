@@ -101,6 +101,23 @@ def test_resize_exact_size(mode):
     assert images.resize_exact(photo((50, 40)).convert(mode), (21, 17)).size == (21, 17)
 
 
+@pytest.mark.parametrize("mode", ["L", "P", "RGB", "RGBA"])
+def test_resize_exact_from_a_box_matches_crop_then_resize(mode):
+    im = photo((80, 60)).convert(mode)
+    box = (10, 5, 60, 45)
+    got = images.resize_exact(im, (25, 20), box)
+    want = images.resize_exact(im.crop(box), (25, 20))
+    assert got.size == want.size == (25, 20) and got.mode == want.mode
+    diff = np.abs(np.asarray(got.convert("RGB"), int) - np.asarray(want.convert("RGB"), int))
+    assert diff[3:-3, 3:-3].max() <= 1  # the filter may reach past the box only near its edges
+
+
+def test_resize_exact_with_a_box_of_the_output_size_crops():
+    im = photo((80, 60))
+    assert images.resize_exact(im, (25, 20), (10, 5, 35, 25)).tobytes() == im.crop((10, 5, 35, 25)).tobytes()
+    assert images.resize_exact(im, (80, 60)) is im
+
+
 def test_output_extension():
     assert images.output_extension("JPEG", "keep") == ".jpg"
     assert images.output_extension("MPO", "keep") == ".jpg"
