@@ -6,6 +6,7 @@ Sample. Peers are found here, or installed when allowed; a missing peer is repor
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import subprocess
@@ -108,7 +109,12 @@ def cli_inputs(photos: list[Path]) -> list[Path]:
 
 
 def smartcrop_tool(repo: Path) -> Tool:
-    """smartcrop run as `python -m smartcrop` from the checkout, with its default --jobs."""
+    """smartcrop run as `python -m smartcrop` from the checkout, with its default --jobs.
+
+    Its modules are byte-compiled first, as `pip install` does: a checkout run where
+    PYTHONDONTWRITEBYTECODE is set would compile them again at every start (~30 ms here).
+    """
+    compileall.compile_dir(repo / "smartcrop", quiet=1)
     env = {**os.environ, "PYTHONPATH": str(repo)}
 
     def run(photos: list[Path], out: Path, targets: tuple[Target, ...]) -> Sample:
