@@ -224,15 +224,20 @@ def _for_format(im: Image.Image, fmt: str) -> Image.Image:
 
 def resize_exact(im: Image.Image, size: tuple[int, int],
                  box: tuple[int, int, int, int] | None = None) -> Image.Image:
-    """The `box` region (default all) resized to exactly `size` with Lanczos (1-bit and
-    palette images would get nearest). Resizing straight from the box skips a crop copy."""
+    """The `box` region (default all) resized to exactly `size`, bicubic (1-bit and palette
+    images converted first: they would get nearest). Resizing from the box skips a crop copy.
+
+    Bicubic rather than Lanczos: a quarter cheaper, and on dataset photos shrunk by 1.4 (a
+    typical step after JPEG shrink-on-load) the two differ by 47 dB PSNR, less than the
+    40 dB that JPEG q90 itself loses (README, "Resizing").
+    """
     box = box or (0, 0, *im.size)
     if (box[2] - box[0], box[3] - box[1]) == size:
         return im if box == (0, 0, *im.size) else im.crop(box)
     if im.mode in ("1", "P", "PA"):
         im = im.crop(box).convert("RGBA" if has_alpha(im) else ("RGB" if im.mode != "1" else "L"))
         box = (0, 0, *im.size)
-    return im.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+    return im.resize(size, Image.Resampling.BICUBIC, box=box, reducing_gap=3.0)
 
 
 def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
