@@ -156,12 +156,12 @@ def startup(photo: Path, runs: int, scratch: Path) -> dict:
 
 
 def peak_rss(job_a: dict) -> dict:
-    """(e): the largest ru_maxrss of the smartcrop CLI over the runs of (a) on 12 MP."""
+    """(e): the largest peak RSS of the smartcrop CLI over the runs of (a) on 12 MP."""
     samples = job_a["tools"].get("smartcrop", {}).get("samples", [])
     kib = [s["peak_rss_kib"] for s in samples if s.get("peak_rss_kib")]
     if not kib:
         return {"peak_mb": None, "what": "not measured"}
-    return {"peak_mb": max(kib) * 1024 / 1e6, "what": f"highest of {len(kib)} run(s), wait4 ru_maxrss"}
+    return {"peak_mb": max(kib) * 1024 / 1e6, "what": f"highest of {len(kib)} run(s), the child's own VmHWM"}
 
 
 def corpus_facts(shared: Path, big: corpus_mod.Corpus, native: corpus_mod.Corpus) -> dict:

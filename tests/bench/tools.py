@@ -95,10 +95,32 @@ def run_child(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> t
 
 
 # -- smartcrop (this project), through its CLI -----------------------------------------------
+# ru_maxrss outlives exec and starts at the forking parent's RSS: after libvips has run, this
+# process holds hundreds of MB, which every child would then report as its own peak. So the
+# CLI runs under this wrapper (as `python -m smartcrop` would) and writes its own high-water
+# mark, VmHWM, which exec does reset, to the file named by HWM_ENV.
+HWM_ENV = "SMARTCROP_BENCH_HWM"
+HWM_WRAPPER = """
+import atexit, os, runpy, sys
+def _hwm():
+    path = os.environ.get('SMARTCROP_BENCH_HWM')
+    if not path or not os.path.exists('/proc/self/status'):
+        return
+    with open('/proc/self/status') as f:
+        kib = next(line.split()[1] for line in f if line.startswith('VmHWM:'))
+    with open(path, 'w') as out:
+        out.write(kib)
+atexit.register(_hwm)
+sys.argv[0] = 'smartcrop'
+runpy.run_module('smartcrop', run_name='__main__', alter_sys=True)
+"""
+
+
 def smartcrop_command(inputs: list[Path], out: Path, targets: tuple[Target, ...]) -> list[str]:
-    """The CLI invocation the benchmark times (default --jobs)."""
+    """The CLI invocation the benchmark times (default --jobs); `python -m smartcrop` with
+    its peak memory recorded (HWM_WRAPPER)."""
     args = [a for t in targets for a in t.cli_args()]
-    return [sys.executable, "-m", "smartcrop", *map(str, inputs), str(out), *args,
+    return [sys.executable, "-c", HWM_WRAPPER, *map(str, inputs), str(out), *args,
             "--quality", str(JPEG_QUALITY), "--format", "jpeg", "--quiet", "--overwrite"]
 
 
@@ -119,8 +141,11 @@ def smartcrop_tool(repo: Path) -> Tool:
 
     def run(photos: list[Path], out: Path, targets: tuple[Target, ...]) -> Sample:
         cmd = smartcrop_command(cli_inputs(photos), out, targets)
-        seconds, rss, _ = run_child(cmd, repo, env)
-        return Sample(seconds, len(photos), rss)
+        hwm = out.parent / f"{out.name}.hwm"
+        hwm.unlink(missing_ok=True)
+        seconds, rss, _ = run_child(cmd, repo, {**env, HWM_ENV: str(hwm)})
+        # Without /proc (not Linux) only ru_maxrss is left, an upper bound.
+        return Sample(seconds, len(photos), int(hwm.read_text()) if hwm.is_file() else rss)
 
     return Tool("smartcrop", run, version=_smartcrop_version(repo))
 
