@@ -2,8 +2,8 @@
 
 By default glibc serves each of Pillow's image blocks (up to 16 MB) with a fresh mmap and
 unmaps it on free, so every photo's buffers are page-faulted in and zero-filled by the kernel
-again: ~9,000 faults per 12 MP thumbnail, a quarter of the CPU time of `--size` runs. Keeping
-freed blocks in the heap lets the next photo reuse them.
+again. Keeping freed blocks in the heap lets the next photo reuse them. Measured on 24 12 MP
+photos made into 1080x1080 thumbnails: 215k page faults and 1.60 s without, 35k and 1.38 s with.
 """
 
 from __future__ import annotations
