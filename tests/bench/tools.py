@@ -100,10 +100,10 @@ def run_child(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> t
 # CLI runs under this wrapper (as `python -m smartcrop` would) and writes its own high-water
 # mark, VmHWM, which exec does reset, to the file named by HWM_ENV.
 HWM_ENV = "SMARTCROP_BENCH_HWM"
-HWM_WRAPPER = """
+HWM_WRAPPER = f"""
 import atexit, os, runpy, sys
 def _hwm():
-    path = os.environ.get('SMARTCROP_BENCH_HWM')
+    path = os.environ.get('{HWM_ENV}')
     if not path or not os.path.exists('/proc/self/status'):
         return
     with open('/proc/self/status') as f:
