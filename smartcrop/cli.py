@@ -135,7 +135,8 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
     # Pillow warns about damaged files ("Corrupt EXIF data"); the error line per file is the report.
     warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
     from smartcrop.allocator import keep_freed_blocks
-    from smartcrop.pipeline import load_model, run_batch  # the runtime loads only now
+    from smartcrop.engines.local import run_batch
+    from smartcrop.pipeline import load_model  # the runtime loads only now
 
     keep_freed_blocks()
 

@@ -1,17 +1,16 @@
-"""The batch: find inputs, predict one saliency map per image, crop every target, write, record.
+"""One image at a time: find inputs, predict a saliency map, crop every target, write, record.
 
 Data flows one way: inputs -> saliency model -> crop search -> writer -> one record per output.
-A failure in one image becomes an error record for that image; the batch goes on.
+A failure in one image becomes an error record for that image; the batch goes on. Running many
+(threads, a cluster) is the engines' job (`smartcrop.engines`).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,34 +121,15 @@ def load_model(options: CropOptions) -> SaliencyModel:
 
 
 class Cropper:
-    """Runs the whole batch for one CropOptions; `run` yields one ImageResult per input."""
+    """The per-image core for one CropOptions: `process` turns one input into its crops and records.
+
+    Engines (`smartcrop.engines`) decide how many run at once and where.
+    """
 
     def __init__(self, options: CropOptions, output: Path, model: SaliencyModel | None = None):
         self.options = options
         self.output = output
         self.model = model or load_model(options)
-
-    def run(self, items: Sequence[InputItem]) -> Iterator[ImageResult]:
-        # Each model call can take batch_size images, so that many per job are in flight.
-        workers = self.options.jobs * self.options.batch_size
-        if workers == 1:
-            yield from map(self.process, items)
-            return
-        with ThreadPoolExecutor(workers) as pool:
-            # Bounded look-ahead keeps memory flat on big batches.
-            window = workers * 2
-            futures = [pool.submit(self.process, it) for it in items[:window]]
-            try:
-                for i in range(len(items)):
-                    result = futures[i].result()
-                    if i + window < len(items):
-                        futures.append(pool.submit(self.process, items[i + window]))
-                    futures[i] = None
-                    yield result
-            finally:  # interrupted or abandoned: queued images are dropped, running ones finish
-                for f in futures:
-                    if f is not None:
-                        f.cancel()
 
     # -- one image ---------------------------------------------------------------------
     def process(self, item: InputItem) -> ImageResult:
@@ -335,36 +315,3 @@ class Cropper:
         return {"input": str(item.path), "output": None, **target.record_fields(), "box": None,
                 "image_size": None, "strategy": self.options.strategy, "score": None,
                 "status": "error", "error": reason}
-
-
-@dataclass
-class Summary:
-    """Counts and wall time of one batch, for the closing line."""
-
-    images: int = 0
-    outputs: int = 0
-    skipped: int = 0
-    failures: int = 0
-    seconds: float = 0.0
-
-
-def run_batch(options: CropOptions, inputs: Sequence[Path], output: Path,
-              on_result: Callable[[ImageResult], None] = lambda r: None,
-              model: SaliencyModel | None = None,
-              on_plan: Callable[[list[InputItem]], None] = lambda items: None) -> Summary:
-    """Crop every input; `on_plan` sees the input list once (walked once), `on_result` each
-    image's records as they finish."""
-    start = time.perf_counter()
-    extras = [p for p in (options.save_saliency, options.debug) if p]
-    items = collect_inputs(inputs, output, extras)
-    on_plan(items)
-    cropper = Cropper(options, output, model)
-    summary = Summary()
-    for result in cropper.run(items):
-        summary.images += 1
-        summary.failures += result.failed
-        summary.outputs += sum(r["status"] == "ok" for r in result.records)
-        summary.skipped += sum(r["status"] == "skipped" for r in result.records)
-        on_result(result)
-    summary.seconds = time.perf_counter() - start
-    return summary

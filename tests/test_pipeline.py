@@ -13,7 +13,7 @@ from PIL import Image
 
 from smartcrop import cropping
 from smartcrop.options import CropOptions, parse_ratio, parse_size
-from smartcrop.pipeline import Cropper, InputItem, collect_inputs, run_batch
+from smartcrop.pipeline import Cropper, collect_inputs
 from smartcrop.saliency import work_map
 
 RECORD_KEYS = {"input", "output", "box", "image_size", "strategy", "score", "status", "error"}
@@ -205,33 +205,6 @@ def test_skip_existing_records(tmp_path, make_image, model):
     counting.calls = 0
     Cropper(options("16:9", "1:1", skip_existing=True), out, counting).process(item)
     assert counting.calls == 0  # nothing left to do: not even a prediction
-
-
-def test_run_drops_queued_images_when_abandoned(tmp_path, model):
-    started = []
-
-    class Slow(Cropper):
-        def process(self, item):
-            started.append(item)
-            time.sleep(0.5 if started.index(item) else 0)  # the first is quick, the rest keep both busy
-            return super().process(item)
-
-    items = [InputItem(tmp_path / f"missing{i}.jpg", Path(f"m{i}")) for i in range(12)]
-    gen = Slow(options("1:1", jobs=2), tmp_path / "out", model).run(items)
-    next(gen)
-    gen.close()  # as when Ctrl-C unwinds the batch
-    assert len(started) <= 3, started  # the quick one and at most two running; the rest dropped
-
-
-def test_run_batch_summary(tmp_path, make_image, model):
-    make_image("a.jpg")
-    make_image("b.png")
-    (tmp_path / "in" / "bad.jpg").write_bytes(b"nope")
-    seen = []
-    summary = run_batch(options("16:9", "1:1", jobs=2), [tmp_path / "in"], tmp_path / "out", seen.append,
-                        model)
-    assert (summary.images, summary.outputs, summary.failures) == (3, 4, 1)
-    assert [r.item.stem.name for r in seen] == ["a", "b", "bad"]  # input order, though threaded
 
 
 def test_animated_input_to_still_format_writes_first_frame(tmp_path, model):

@@ -1,0 +1,55 @@
+"""The local engine: a bounded thread pool in this process, results in input order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from smartcrop.engines import Summary
+from smartcrop.options import CropOptions
+from smartcrop.pipeline import Cropper, ImageResult, InputItem, collect_inputs
+from smartcrop.saliency import SaliencyModel
+
+
+def run(cropper: Cropper, items: Sequence[InputItem]) -> Iterator[ImageResult]:
+    """One ImageResult per item, in order; jobs x batch size images in flight at once."""
+    # Each model call can take batch_size images, so that many per job are in flight.
+    workers = cropper.options.jobs * cropper.options.batch_size
+    if workers == 1:
+        yield from map(cropper.process, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        # Bounded look-ahead keeps memory flat on big batches.
+        window = workers * 2
+        futures = [pool.submit(cropper.process, it) for it in items[:window]]
+        try:
+            for i in range(len(items)):
+                result = futures[i].result()
+                if i + window < len(items):
+                    futures.append(pool.submit(cropper.process, items[i + window]))
+                futures[i] = None
+                yield result
+        finally:  # interrupted or abandoned: queued images are dropped, running ones finish
+            for f in futures:
+                if f is not None:
+                    f.cancel()
+
+
+def run_batch(options: CropOptions, inputs: Sequence[Path], output: Path,
+              on_result: Callable[[ImageResult], None] = lambda r: None,
+              model: SaliencyModel | None = None,
+              on_plan: Callable[[list[InputItem]], None] = lambda items: None) -> Summary:
+    """Crop every input; `on_plan` sees the input list once (walked once), `on_result` each
+    image's records as they finish."""
+    start = time.perf_counter()
+    extras = [p for p in (options.save_saliency, options.debug) if p]
+    items = collect_inputs(inputs, output, extras)
+    on_plan(items)
+    summary = Summary()
+    for result in run(Cropper(options, output, model), items):
+        summary.add(result)
+        on_result(result)
+    summary.seconds = time.perf_counter() - start
+    return summary

@@ -1,0 +1,38 @@
+"""smartcrop.engines.local: the thread pool keeps input order, drops queued work when stopped, counts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from test_pipeline import options
+
+from smartcrop.engines import local
+from smartcrop.pipeline import Cropper, InputItem
+
+
+def test_run_drops_queued_images_when_abandoned(tmp_path, model):
+    started = []
+
+    class Slow(Cropper):
+        def process(self, item):
+            started.append(item)
+            time.sleep(0.5 if started.index(item) else 0)  # the first is quick, the rest keep both busy
+            return super().process(item)
+
+    items = [InputItem(tmp_path / f"missing{i}.jpg", Path(f"m{i}")) for i in range(12)]
+    gen = local.run(Slow(options("1:1", jobs=2), tmp_path / "out", model), items)
+    next(gen)
+    gen.close()  # as when Ctrl-C unwinds the batch
+    assert len(started) <= 3, started  # the quick one and at most two running; the rest dropped
+
+
+def test_run_batch_summary(tmp_path, make_image, model):
+    make_image("a.jpg")
+    make_image("b.png")
+    (tmp_path / "in" / "bad.jpg").write_bytes(b"nope")
+    seen = []
+    summary = local.run_batch(options("16:9", "1:1", jobs=2), [tmp_path / "in"], tmp_path / "out",
+                              seen.append, model)
+    assert (summary.images, summary.outputs, summary.failures) == (3, 4, 1)
+    assert [r.item.stem.name for r in seen] == ["a", "b", "bad"]  # input order, though threaded
