@@ -7,7 +7,7 @@ DATASETS := $(SHARED)/datasets/osie $(SHARED)/datasets/eyecrowd $(SHARED)/datase
 PRETRAINED := $(SHARED)/pretrained/mobilenet_v1_1.0_224_quant_embedding_extractor.tflite
 RUN ?= runs/main
 
-.PHONY: help demo test test-fast lint bench train eval export backbone clean
+.PHONY: help demo test test-fast lint bench train eval export backbone fold clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -52,6 +52,14 @@ export: $(VENV)/.dev  ## export the best checkpoint to weights/ (LiteRT, int8 co
 
 eval: $(VENV)/.runtime  ## metrics and crop figure on the validation split
 	$(VENV)/bin/smartcrop-eval $(DATASETS) --split val
+
+VAL ?= scene500
+fold: $(VENV)/.dev  ## one leave-one-dataset-out fold (VAL=osie|eyecrowd|scene500): train, export, score
+	$(VENV)/bin/smartcrop-train $(DATASETS) --pretrained $(PRETRAINED) --val-dataset $(VAL) --out runs/fold-$(VAL)
+	$(PY) -m smartcrop.model.export runs/fold-$(VAL)/best.weights.h5 --config runs/fold-$(VAL)/config.json \
+		--calibrate $(filter-out %/$(VAL),$(DATASETS)) --out runs/fold-$(VAL)/export
+	$(VENV)/bin/smartcrop-eval $(DATASETS) --split val --val-dataset $(VAL) \
+		--weights runs/fold-$(VAL)/export --json runs/fold-$(VAL)/eval.json
 
 clean:
 	rm -rf demo-out .pytest_cache

@@ -4,7 +4,8 @@ For every image of the datasets given (shared layout), at the image's own resolu
 CC, NSS, AUC-Judd, SIM and KL (MIT/Tübingen definitions) for the model and for a centre
 prior; and the share of all fixations inside the crop for the largest window of several
 ratios and for windows zoomed to 0.6 per side, for the model, the centre crop and the oracle
-(the best window given the true fixations). Runs on LiteRT; needs no TensorFlow.
+(the best window given the true fixations). A crop is bad when it keeps less than 80% of
+what the oracle's keeps. Runs on LiteRT; needs no TensorFlow.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from smartcrop import cropping, metrics
-from smartcrop.fixations import density_map, fixation_counts, is_validation, load_datasets
+from smartcrop.fixations import density_map, fixation_counts, holdout_split, is_validation, load_datasets
 from smartcrop.images import to_rgb
 from smartcrop.options import parse_ratio
 from smartcrop.saliency import SaliencyModel, upsample, work_map
@@ -27,6 +28,7 @@ from smartcrop.saliency import SaliencyModel, upsample, work_map
 CROP_RATIOS = ("1:1", "16:9", "9:16", "4:5", "1.91:1")
 ZOOMS = (1.0, 0.6)
 CENTRE_SIGMA = 0.25  # centre prior: Gaussian with sigma = 1/4 of each side
+BAD_CROP = 0.8  # a crop is bad when it keeps less than this share of what the oracle keeps
 
 
 def centre_prior(width: int, height: int, sigma: float = CENTRE_SIGMA) -> np.ndarray:
@@ -48,11 +50,18 @@ def share_inside(points: np.ndarray, box: cropping.Box) -> float:
     return float(inside.mean())
 
 
-def evaluate_record(model: SaliencyModel, record) -> dict:
+def mix_centre(saliency: np.ndarray, weight: float) -> np.ndarray:
+    """(1 - weight) x the map + weight x the centre prior at the map's size; sums to 1."""
+    if weight == 0:
+        return saliency
+    return (1 - weight) * saliency + weight * centre_prior(saliency.shape[1], saliency.shape[0])
+
+
+def evaluate_record(model: SaliencyModel, record, centre_mix: float = 0.0) -> dict:
     """All numbers for one image."""
     w, h = record.width, record.height
     with Image.open(record.path) as im:
-        small = model.predict(to_rgb(im))
+        small = mix_centre(model.predict(to_rgb(im)), centre_mix)
     pred = upsample(small, w, h)
     density = density_map(record.fixations, w, h)
     counts = fixation_counts(record.fixations, w, h)
@@ -83,28 +92,45 @@ def summarise(results: list[dict]) -> dict:
                 for k in ("model", "centre", "oracle")}
         gap = mean["oracle"] - mean["centre"]
         mean["gap_closed"] = (mean["model"] - mean["centre"]) / gap if gap > 0 else float("nan")
+        mean["bad"] = float(np.mean([is_bad(r["crops"][key]) for r in results]))
         crops[key] = mean
     for zoom in ZOOMS:
         rows = [v for k, v in crops.items() if k.endswith(f"@{zoom:g}")]
-        mean = {k: float(np.mean([r[k] for r in rows])) for k in ("model", "centre", "oracle")}
-        mean["gap_closed"] = (mean["model"] - mean["centre"]) / (mean["oracle"] - mean["centre"])
+        mean = {k: float(np.mean([r[k] for r in rows])) for k in ("model", "centre", "oracle", "bad")}
+        gap = mean["oracle"] - mean["centre"]
+        mean["gap_closed"] = (mean["model"] - mean["centre"]) / gap if gap > 0 else float("nan")
         crops[f"all@{zoom:g}"] = mean
     summary["crops"] = crops
     return summary
+
+
+def is_bad(shares: dict) -> bool:
+    """The model's crop keeps less than BAD_CROP of the fixations the oracle's keeps."""
+    return shares["model"] < BAD_CROP * shares["oracle"]
 
 
 def format_table(summary: dict, n: int) -> str:
     lines = [f"images: {n}", "", "| metric | model | centre prior |", "|---|---|---|"]
     for m in ("cc", "nss", "auc_judd", "sim", "kl"):
         lines.append(f"| {m} | {summary['model'][m]:.3f} | {summary['centre'][m]:.3f} |")
-    lines += ["", "| crop (share of fixations inside) | model | centre | oracle | gap closed |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| crop (share of fixations inside) | model | centre | oracle | gap closed "
+              "| bad crops |", "|---|---|---|---|---|---|"]
     for key, v in summary["crops"].items():
         ratio, zoom = key.split("@")
         name = f"{ratio}, {'largest' if zoom == '1' else 'zoom ' + zoom}"
         lines.append(f"| {name} | {v['model']:.3f} | {v['centre']:.3f} | {v['oracle']:.3f} "
-                     f"| {v['gap_closed']:.0%} |")
+                     f"| {v['gap_closed']:.0%} | {v['bad']:.1%} |")
     return "\n".join(lines)
+
+
+def select(records, part: str, val_dataset: str | None = None) -> list:
+    """The records of one part ("val", "train" or "all") of the hash or leave-one-out split."""
+    if part == "all":
+        return list(records)
+    if val_dataset:
+        train, val = holdout_split(records, val_dataset)
+        return val if part == "val" else train
+    return [r for r in records if is_validation(r) == (part == "val")]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,26 +138,39 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("datasets", nargs="+", type=Path)
     p.add_argument("--split", choices=("val", "train", "all"), default="all",
                    help="which part of the reproducible split to score (all for unseen datasets)")
+    p.add_argument("--val-dataset", default=None, metavar="NAME",
+                   help="split leave-one-dataset-out: validation is all of this dataset, train the "
+                        "rest (default: the hash split, 10%% of each dataset)")
     p.add_argument("--weights", type=Path, default=None)
+    p.add_argument("--flip", action="store_true",
+                   help="average each map with its mirror image's (test-time augmentation)")
+    p.add_argument("--centre-mix", type=float, default=0.0, metavar="W",
+                   help="score (1 - W) x the map + W x the centre prior (0 to 1; default 0)")
     p.add_argument("--json", type=Path, help="write the summary (and per-image numbers) here")
     p.add_argument("--limit", type=int, default=0)
     args = p.parse_args(argv)
+    if not 0 <= args.centre_mix <= 1:
+        p.error(f"--centre-mix must be between 0 and 1, not {args.centre_mix}")
+    if args.val_dataset and args.split == "all":
+        p.error("--val-dataset needs --split val or --split train")
     try:
-        records = load_datasets(args.datasets)
-        model = SaliencyModel(args.weights, threads=2)
+        records = select(load_datasets(args.datasets), args.split, args.val_dataset)
+        model = SaliencyModel(args.weights, threads=2, flip=args.flip)
     except ValueError as e:
         sys.exit(f"smartcrop-eval: error: {e}")
-    if args.split != "all":
-        records = [r for r in records if is_validation(r) == (args.split == "val")]
     if args.limit:
         records = records[:args.limit]
     start = time.perf_counter()
-    results = [evaluate_record(model, r) for r in records]
+    results = [evaluate_record(model, r, args.centre_mix) for r in records]
     summary = summarise(results)
     print(format_table(summary, len(results)))
     print(f"\n{len(results)} images in {time.perf_counter() - start:.0f} s; model {model.path}")
     if args.json:
-        args.json.write_text(json.dumps({"summary": summary, "images": [r.key for r in records],
+        settings = {"split": args.split, "val_dataset": args.val_dataset, "flip": args.flip,
+                    "centre_mix": args.centre_mix, "model": str(model.path),
+                    "datasets": [str(d) for d in args.datasets]}
+        args.json.write_text(json.dumps({"settings": settings, "summary": summary,
+                                         "images": [r.key for r in records],
                                          "per_image": results}, indent=1))
 
 

@@ -66,13 +66,32 @@ def is_validation(record: FixationRecord, percent: int = VALIDATION_PERCENT) -> 
     return int.from_bytes(digest[:4], "big") % 100 < percent
 
 
-def split(records, percent: int = VALIDATION_PERCENT):
-    """(train, validation); every dataset present must appear in both parts."""
+def split(records, percent: int = VALIDATION_PERCENT, val_dataset: str | None = None):
+    """(train, validation); every dataset present must appear in both parts.
+
+    With `val_dataset`, leave-one-dataset-out instead: that whole dataset validates and the
+    others train, which predicts unseen photos better than a split within each dataset.
+    """
+    if val_dataset is not None:
+        return holdout_split(records, val_dataset)
     train = [r for r in records if not is_validation(r, percent)]
     val = [r for r in records if is_validation(r, percent)]
     for name in {r.dataset for r in records}:
         if not any(r.dataset == name for r in train) or not any(r.dataset == name for r in val):
             raise ValueError(f"split leaves dataset {name} out of one part")
+    return train, val
+
+
+def holdout_split(records, val_dataset: str):
+    """(train, validation) with every image of `val_dataset` in validation, none in training."""
+    names = sorted({r.dataset for r in records})
+    if val_dataset not in names:
+        raise ValueError(f"validation dataset {val_dataset!r} is not among the datasets "
+                         f"given ({', '.join(names) or 'none'})")
+    if len(names) < 2:
+        raise ValueError(f"holding out {val_dataset!r} leaves no dataset to train on")
+    train = [r for r in records if r.dataset != val_dataset]
+    val = [r for r in records if r.dataset == val_dataset]
     return train, val
 
 

@@ -140,15 +140,18 @@ class SaliencyModel:
     Holds `workers` interpreters (each running `threads` threads) so that as many threads can
     predict at once; an interpreter is never used by two threads together. With `batch_size`
     above 1, concurrent `predict` calls are answered together, up to that many per model call
-    (the model must have a dynamic batch dimension).
+    (the model must have a dynamic batch dimension). With `flip`, each map is the mean of the
+    image's map and its mirror image's map mirrored back (test-time augmentation: two canvases
+    per photo, one model call of two when not batching).
     """
 
     def __init__(self, model_path: Path | None = None, threads: int = 1, workers: int = 1,
-                 batch_size: int = 1):
+                 batch_size: int = 1, flip: bool = False):
         from ai_edge_litert.interpreter import Interpreter
 
         self.path, self.manifest = resolve_weights(model_path)
         self.batch_size = batch_size
+        self.flip = flip
         self._pool: queue.SimpleQueue = queue.SimpleQueue()
         with _quiet_stderr():
             for _ in range(workers):
@@ -167,9 +170,10 @@ class SaliencyModel:
             raise ValueError(f"{self.path}: model input {shape} is not (1, H, W, 3) with H and W "
                              f"multiples of {2 * MAP_STRIDE}")
         self.canvas_size = shape[2], shape[1]
-        if self.batch_size > 1 and detail["shape_signature"][0] != -1:
+        if (self.batch_size > 1 or self.flip) and detail["shape_signature"][0] != -1:
             raise ValueError(f"{self.path}: the model has a fixed batch of 1; "
-                             f"re-export it with a dynamic batch to use a batch size above 1")
+                             f"re-export it with a dynamic batch to use a batch size above 1 "
+                             f"or flip averaging")
 
     def input_size(self) -> tuple[int, int]:
         """Smallest decode size (w, h) worth giving `predict`: the model's canvas."""
@@ -197,9 +201,21 @@ class SaliencyModel:
         """Map (rows, cols) over the image's own area (letterbox removed), summing to 1."""
         placement = place(*image.size, *self.canvas_size)
         canvas = to_canvas(image, placement, *self.canvas_size).astype(np.float32)
-        out = self._infer(canvas)
         rows, cols = placement.map_slice()
-        region = np.maximum(out[rows, cols].astype(np.float64), 0)
+        if self.flip:
+            mirror = canvas.copy()
+            box = (slice(placement.top, placement.top + placement.height),
+                   slice(placement.left, placement.left + placement.width))
+            mirror[box] = canvas[box][:, ::-1]
+            if self.batch_size > 1:
+                out, out_mirror = self._infer(canvas), self._infer(mirror)
+            else:
+                out, out_mirror = self._invoke(np.stack([canvas, mirror]))
+            region = (np.maximum(out[rows, cols].astype(np.float64), 0)
+                      + np.maximum(out_mirror[rows, cols].astype(np.float64), 0)[:, ::-1]) / 2
+        else:
+            out = self._infer(canvas)
+            region = np.maximum(out[rows, cols].astype(np.float64), 0)
         total = region.sum()
         return region / total if total > 0 else np.full_like(region, 1 / region.size)
 

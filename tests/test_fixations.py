@@ -14,6 +14,7 @@ from smartcrop.fixations import (
     density_map,
     fixation_counts,
     gaussian_blur,
+    holdout_split,
     is_validation,
     load_dataset,
     load_datasets,
@@ -116,6 +117,24 @@ def test_split_refuses_a_dataset_missing_from_one_part():
     records = _records("alpha", 60) + _records("tiny", 1)
     with pytest.raises(ValueError, match="tiny"):
         split(records)
+
+
+def test_holdout_split_leaves_one_dataset_out():
+    records = _records("alpha", 30) + _records("beta", 20) + _records("gamma", 10)
+    train, val = split(records, val_dataset="beta")
+    assert [r.key for r in val] == [r.key for r in records if r.dataset == "beta"]
+    assert {r.dataset for r in train} == {"alpha", "gamma"} and len(train) == 40
+    assert (train, val) == holdout_split(records, "beta")
+    # the hash split stays the default and differs
+    assert {r.dataset for r in split(records, percent=50)[1]} != {"beta"}
+
+
+def test_holdout_split_refuses_an_unknown_or_only_dataset():
+    records = _records("alpha", 5) + _records("beta", 5)
+    with pytest.raises(ValueError, match="'delta' is not among the datasets given \\(alpha, beta\\)"):
+        split(records, val_dataset="delta")
+    with pytest.raises(ValueError, match="no dataset to train on"):
+        holdout_split(_records("alpha", 5), "alpha")
 
 
 # --- loading -------------------------------------------------------------------------------

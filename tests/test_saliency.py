@@ -206,3 +206,32 @@ def test_png_array_is_8_bit_image():
     m = np.outer(np.hanning(10), np.hanning(12))
     im = Image.fromarray(to_png_array(m))
     assert im.mode == "L" and im.size == (12, 10)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (200, 300)])
+def test_flip_averaging_is_mirror_symmetric(size):
+    """With flip averaging, a mirrored photo gets exactly the mirrored map (also letterboxed)."""
+    flipped = SaliencyModel(threads=1, flip=True)
+    im = photo(size, centre=(0.3 * size[0], 0.4 * size[1]))
+    a = flipped.predict(im)
+    b = flipped.predict(im.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    assert abs(a.sum() - 1) < 1e-6
+    np.testing.assert_allclose(b, a[:, ::-1], rtol=1e-4, atol=1e-7)
+
+
+def test_flip_averaging_is_the_mean_of_the_two_maps(model):
+    im = photo((320, 240), centre=(90, 100))
+    mirror = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    expected = (model.predict(im) + model.predict(mirror)[:, ::-1]) / 2
+    got = SaliencyModel(threads=1, flip=True).predict(im)
+    np.testing.assert_allclose(got, expected / expected.sum(), rtol=1e-4, atol=1e-7)
+    plain = model.predict(im)
+    assert np.abs(got - plain).max() > 1e-4  # the model is not symmetric itself: flip changes the map
+
+
+def test_flip_averaging_through_the_batcher_matches_one_call():
+    ims = [photo((320, 240), centre=(60 + 80 * i, 120), seed=i) for i in range(2)]
+    alone = SaliencyModel(threads=1, flip=True)
+    batched = SaliencyModel(threads=1, batch_size=4, flip=True)
+    for e, g in zip([alone.predict(im) for im in ims], _in_threads(batched.predict, ims), strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-7)

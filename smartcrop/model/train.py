@@ -45,23 +45,32 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=0, help="use only N train and N val images (smoke runs)")
     p.add_argument("--steps", type=int, default=0, help="cap steps per epoch (smoke runs)")
+    p.add_argument("--val-dataset", default=None, metavar="NAME",
+                   help="leave this dataset (folder name) out of training and validate on all of "
+                        "it (default: the hash split, 10%% of each dataset)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="TensorFlow threads per op and across ops (0: TensorFlow's default)")
     return p.parse_args(argv)
 
 
 def load_data(args):
-    """Prepared arrays for train and validation, cached in <out>/data.npz."""
+    """Prepared arrays for train and validation, cached in <out>/data.npz (with its split)."""
     cache = args.out / "data.npz"
+    split_name = f"holdout:{args.val_dataset}" if args.val_dataset else "hash10"
     if cache.exists() and not args.limit:
         d = np.load(cache)
-        return (d["xt"], d["yt"]), (d["xv"], d["yv"])
-    train, val = split(load_datasets(args.datasets))
+        cached = str(d["split"]) if "split" in d else "hash10"
+        if cached == split_name:
+            return (d["xt"], d["yt"]), (d["xv"], d["yv"])
+        print(f"{cache} holds split {cached}, not {split_name}: preparing again", flush=True)
+    train, val = split(load_datasets(args.datasets), val_dataset=args.val_dataset)
     if args.limit:
         train, val = train[:args.limit], val[:args.limit]
     print(f"preparing {len(train)} train / {len(val)} validation images", flush=True)
     xt, yt = prepare_all(train)
     xv, yv = prepare_all(val)
     if not args.limit:
-        np.savez(cache, xt=xt, yt=yt, xv=xv, yv=yv)
+        np.savez(cache, xt=xt, yt=yt, xv=xv, yv=yv, split=np.array(split_name))
     return (xt, yt), (xv, yv)
 
 
@@ -122,11 +131,17 @@ class _BestScore(keras.callbacks.Callback):
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
     config = NetworkConfig(output_stride=args.output_stride, feature_channels=args.feature_channels,
                            lstm_units=args.lstm_units)
     (args.out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    (args.out / "args.json").write_text(json.dumps(vars(args), default=str, indent=2))
     (xt, yt), (xv, yv) = load_data(args)
     train_data = FixationBatches(xt, yt, args.batch_size, training=True, seed=args.seed)
     val_data = FixationBatches(xv, yv, args.batch_size, training=False)

@@ -1,0 +1,95 @@
+"""smartcrop-eval: the crop figure's summary (gap closed, bad crops), the splits it scores, options."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import photo
+
+from smartcrop import evaluate
+from smartcrop.fixations import FixationRecord
+
+
+def _result(model: float, centre: float, oracle: float, cc: float = 0.5) -> dict:
+    metrics = {"cc": cc, "nss": 1.0, "auc_judd": 0.8, "sim": 0.5, "kl": 1.0}
+    crops = {f"{ratio}@{zoom:g}": {"model": model, "centre": centre, "oracle": oracle}
+             for ratio in evaluate.CROP_RATIOS for zoom in evaluate.ZOOMS}
+    return {"model": metrics, "centre": metrics, "crops": crops}
+
+
+def test_a_crop_is_bad_below_80_percent_of_the_oracle():
+    assert evaluate.is_bad({"model": 0.79, "oracle": 1.0})
+    assert not evaluate.is_bad({"model": 0.8, "oracle": 1.0})
+    assert not evaluate.is_bad({"model": 0.0, "oracle": 0.0})  # nothing to keep: not bad
+
+
+def test_summary_gap_closed_and_bad_rate():
+    results = [_result(0.9, 0.5, 1.0), _result(0.7, 0.5, 1.0), _result(0.5, 0.5, 1.0), _result(1.0, 0.5, 1.0)]
+    crops = evaluate.summarise(results)["crops"]
+    one = crops["1:1@1"]
+    assert one["model"] == pytest.approx(0.775) and one["oracle"] == 1.0
+    assert one["gap_closed"] == pytest.approx(0.275 / 0.5)
+    assert one["bad"] == pytest.approx(0.5)  # 0.7 and 0.5 keep less than 0.8 of 1.0
+    for zoom in ("1", "0.6"):
+        assert crops[f"all@{zoom}"]["bad"] == pytest.approx(0.5)
+        assert crops[f"all@{zoom}"]["gap_closed"] == pytest.approx(0.55)
+
+
+def test_table_shows_bad_crops():
+    table = evaluate.format_table(evaluate.summarise([_result(0.7, 0.5, 1.0), _result(0.9, 0.5, 1.0)]), 2)
+    assert "| bad crops |" in table
+    assert "| all, largest | 0.800 | 0.500 | 1.000 | 60% | 50.0% |" in table
+
+
+def test_mix_centre():
+    m = np.zeros((6, 8))
+    m[0, 0] = 1.0
+    assert evaluate.mix_centre(m, 0.0) is m
+    mixed = evaluate.mix_centre(m, 0.25)
+    assert mixed.sum() == pytest.approx(1.0) and mixed[0, 0] > 0.75
+    np.testing.assert_allclose(evaluate.mix_centre(m, 1.0), evaluate.centre_prior(8, 6))
+
+
+def _records(dataset: str, n: int) -> list[FixationRecord]:
+    return [FixationRecord(dataset, f"{i}.jpg", Path(f"/nowhere/{i}.jpg"), 10, 10, np.zeros((1, 2)))
+            for i in range(n)]
+
+
+def test_select_parts_of_either_split():
+    records = _records("a", 40) + _records("b", 30)
+    assert evaluate.select(records, "all") == records
+    assert evaluate.select(records, "val", "b") == records[40:]
+    assert evaluate.select(records, "train", "b") == records[:40]
+    val, train = evaluate.select(records, "val"), evaluate.select(records, "train")
+    assert 0 < len(val) < 20 and len(val) + len(train) == 70 and not set(map(id, val)) & set(map(id, train))
+
+
+def test_val_dataset_needs_a_split(capsys):
+    with pytest.raises(SystemExit) as e:
+        evaluate.main(["somewhere", "--val-dataset", "osie"])
+    assert e.value.code == 2 and "--val-dataset needs --split" in capsys.readouterr().err
+
+
+def _dataset(root: Path, name: str, n: int) -> Path:
+    (root / name / "images").mkdir(parents=True)
+    rows = ["image,subject,x,y,duration_ms"]
+    for i in range(n):
+        photo((160, 120), centre=(40 + 20 * i, 60), seed=i).save(root / name / "images" / f"{i}.png")
+        rows += [f"{i}.png,{s},{40 + 20 * i + s},{60 - s},200" for s in range(5)]
+    (root / name / "fixations.csv").write_text("\n".join(rows) + "\n")
+    return root / name
+
+
+def test_main_scores_the_held_out_dataset(tmp_path, capsys):
+    a, b = _dataset(tmp_path, "alpha", 2), _dataset(tmp_path, "beta", 1)
+    out = tmp_path / "eval.json"
+    evaluate.main([str(a), str(b), "--split", "val", "--val-dataset", "beta", "--flip",
+                   "--centre-mix", "0.1", "--json", str(out)])
+    assert "images: 1" in capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert report["images"] == ["beta/0.png"]
+    assert report["settings"]["flip"] and report["settings"]["centre_mix"] == 0.1
+    assert 0 <= report["summary"]["crops"]["all@0.6"]["bad"] <= 1
