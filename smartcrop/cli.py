@@ -11,7 +11,15 @@ from pathlib import Path
 import click
 
 from smartcrop import __version__
-from smartcrop.options import DEFAULT_MAX_PIXELS, FORMATS, STRATEGIES, CropOptions, parse_ratio, parse_size
+from smartcrop.options import (
+    DEFAULT_MAX_PIXELS,
+    FITS,
+    FORMATS,
+    STRATEGIES,
+    CropOptions,
+    parse_ratio,
+    parse_size,
+)
 
 
 def _targets(ctx, param, values):
@@ -25,8 +33,9 @@ def _targets(ctx, param, values):
 class _Reporter:
     """Writes manifest lines, per-file errors and the progress bar."""
 
-    def __init__(self, manifest, quiet: bool, verbose: bool):
+    def __init__(self, manifest, quiet: bool, verbose: bool, report=None):
         self.manifest = manifest
+        self.report = report  # a smartcrop.report.ReportWriter, or None
         self.quiet = quiet
         self.verbose = verbose
         self.bar = None
@@ -46,6 +55,8 @@ class _Reporter:
             for rec in result.records:
                 self.manifest.write(json.dumps(rec, ensure_ascii=False) + "\n")
             self.manifest.flush()
+        if self.report is not None:
+            self.report.add(result.item.stem, result.records)
         errors = {r["error"] for r in result.records if r["status"] == "error"}
         for reason in sorted(errors):  # one line per failed file (per distinct reason)
             self._echo(f"smartcrop: error: {result.item.path}: {reason}", always=True)
@@ -66,6 +77,24 @@ class _Reporter:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _check_focus(options: CropOptions, items) -> None:
+    """--focus lines against the batch (inputs, image sizes, targets), before any work."""
+    from smartcrop import focus
+    from smartcrop.images import ImageError, read_info
+
+    def size(path):
+        try:
+            info = read_info(path, options.max_pixels)
+        except ImageError as e:  # the file's own error record will say why
+            raise ValueError(str(e)) from None
+        return info.width, info.height
+
+    try:
+        focus.check(options.focus, [it.path for it in items], options.targets, size)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
 
 
 def _terminate(signum, frame):
@@ -105,11 +134,24 @@ def _terminate(signum, frame):
               help="Images per model call (N x jobs images in flight).")
 @click.option("--max-pixels", type=click.IntRange(1), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse images with more pixels than this, before decoding.")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), metavar="HTML",
+              help="Write a review page for the batch (flagged crops first); thumbnails go to "
+                   "HTML_files/ beside it.")
+@click.option("--focus", "focus_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="FILE", help="Overrides, CSV or JSON Lines: input,x,y or input,left,top,width,height "
+                   "[,target] in upright pixels. Overridden outputs are redone even with --skip-existing.")
+@click.option("--fit", type=click.Choice(FITS), default="crop", show_default=True,
+              help="pad: letterbox the whole image into the target; auto: pad only when the crop "
+                   "would lose too much (a face cut, or a low saliency share).")
+@click.option("--background", default="auto", show_default=True, metavar="blur|#rrggbb|auto",
+              help="Behind padded images: the photo blurred and darkened, a colour, or auto (the "
+                   "border's colour when it is plain, else blur).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per output on stderr.")
 @click.version_option(__version__, "--version", prog_name="smartcrop")
 def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest, save_saliency, debug,
-         dry_run, skip_existing, overwrite, weights, jobs, batch_size, max_pixels, quiet, verbose):
+         dry_run, skip_existing, overwrite, weights, jobs, batch_size, max_pixels, report, focus_file,
+         fit, background, quiet, verbose):
     """Crop photos to the part people look at.
 
     INPUTS are image files and/or folders (walked recursively); OUTPUT is the output folder
@@ -119,11 +161,15 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
     Exit status: 0 all done, 1 some input failed (the rest were still done), 2 usage error.
     """
     try:
+        from smartcrop.focus import read_focus
+
+        overrides = read_focus(focus_file) if focus_file else ()
         options = CropOptions(
             targets=ratio + size, strategy=strategy, format=fmt, quality=quality,
             upscale=upscale, dry_run=dry_run, skip_existing=skip_existing, overwrite=overwrite,
             save_saliency=save_saliency, debug=debug, weights=weights, jobs=jobs,
-            batch_size=batch_size, max_pixels=max_pixels,
+            batch_size=batch_size, max_pixels=max_pixels, report=report, focus=overrides, fit=fit,
+            background=background,
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from None
@@ -149,10 +195,24 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
             sink = sys.stdout if str(manifest) == "-" else manifest.open("w", encoding="utf-8")
     except (ValueError, OSError, RuntimeError) as e:
         raise click.ClickException(str(e)) from None
-    reporter = _Reporter(sink, quiet, verbose)
+    page = None
+    if report:
+        from smartcrop.report import ReportWriter
+
+        page = ReportWriter(report, [t.label for t in options.targets])
+    reporter = _Reporter(sink, quiet, verbose, page)
+
+    started = []
+
+    def planned(items):
+        if options.focus:
+            _check_focus(options, items)
+        started.append(True)
+        reporter.planned(items)
+
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        summary = run_batch(options, inputs, output, reporter, model, on_plan=reporter.planned)
+        summary = run_batch(options, inputs, output, reporter, model, on_plan=planned)
     except KeyboardInterrupt:
         reporter.close()
         click.echo("smartcrop: interrupted; finished outputs are complete, rerun with "
@@ -162,6 +222,8 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
         signal.signal(signal.SIGTERM, previous)
         if sink and sink is not sys.stdout:
             sink.close()
+        if page is not None and started:  # interrupted too: the page shows what was done
+            page.write()
     reporter.close()
     if not quiet:
         click.echo(f"smartcrop: {summary.images} images, {summary.outputs} outputs"

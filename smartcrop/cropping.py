@@ -219,3 +219,39 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
     if strategy == "window":
         return best_window(saliency, image_size, aspect)
     raise ValueError(f"unknown strategy {strategy!r}")
+
+
+def focus_box(image_size: tuple[int, int], aspect: float,
+              point: tuple[float, float] | None = None,
+              box: tuple[float, float, float, float] | None = None,
+              strategy: str = "window", min_size: tuple[int, int] = (1, 1)) -> Box:
+    """The crop a reviewer asked for: it contains `box`, centred on it as far as the image
+    allows, or is centred on `point` (image pixels; give exactly one).
+
+    window: the largest window of the aspect, placed on the focus. box: the focus box grown to
+    the aspect (and `min_size`) about its centre, as the model's box would be; a point gets the
+    largest window. A box wider or taller than the largest window cannot be held whole: the
+    window is centred on it (`fit="pad"` is the way to keep it whole).
+    """
+    if (point is None) == (box is None):
+        raise ValueError("give a focus point or a focus box, not both or neither")
+    image_w, image_h = image_size
+    if box is not None and strategy == "box":
+        return grow_box(box, image_size, aspect, min_size)
+    if box is not None:
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    else:
+        cx, cy = point
+    w, h = largest_window(image_w, image_h, aspect)
+    return Box(_clamp(round(cx - w / 2), image_w - w), _clamp(round(cy - h / 2), image_h - h), w, h)
+
+
+def _clamp(value: int, upper: int) -> int:
+    return min(max(value, 0), upper)
+
+
+def contains(outer: Box, inner: tuple[float, float, float, float]) -> bool:
+    """Whether `outer` holds the box (left, top, width, height) whole."""
+    left, top, width, height = inner
+    return (outer.left <= left and outer.top <= top and left + width <= outer.left + outer.width
+            and top + height <= outer.top + outer.height)

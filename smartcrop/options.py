@@ -9,11 +9,14 @@ from fractions import Fraction
 from pathlib import Path
 
 STRATEGIES = ("window", "box")
+FITS = ("crop", "pad", "auto")
+BACKGROUNDS = ("auto", "blur")  # or a colour, #rrggbb
 FORMATS = ("keep", "jpeg", "png", "webp")
 DEFAULT_MAX_PIXELS = 200_000_000
 
 _NUMBER = r"(\d+(?:\.\d+)?|\.\d+)"
 _RATIO = re.compile(rf"^\s*{_NUMBER}\s*(?:[:xX/]\s*{_NUMBER})?\s*$")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX:]\s*(\d+)\s*$")
 
 
@@ -82,6 +85,10 @@ class CropOptions:
     jobs: int = 2
     batch_size: int = 1
     max_pixels: int = DEFAULT_MAX_PIXELS
+    report: Path | None = None  # --report: the HTML contact sheet (thumbnails beside it)
+    focus: tuple = ()  # --focus: smartcrop.focus.Focus overrides, checked against the batch
+    fit: str = "crop"  # crop | pad (letterbox the whole image) | auto (pad when a crop loses too much)
+    background: str = "auto"  # behind padded images: auto | blur | #rrggbb
 
     def __post_init__(self) -> None:
         if not self.targets:
@@ -99,5 +106,13 @@ class CropOptions:
             raise ValueError("jobs and batch size must be at least 1")
         if self.max_pixels < 1:
             raise ValueError("max pixels must be positive")
+        if self.fit not in FITS:
+            raise ValueError(f"fit must be one of {FITS}, not {self.fit!r}")
+        if self.background not in BACKGROUNDS and not _COLOUR.match(self.background):
+            raise ValueError(f"background must be auto, blur or a colour #rrggbb, not {self.background!r}")
+        if self.focus:
+            from smartcrop.focus import check_targets  # focus imports this module
+
+            check_targets(self.focus, self.targets)
         if self.skip_existing and self.overwrite:
             raise ValueError("--skip-existing and --overwrite exclude each other")

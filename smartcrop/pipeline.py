@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from smartcrop import cropping, images
+from smartcrop import cropping, focus, images, padding
 from smartcrop.images import ImageError, ImageInfo
 from smartcrop.options import CropOptions, Target
 from smartcrop.saliency import SaliencyModel, work_map
@@ -130,6 +130,7 @@ class Cropper:
         self.options = options
         self.output = output
         self.model = model or load_model(options)
+        self.overrides = focus.by_input(options.focus)  # reviewer overrides, by input
 
     # -- one image ---------------------------------------------------------------------
     def process(self, item: InputItem) -> ImageResult:
@@ -148,9 +149,13 @@ class Cropper:
     def _process(self, item: InputItem) -> list[dict]:
         info = images.read_info(item.path, self.options.max_pixels)
         outputs = self._outputs(item, info)
-        todo = [t for t, p in outputs.items() if not (self.options.skip_existing and p.exists())]
-        if not todo and not self.options.save_saliency and not self.options.debug:
-            return [self._record(item, t, info, None, outputs[t], "skipped") for t in self.options.targets]
+        overrides = self._overrides(item)
+        # An overridden output is redone even under --skip-existing: the override is the change.
+        todo = [t for t, p in outputs.items()
+                if not (self.options.skip_existing and p.exists() and not overrides[t])]
+        if not todo and not self.options.save_saliency and not self.options.debug and not self.options.report:
+            return [self._record(item, t, info, None, outputs[t], "skipped", overrides[t])
+                    for t in self.options.targets]
         # Existing outputs are refused before any decode, so a rerun without --overwrite is cheap.
         blocked = {} if self.options.dry_run else {
             t: f"output {outputs[t]} exists (use --overwrite or --skip-existing)"
@@ -168,20 +173,28 @@ class Cropper:
             small = images.load_for_model(item.path, info, self.model.input_size())
         saliency = self.model.predict(small)
         work = work_map(saliency, info.width, info.height)
-        boxes = {t: self._box(work, info, t) for t in self.options.targets}
+        boxes = {t: self._box(work, info, t, overrides[t]) for t in self.options.targets}
+        fits = {t: self._fit(work, info, boxes[t]) for t in self.options.targets}
+        boxes.update({t: cropping.Box(0, 0, info.width, info.height) for t in fits if fits[t] == "pad"})
         self._write_extras(item, info, saliency, boxes)
-        failed = {**blocked, **self._write_crops(item, info, outputs, boxes, writes, animated, full)}
+        if self.options.report:
+            from smartcrop.report import write_thumbnails
+
+            write_thumbnails(self.options.report, item.stem, small, saliency, (info.width, info.height),
+                             {t.tag: (boxes[t], fits[t], t.aspect) for t in self.options.targets},
+                             self.options.background)
+        failed = {**blocked, **self._write_crops(item, info, outputs, boxes, writes, animated, full, fits)}
         records = []
         for t in self.options.targets:
             status = "error" if t in failed else "ok" if t in todo else "skipped"
-            rec = self._record(item, t, info, boxes[t], outputs[t], status)
+            rec = self._record(item, t, info, boxes[t], outputs[t], status, overrides[t], fits[t])
             if status == "error":
                 rec["error"] = failed[t]
             else:
                 score = cropping.coverage(work, (info.width, info.height), boxes[t])
                 rec["score"] = round(min(1.0, max(0.0, score)), 4)
             if status == "ok":
-                size, note = self._output_size(boxes[t], t)
+                size, note = self._output_size(boxes[t], t, fits[t])
                 rec["output_size"] = list(size)
                 if note:
                     rec["note"] = note
@@ -193,13 +206,27 @@ class Cropper:
         return {t: self.output / item.stem.parent / f"{item.stem.name}_{t.tag}{ext}"
                 for t in self.options.targets}
 
-    def _box(self, work: np.ndarray, info: ImageInfo, target: Target) -> cropping.Box:
+    def _overrides(self, item: InputItem) -> dict[Target, focus.Focus | None]:
+        entries = self.overrides.get(focus.input_key(item.path), []) if self.overrides else []
+        return {t: focus.pick(entries, t) for t in self.options.targets}
+
+    def _fit(self, work: np.ndarray, info: ImageInfo, box: cropping.Box) -> str:
+        """"crop" or "pad" for one output, as --fit says (auto: by the crop's saliency share)."""
+        if self.options.fit != "auto":
+            return self.options.fit
+        return padding.choose(cropping.coverage(work, (info.width, info.height), box))
+
+    def _box(self, work: np.ndarray, info: ImageInfo, target: Target,
+             override: focus.Focus | None = None) -> cropping.Box:
         # The box strategy grows small boxes to the output size rather than upscale later.
         min_size = target.size if target.size and not self.options.upscale else (1, 1)
+        if override:
+            return cropping.focus_box((info.width, info.height), target.aspect, override.point,
+                                      override.box, self.options.strategy, min_size)
         return cropping.find_box(work, (info.width, info.height), target.aspect,
                                  self.options.strategy, min_size)
 
-    def _write_crops(self, item, info, outputs, boxes, todo, animated, full) -> dict[Target, str]:
+    def _write_crops(self, item, info, outputs, boxes, todo, animated, full, fits=None) -> dict[Target, str]:
         """Write the outputs in `todo` (existing ones already refused); returns the reason for
         each output not written. `full` is the image if already decoded. Animations stay
         animated in GIF/WebP (every frame cropped with the same box); other formats get the
@@ -221,9 +248,16 @@ class Cropper:
             b = boxes[t]
             area = (round(b.left * fx), round(b.top * fy), round((b.left + b.width) * fx),
                     round((b.top + b.height) * fy))
-            size, _ = self._output_size(b, t)
+            fit = (fits or {}).get(t, "crop")
+            size, _ = self._output_size(b, t, fit)
             try:
-                if animated:
+                if fit == "pad" and animated:  # the whole image, letterboxed
+                    out = [padding.pad(f, size, self.options.background) for f in frames]
+                    images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop)
+                elif fit == "pad":
+                    out = padding.pad(full, size, self.options.background)
+                    images.save_atomic(out, outputs[t], self.options.quality, icc)
+                elif animated:
                     out = [images.resize_exact(f, size, area) for f in frames]
                     images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop)
                 else:
@@ -259,7 +293,10 @@ class Cropper:
             return None
         return math.ceil(info.width / factor), math.ceil(info.height / factor)
 
-    def _output_size(self, box: cropping.Box, target: Target) -> tuple[tuple[int, int], str | None]:
+    def _output_size(self, box: cropping.Box, target: Target,
+                     fit: str = "crop") -> tuple[tuple[int, int], str | None]:
+        if fit == "pad":  # the canvas holding the whole image stands in for the crop box
+            box = cropping.Box(0, 0, *padding.canvas_size(box.width, box.height, target.aspect))
         if not target.size:
             return (box.width, box.height), None
         w, h = target.size
@@ -297,7 +334,7 @@ class Cropper:
         except OSError as e:
             raise ImageError(f"cannot write {path}: {e.strerror or images.describe(e)}") from None
 
-    def _record(self, item, target, info, box, output, status) -> dict:
+    def _record(self, item, target, info, box, output, status, override=None, fit="crop") -> dict:
         written = status == "ok" and not self.options.dry_run
         return {
             "input": str(item.path),
@@ -309,9 +346,12 @@ class Cropper:
             "score": None,
             "status": status,
             "error": None,
+            "fit": fit if box else None,
+            "source": "focus" if override else "model",
+            "focus": override.fingerprint if override else None,
         }
 
     def _error(self, item: InputItem, target: Target, reason: str) -> dict:
         return {"input": str(item.path), "output": None, **target.record_fields(), "box": None,
                 "image_size": None, "strategy": self.options.strategy, "score": None,
-                "status": "error", "error": reason}
+                "status": "error", "error": reason, "fit": None, "source": "model", "focus": None}

@@ -10,6 +10,7 @@ from pathlib import Path
 from smartcrop.engines import Summary
 from smartcrop.options import CropOptions
 from smartcrop.pipeline import Cropper, ImageResult, InputItem, collect_inputs
+from smartcrop.report import report_files
 from smartcrop.saliency import SaliencyModel
 
 
@@ -44,7 +45,7 @@ def run_batch(options: CropOptions, inputs: Sequence[Path], output: Path,
     """Crop every input; `on_plan` sees the input list once (walked once), `on_result` each
     image's records as they finish."""
     start = time.perf_counter()
-    extras = [p for p in (options.save_saliency, options.debug) if p]
+    extras = [p for p in (options.save_saliency, options.debug, report_files(options.report)) if p]
     items = collect_inputs(inputs, output, extras)
     on_plan(items)
     summary = Summary()

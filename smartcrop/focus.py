@@ -1,0 +1,216 @@
+"""Reviewer overrides (``--focus FILE``): a point or a box per input that the crop must follow.
+
+A file is CSV or JSON Lines, one override a line, in upright image pixels:
+
+    photos/team.jpg,640,360                 # centre every crop of this input on (640, 360)
+    photos/team.jpg,100,80,900,500,9:16     # the 9:16 crop holds this box (left,top,width,height)
+    {"input": "photos/dog.jpg", "point": [300, 200], "target": "1:1"}
+    {"input": "photos/dog.jpg", "box": [10, 20, 300, 200]}
+
+Blank lines and lines starting with ``#`` are ignored, as is a CSV header starting ``input``.
+A line for one target beats a line for all targets of the same input. Parsing checks the
+file alone; `check` checks it against the batch (inputs, image sizes, targets) before any work.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from smartcrop.options import Target, parse_ratio, parse_size
+
+
+@dataclass(frozen=True)
+class Focus:
+    """One override line: where it came from, what input and target, and the point or box."""
+
+    where: str  # "file.csv:3", for error messages
+    input: str  # as written in the file (a path like the manifest's `input`)
+    point: tuple[float, float] | None = None
+    box: tuple[float, float, float, float] | None = None
+    target: str | None = None  # a target label as written ("9:16", "1080x1350"); None = all
+
+    @property
+    def key(self) -> str:
+        return input_key(self.input)
+
+    @property
+    def fingerprint(self) -> str:
+        """12 hex digits naming what the override asks for (recorded as the record's `focus`)."""
+        what = {"point": list(self.point)} if self.point else {"box": list(self.box)}
+        text = json.dumps({**what, "target": self.target}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def line(self) -> str:
+        """The override as a CSV line (what the report offers to copy)."""
+        return csv_line(self.input, self.point or self.box, self.target)
+
+
+def input_key(path: str | os.PathLike) -> str:
+    """Inputs match by absolute, normalised path: ``./a.jpg`` and ``a.jpg`` are the same input."""
+    return os.path.normcase(os.path.abspath(os.fspath(path)))
+
+
+def csv_line(input_path: str, values: Sequence[float], target: str | None = None) -> str:
+    """One focus-file line in CSV, input quoted only where it must be."""
+    fields = [input_path, *(_number(v) for v in values)] + ([target] if target else [])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(fields)
+    return buf.getvalue()
+
+
+def _number(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:.1f}"
+
+
+def read_focus(path: Path) -> tuple[Focus, ...]:
+    """Parse a focus file (CSV or JSON Lines, told apart by the first line); ValueError names
+    the file and line of the first problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"cannot read focus file {path}: {getattr(e, 'strerror', None) or e}") from None
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        return ()
+    if lines[0][1].lstrip().startswith("{"):
+        return tuple(_from_json(f"{path}:{n}", line) for n, line in lines)
+    entries = []
+    for n, line in lines:
+        row = next(csv.reader([line]))
+        if n == lines[0][0] and row and row[0].strip().lower() == "input":
+            continue  # header
+        entries.append(_from_row(f"{path}:{n}", [f.strip() for f in row]))
+    return tuple(entries)
+
+
+def _from_row(where: str, row: list[str]) -> Focus:
+    if len(row) not in (3, 4, 5, 6) or not row[0]:
+        raise ValueError(f"{where}: expected input,x,y or input,left,top,width,height "
+                         f"(then optionally a target), got {len(row)} fields")
+    values = row[1:]
+    target = None
+    if len(values) in (3, 5):
+        target = values.pop()
+    return _make(where, row[0], values, "point" if len(values) == 2 else "box", target)
+
+
+def _from_json(where: str, line: str) -> Focus:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where}: not JSON ({e.msg})") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("input"), str) or not obj["input"]:
+        raise ValueError(f'{where}: expected an object with "input" and "point" or "box"')
+    unknown = set(obj) - {"input", "point", "box", "target"}
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    if ("point" in obj) == ("box" in obj):
+        raise ValueError(f'{where}: give "point": [x, y] or "box": [left, top, width, height]')
+    kind = "point" if "point" in obj else "box"
+    target = obj.get("target")
+    if target is not None and not isinstance(target, str):
+        raise ValueError(f'{where}: "target" must be a string such as "9:16"')
+    values = obj[kind]
+    if not isinstance(values, list):
+        raise ValueError(f'{where}: "{kind}" must be a list of numbers')
+    return _make(where, obj["input"], values, kind, target)
+
+
+def _make(where: str, input_path: str, values: list, kind: str, target: str | None) -> Focus:
+    want = 2 if kind == "point" else 4
+    try:
+        nums = [float(v) for v in values if not isinstance(v, bool)]
+    except (TypeError, ValueError):
+        nums = []
+    if len(nums) != want or len(values) != want or not all(math.isfinite(v) for v in nums):
+        names = "x,y" if kind == "point" else "left,top,width,height"
+        raise ValueError(f"{where}: {kind} must be {want} numbers ({names}), got {values}")
+    if kind == "box" and (nums[2] <= 0 or nums[3] <= 0):
+        raise ValueError(f"{where}: box width and height must be positive, got {values}")
+    if any(v < 0 for v in nums):
+        raise ValueError(f"{where}: {kind} {values} is outside the image (negative)")
+    return Focus(where, input_path, point=tuple(nums) if kind == "point" else None,
+                 box=tuple(nums) if kind == "box" else None, target=target or None)
+
+
+def target_matches(text: str, target: Target) -> bool:
+    """Whether a target as written ("9:16", "9x16", "1080x1350") names `target`."""
+    text = text.strip()
+    if text in (target.label, target.tag):
+        return True
+    try:
+        parsed = parse_size(text) if target.size else parse_ratio(text)
+    except ValueError:
+        return False
+    return parsed.label == target.label
+
+
+def check(entries: Iterable[Focus], inputs: Iterable[str | os.PathLike],
+          targets: Sequence[Target], image_size) -> None:
+    """Check overrides against the batch before work starts; ValueError names the line.
+
+    `inputs` are the batch's input paths; `image_size(path)` gives an input's upright
+    (width, height) (a header read) or raises ValueError/OSError for an unreadable file.
+    """
+    check_targets(entries, targets)
+    known = {input_key(p): p for p in inputs}
+    seen: dict[tuple[str, str | None], str] = {}
+    for f in entries:
+        if f.key not in known:
+            raise ValueError(f"{f.where}: input {f.input} is not in this batch")
+        which = (f.key, _target_label(f.target, targets))
+        if which in seen:
+            raise ValueError(f"{f.where}: {f.input} already has an override"
+                             f"{' for ' + f.target if f.target else ''} at {seen[which]}")
+        seen[which] = f.where
+        try:
+            w, h = image_size(known[f.key])
+        except (OSError, ValueError):
+            continue  # the file itself is unreadable: its error record says why
+        if f.point and not (f.point[0] <= w and f.point[1] <= h):
+            raise ValueError(f"{f.where}: point {_values(f.point)} is outside {f.input} ({w}x{h})")
+        if f.box and not (f.box[0] + f.box[2] <= w and f.box[1] + f.box[3] <= h):
+            raise ValueError(f"{f.where}: box {_values(f.box)} is outside {f.input} ({w}x{h})")
+
+
+def check_targets(entries: Iterable[Focus], targets: Sequence[Target]) -> None:
+    """Every override's target, where it names one, is one of the run's; ValueError otherwise."""
+    for f in entries:
+        if f.target is not None and not any(target_matches(f.target, t) for t in targets):
+            labels = ", ".join(t.label for t in targets)
+            raise ValueError(f"{f.where}: target {f.target} is not one of this run's ({labels})")
+
+
+def _values(v: Sequence[float]) -> str:
+    return ",".join(_number(x) for x in v)
+
+
+def _target_label(text: str | None, targets: Sequence[Target]) -> str | None:
+    if text is None:
+        return None
+    return next(t.label for t in targets if target_matches(text, t))
+
+
+def by_input(entries: Iterable[Focus]) -> dict[str, list[Focus]]:
+    """Overrides grouped by input key, for the per-image lookup."""
+    table: dict[str, list[Focus]] = {}
+    for f in entries:
+        table.setdefault(f.key, []).append(f)
+    return table
+
+
+def pick(entries: Sequence[Focus], target: Target) -> Focus | None:
+    """The override for one target of an input: its own line first, else the all-targets line."""
+    own = [f for f in entries if f.target is not None and target_matches(f.target, target)]
+    if own:
+        return own[0]
+    return next((f for f in entries if f.target is None), None)

@@ -1,0 +1,91 @@
+"""``--fit pad|auto``: letterbox the whole image into the target instead of cropping it.
+
+`pad` places the image, scaled to fit, in the middle of a canvas of the target's aspect, on a
+background: the photo itself blurred and darkened behind it (as social apps do), a solid
+colour, or `auto` (the border's colour when the border is plain, as on product shots; blur
+otherwise). `choose` is the rule of `--fit auto`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from smartcrop.images import has_alpha, to_8bit
+
+# --fit auto crops when the crop keeps at least this share of the predicted saliency (and
+# cuts no face), pads otherwise. Measured on dataset photos against where people looked
+# (tests/bench/fit_threshold.py; README "Padding").
+AUTO_MIN_SCORE = 0.6
+# A border whose pixels spread less than this (std per channel, 0-255) counts as plain.
+PLAIN_BORDER_STD = 10.0
+# The blurred backdrop is made this small (long side), blurred, then enlarged: cheap and smooth.
+_BLUR_SIDE = 96
+_BLUR_DARKEN = 0.6
+
+
+def canvas_size(width: int, height: int, aspect: float) -> tuple[int, int]:
+    """The smallest canvas of `aspect` that holds a width x height image whole."""
+    if width / height >= aspect:  # image is wider than the target: bars above and below
+        return width, max(height, round(width / aspect))
+    return max(width, round(height * aspect)), height
+
+
+def choose(score: float | None, face_cut: int | None = None,
+           min_score: float = AUTO_MIN_SCORE) -> str:
+    """``--fit auto``: "crop" when the crop cuts no face and keeps `min_score` of the saliency."""
+    if face_cut:
+        return "pad"
+    return "crop" if score is None or score >= min_score else "pad"
+
+
+def parse_colour(text: str) -> tuple[int, int, int]:
+    return int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16)
+
+
+def plain_border(im: Image.Image) -> tuple[int, int, int] | None:
+    """The border's mean colour when the border is plain (one colour), else None."""
+    small = im.convert("RGB")
+    small.thumbnail((128, 128), Image.Resampling.BILINEAR)
+    a = np.asarray(small, dtype=np.float64)
+    k = max(1, min(a.shape[:2]) // 20)
+    border = np.concatenate([a[:k].reshape(-1, 3), a[-k:].reshape(-1, 3),
+                             a[:, :k].reshape(-1, 3), a[:, -k:].reshape(-1, 3)])
+    if border.std(axis=0).max() > PLAIN_BORDER_STD:
+        return None
+    return tuple(int(round(v)) for v in border.mean(axis=0))
+
+
+def blurred_backdrop(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The image scaled to cover `size` (centre kept), heavily blurred and darkened."""
+    w, h = size
+    scale = _BLUR_SIDE / max(w, h)
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    cover = max(sw / im.width, sh / im.height)
+    cw, ch = im.width * cover, im.height * cover
+    left, top = (cw - sw) / 2 / cover, (ch - sh) / 2 / cover
+    small = im.resize((sw, sh), Image.Resampling.BILINEAR, box=(left, top, left + sw / cover, top + sh / cover),
+                      reducing_gap=2.0)
+    small = small.filter(ImageFilter.GaussianBlur(max(2.0, max(sw, sh) / 16)))
+    small = small.point(lambda v: round(v * _BLUR_DARKEN))
+    return small.resize(size, Image.Resampling.BICUBIC)
+
+
+def pad(im: Image.Image, size: tuple[int, int], background: str = "auto") -> Image.Image:
+    """The whole image scaled into `size` (aspect kept, centred) on `background`: "blur",
+    "auto" or "#rrggbb". Always opaque RGB: transparent parts show the background."""
+    im = to_8bit(im)
+    im = im.convert("RGBA" if has_alpha(im) else "RGB")
+    w, h = size
+    scale = min(w / im.width, h / im.height)
+    fw, fh = max(1, min(w, round(im.width * scale))), max(1, min(h, round(im.height * scale)))
+    colour = parse_colour(background) if background.startswith("#") else None
+    if background == "auto":
+        colour = plain_border(im)
+    if colour is None:
+        canvas = blurred_backdrop(im.convert("RGB"), size)
+    else:
+        canvas = Image.new("RGB", size, colour)
+    fg = im if (fw, fh) == im.size else im.resize((fw, fh), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    canvas.paste(fg, ((w - fw) // 2, (h - fh) // 2), fg if fg.mode == "RGBA" else None)
+    return canvas
