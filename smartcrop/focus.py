@@ -44,7 +44,8 @@ class Focus:
     @property
     def fingerprint(self) -> str:
         """12 hex digits naming what the override asks for (recorded as the record's `focus`)."""
-        what = {"point": list(self.point)} if self.point else {"box": list(self.box)}
+        kind, values = ("point", self.point) if self.point else ("box", self.box)
+        what = {kind: [float(v) for v in values]}
         text = json.dumps({**what, "target": self.target}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -67,7 +68,7 @@ def csv_line(input_path: str, values: Sequence[float], target: str | None = None
 
 
 def _number(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else f"{v:.1f}"
+    return str(int(v)) if float(v).is_integer() else f"{v:.10g}"
 
 
 def read_focus(path: Path) -> tuple[Focus, ...]:

@@ -64,8 +64,8 @@ def blurred_backdrop(im: Image.Image, size: tuple[int, int]) -> Image.Image:
     cover = max(sw / im.width, sh / im.height)
     cw, ch = im.width * cover, im.height * cover
     left, top = (cw - sw) / 2 / cover, (ch - sh) / 2 / cover
-    small = im.resize((sw, sh), Image.Resampling.BILINEAR, box=(left, top, left + sw / cover, top + sh / cover),
-                      reducing_gap=2.0)
+    area = (left, top, left + sw / cover, top + sh / cover)
+    small = im.resize((sw, sh), Image.Resampling.BILINEAR, box=area, reducing_gap=2.0)
     small = small.filter(ImageFilter.GaussianBlur(max(2.0, max(sw, sh) / 16)))
     small = small.point(lambda v: round(v * _BLUR_DARKEN))
     return small.resize(size, Image.Resampling.BICUBIC)

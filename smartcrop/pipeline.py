@@ -159,7 +159,8 @@ class Cropper:
         # Existing outputs are refused before any decode, so a rerun without --overwrite is cheap.
         blocked = {} if self.options.dry_run else {
             t: f"output {outputs[t]} exists (use --overwrite or --skip-existing)"
-            for t in todo if outputs[t].exists() and not self.options.overwrite}
+            for t in todo if outputs[t].exists() and not self.options.overwrite
+            and not (self.options.skip_existing and overrides[t])}
         writes = [] if self.options.dry_run else [t for t in todo if t not in blocked]
         # Decode for the crops first when its size is known before the map (no --size target
         # whose box depends on the map), and make the model's input from it: one decode, not two.

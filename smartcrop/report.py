@@ -3,8 +3,8 @@
 The per-image core calls `write_thumbnails` with the image it already decoded for the model
 (no second decode): a small view of the input, one per output and the saliency heat map go to
 ``report_files/`` beside the page, each written atomically. The CLI feeds every result to a
-`ReportWriter`, which writes ``report_files/data.js`` and the page (inline CSS and JS, no
-network) once the batch ends. The page shows 50 inputs at a time, loads images lazily and
+`ReportWriter`, which writes ``report_files/data.js`` and the page (``report_page.html``: inline CSS
+and JS, no network) once the batch ends. The page shows 50 inputs at a time, loads images lazily and
 filters by flag, target and folder, so 10,000 photos open as fast as 50.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -177,7 +178,8 @@ class ReportWriter:
         folder = files_dir(self.path)
         text = "window.REPORT = " + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + ";\n"
         _write_text(folder / "data.js", text)
-        _write_text(self.path, PAGE.replace("__DATA__", f"{folder.name}/data.js"))
+        page = resources.files("smartcrop").joinpath("report_page.html").read_text(encoding="utf-8")
+        _write_text(self.path, page.replace("__DATA__", f"{folder.name}/data.js"))
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -195,156 +197,3 @@ def _write_text(path: Path, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
-
-
-PAGE = r"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>smartcrop report</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f4f4f4;color:#222}
-header{position:sticky;top:0;background:#fff;border-bottom:1px solid #ccc;padding:8px 12px;z-index:2}
-header label{margin-right:12px}
-#summary{color:#555;margin-left:8px}
-.item{background:#fff;margin:10px 12px;padding:8px 10px;border-left:5px solid #9c9;display:flex;gap:14px;flex-wrap:wrap}
-.item.flagged{border-left-color:#d33}
-.head{width:100%;display:flex;gap:8px;align-items:baseline}
-.name{font-weight:600;word-break:break-all}
-.flag{background:#d33;color:#fff;border-radius:3px;padding:0 5px;font-size:12px}
-.flag.padded,.flag.low_score,.flag.undersize{background:#c80}
-.orig{position:relative;align-self:flex-start;cursor:crosshair;line-height:0}
-.orig img{max-width:240px;max-height:240px}
-.orig .heat{position:absolute;left:0;top:0;width:100%;height:100%;opacity:0;pointer-events:none}
-.orig:hover .heat,body.heat .orig .heat{opacity:.75}
-.face{position:absolute;border:2px solid #0f0;box-sizing:border-box;display:none;pointer-events:none}
-body.faces .face,.orig:hover .face{display:block}
-.box{position:absolute;border:2px dashed #fff;outline:1px solid #000;box-sizing:border-box;display:none;pointer-events:none}
-.orig .box.on{display:block}
-.dot{position:absolute;width:9px;height:9px;margin:-5px;border-radius:50%;background:#0ff;border:1px solid #000;display:none}
-figure{margin:0;width:200px;font-size:12px}
-figure img{max-width:160px;max-height:160px;display:block;background:#ddd}
-figure.bad .thumb{outline:3px solid #d33}
-.miss{width:160px;height:90px;display:flex;align-items:center;justify-content:center;background:#fdd;color:#900;line-height:1.2;padding:4px;box-sizing:border-box}
-code{display:block;background:#eee;padding:2px 4px;margin-top:3px;word-break:break-all;user-select:all}
-button{font-size:11px}
-nav{margin:10px 12px}
-</style></head>
-<body class="faces">
-<header>
-<b>smartcrop report</b><span id="summary"></span><br>
-<label>flag <select id="flag"></select></label>
-<label>target <select id="target"></select></label>
-<label>folder <select id="folder"></select></label>
-<label><input type="checkbox" id="heat"> heat maps</label>
-<label><input type="checkbox" id="faces" checked> faces</label>
-<span>Hover an input for its heat map; click it to move the focus point in the lines below.</span>
-</header>
-<main id="list"></main>
-<nav id="pages"></nav>
-<script src="__DATA__"></script>
-<script>
-"use strict";
-const t0 = performance.now();
-const R = window.REPORT || {items: [], targets: [], flags: []};
-const PER_PAGE = 50;
-const $ = (id) => document.getElementById(id);
-let page = 0;
-function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c])); }
-function options(sel, values, all) {
-  sel.innerHTML = `<option value="">${all}</option>` + values.map((v) => `<option>${esc(v)}</option>`).join("");
-}
-const counts = {};
-R.items.forEach((it) => it.flags.forEach((f) => counts[f] = (counts[f] || 0) + 1));
-options($("flag"), R.flags.filter((f) => counts[f]), "all inputs");
-[...$("flag").options].slice(1).forEach((o) => o.textContent = `${o.value} (${counts[o.value]})`);
-$("flag").insertAdjacentHTML("beforeend", '<option value="*">any flag</option><option value="-">no flag</option>');
-options($("target"), R.targets, "all targets");
-options($("folder"), [...new Set(R.items.map((it) => it.dir))].sort().map((d) => d || "."), "all folders");
-function crops(it) {
-  const t = $("target").value;
-  return t ? it.crops.filter((c) => c.t === t) : it.crops;
-}
-function shown() {
-  const f = $("flag").value, d = $("folder").value;
-  return R.items.filter((it) => {
-    if (d && (it.dir || ".") !== d) return false;
-    const cf = crops(it).flatMap((c) => c.flags);
-    if (f === "*") return cf.length > 0;
-    if (f === "-") return cf.length === 0;
-    return !f || cf.includes(f);
-  });
-}
-function pct(v, total) { return (100 * v / total).toFixed(2) + "%"; }
-function itemHtml(it, n) {
-  const cs = crops(it), flags = [...new Set(cs.flatMap((c) => c.flags))];
-  let orig = '<div class="miss">no preview</div>';
-  if (it.img) {
-    const [w, h] = it.size;
-    const faces = it.faces.map((f) => `<div class="face" style="left:${pct(f[0], w)};top:${pct(f[1], h)};width:${pct(f[2], w)};height:${pct(f[3], h)}"></div>`).join("");
-    const boxes = cs.map((c, k) => c.box ? `<div class="box" data-k="${k}" style="left:${pct(c.box[0], w)};top:${pct(c.box[1], h)};width:${pct(c.box[2], w)};height:${pct(c.box[3], h)}"></div>` : "").join("");
-    orig = `<div class="orig" data-n="${n}"><img loading="lazy" src="${esc(it.img)}" alt=""><img class="heat" loading="lazy" src="${esc(it.heat)}" alt="">${faces}${boxes}<div class="dot"></div></div>`;
-  }
-  const figs = cs.map((c, k) => {
-    const info = c.st === "error" ? esc(c.err) :
-      `${c.sc == null ? "" : "score " + c.sc.toFixed(2)}${c.fit === "pad" ? " · padded" : ""}${c.src === "focus" ? " · focus" : ""}${c.os ? " · " + c.os.join("x") : ""}`;
-    const img = c.img ? `<img class="thumb" loading="lazy" src="${esc(c.img)}" alt="">` : `<div class="miss">${esc(c.err || "not made")}</div>`;
-    return `<figure class="${c.flags.length ? "bad" : ""}" data-k="${k}">${img}<figcaption><b>${esc(c.t)}</b> ${info}` +
-      `${c.flags.map((f) => ` <span class="flag ${f}">${f}</span>`).join("")}` +
-      `<code>${esc(c.fix)}</code><button data-copy>copy</button></figcaption></figure>`;
-  }).join("");
-  return `<section class="item${flags.length ? " flagged" : ""}" data-flags="${flags.join(" ")}" data-input="${esc(it.in)}">` +
-    `<div class="head"><span class="name">${esc(it.in)}</span>${flags.map((f) => `<span class="flag ${f}">${f}</span>`).join("")}</div>${orig}${figs}</section>`;
-}
-let current = [];
-function render() {
-  current = shown();
-  const pages = Math.max(1, Math.ceil(current.length / PER_PAGE));
-  page = Math.min(page, pages - 1);
-  const slice = current.slice(page * PER_PAGE, (page + 1) * PER_PAGE);
-  $("list").innerHTML = slice.map((it, i) => itemHtml(it, page * PER_PAGE + i)).join("");
-  let nav = "";
-  if (pages > 1) {
-    nav = `<button data-page="${page - 1}" ${page ? "" : "disabled"}>previous</button> page ${page + 1} of ${pages} ` +
-      `<button data-page="${page + 1}" ${page < pages - 1 ? "" : "disabled"}>next</button>`;
-  }
-  $("pages").innerHTML = nav;
-  const flagged = R.items.filter((it) => it.flags.length).length;
-  $("summary").textContent = ` ${R.items.length} inputs, ${flagged} flagged; showing ${current.length}`;
-}
-["flag", "target", "folder"].forEach((id) => $(id).addEventListener("change", () => { page = 0; render(); }));
-$("heat").addEventListener("change", (e) => document.body.classList.toggle("heat", e.target.checked));
-$("faces").addEventListener("change", (e) => document.body.classList.toggle("faces", e.target.checked));
-$("pages").addEventListener("click", (e) => {
-  if (e.target.dataset.page) { page = +e.target.dataset.page; render(); window.scrollTo(0, 0); }
-});
-$("list").addEventListener("mouseover", (e) => {
-  const fig = e.target.closest("figure"), sec = e.target.closest("section");
-  if (!sec) return;
-  sec.querySelectorAll(".box").forEach((b) => b.classList.toggle("on", !!fig && b.dataset.k === fig.dataset.k));
-});
-function copy(text, button) {
-  const done = () => { button.textContent = "copied"; setTimeout(() => button.textContent = "copy", 1200); };
-  if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done); return; }
-  const ta = document.createElement("textarea");
-  ta.value = text; document.body.appendChild(ta); ta.select(); document.execCommand("copy"); ta.remove(); done();
-}
-$("list").addEventListener("click", (e) => {
-  if (e.target.dataset.copy !== undefined) { copy(e.target.previousElementSibling.textContent, e.target); return; }
-  const orig = e.target.closest(".orig");
-  if (!orig) return;
-  const it = current[+orig.dataset.n], r = orig.getBoundingClientRect();
-  const x = Math.round((e.clientX - r.left) / r.width * it.size[0]);
-  const y = Math.round((e.clientY - r.top) / r.height * it.size[1]);
-  const dot = orig.querySelector(".dot");
-  dot.style.left = pct(x, it.size[0]); dot.style.top = pct(y, it.size[1]); dot.style.display = "block";
-  orig.closest("section").querySelectorAll("figure").forEach((fig) => {
-    const c = crops(it)[+fig.dataset.k];
-    const quoted = /[",\n]/.test(it.in) ? '"' + it.in.replace(/"/g, '""') + '"' : it.in;
-    fig.querySelector("code").textContent = `${quoted},${x},${y},${c.t}`;
-  });
-});
-render();
-document.body.dataset.renderMs = Math.round(performance.now() - t0);
-</script>
-</body></html>
-"""

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -352,3 +353,100 @@ def test_progress_bar_on_a_terminal_counts_every_input(tmp_path, make_image):
     assert "/4" in text  # tqdm shows n/total with the total of 4 inputs
     assert f"smartcrop: error: {tmp_path / 'in' / 'bad.jpg'}" in text
     assert "4 images, 3 outputs, 1 failed" in text
+
+
+# -- review: --focus, --fit, --report ------------------------------------------------------
+def group_photo(size=(960, 320), n=3) -> Image.Image:
+    """A wide photo of `n` face-like discs spread evenly: no 9:16 window holds them all."""
+    im = photo(size, centre=(size[0] / (2 * n), size[1] / 2))
+    for k in range(1, n):
+        one = photo(size, centre=(size[0] * (2 * k + 1) / (2 * n), size[1] / 2), seed=k)
+        x0 = size[0] * k // n
+        im.paste(one.crop((x0, 0, size[0] * (k + 1) // n, size[1])), (x0, 0))
+    return im
+
+
+def test_focus_line_redoes_exactly_that_output_on_rerun(cli, make_image, tmp_path):
+    a = make_image("a.jpg", size=(640, 240))
+    make_image("b.jpg", size=(640, 240), seed=1)
+    out = tmp_path / "out"
+    args = (tmp_path / "in", out, "--ratio", "9:16", "--ratio", "1:1")
+    first = cli(*args, "--manifest", "-")
+    assert first.exit_code == 0 and {r["source"] for r in first.records} == {"model"}
+    before = {p.name: (sha256(p), p.stat().st_mtime_ns) for p in files_under(out)}
+    focus = tmp_path / "focus.csv"
+    focus.write_text(f"{a},20,120,9:16\n")  # the left edge, for the 9:16 output only
+    r = cli(*args, "--skip-existing", "--focus", focus, "--manifest", "-")
+    assert r.exit_code == 0, r.output
+    after = {p.name: (sha256(p), p.stat().st_mtime_ns) for p in files_under(out)}
+    assert [n for n in after if after[n] != before[n]] == ["a_9x16.jpg"]
+    by_out = {Path(x["output"]).name: x for x in r.records}
+    assert by_out["a_9x16.jpg"]["status"] == "ok" and by_out["a_9x16.jpg"]["source"] == "focus"
+    assert by_out["a_9x16.jpg"]["box"] == [0, 0, 135, 240]
+    assert len(by_out["a_9x16.jpg"]["focus"]) == 12
+    assert {n: x["status"] for n, x in by_out.items() if n != "a_9x16.jpg"} == dict.fromkeys(
+        ["a_1x1.jpg", "b_9x16.jpg", "b_1x1.jpg"], "skipped")
+    assert all(x["focus"] is None for n, x in by_out.items() if n != "a_9x16.jpg")
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("{dir}/nope.jpg,1,1", "focus.csv:2: input {dir}/nope.jpg is not in this batch"),
+    ("{dir}/a.jpg,321,1", "focus.csv:2: point 321,1 is outside {dir}/a.jpg (320x240)"),
+    ("{dir}/a.jpg,1,1,4:3", "focus.csv:2: target 4:3 is not one of this run's (9:16)"),
+])
+def test_focus_errors_stop_the_run_naming_the_line(cli, make_image, tmp_path, line, message):
+    make_image("a.jpg")
+    focus = tmp_path / "focus.csv"
+    d = tmp_path / "in"
+    focus.write_text("# reviewed\n" + line.format(dir=d) + "\n")
+    r = cli(d, tmp_path / "out", "--ratio", "9:16", "--focus", focus, "--report", tmp_path / "r.html")
+    assert r.exit_code == 2
+    assert message.format(dir=d) in r.output
+    assert not files_under(tmp_path / "out") and not (tmp_path / "r.html").exists()
+
+
+def test_fit_auto_pads_the_group_and_crops_the_portrait(cli, tmp_path):
+    (tmp_path / "in").mkdir()
+    group_photo().save(tmp_path / "in" / "group.jpg")
+    photo((960, 720)).save(tmp_path / "in" / "single.jpg")
+    out = tmp_path / "out"
+    r = cli(tmp_path / "in", out, "--size", "270x480", "--fit", "auto", "--background", "#000000",
+            "--manifest", "-")
+    assert r.exit_code == 0, r.output
+    fits = {Path(x["input"]).stem: x["fit"] for x in r.records}
+    assert fits == {"group": "pad", "single": "crop"}
+    padded = Image.open(out / "group_270x480.jpg")
+    assert padded.size == (270, 480)
+    a = np.asarray(padded).astype(int)
+    assert a[:150].max() < 12 and a[-150:].max() < 12  # black bars above and below the photo
+    assert a[200:280].mean() > 60  # the whole photo, 270x90, in the middle
+    cropped = Image.open(out / "single_270x480.jpg")
+    assert cropped.size == (270, 480) and np.asarray(cropped)[:50].mean() > 60  # no bars
+
+
+def test_fit_pad_records_the_whole_image(cli, make_image, tmp_path):
+    make_image("a.png", size=(300, 200))
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--fit", "pad", "--manifest", "-")
+    (rec,) = r.records
+    assert rec["fit"] == "pad" and rec["box"] == [0, 0, 300, 200] and rec["output_size"] == [300, 300]
+    assert Image.open(tmp_path / "out" / "a_1x1.png").size == (300, 300)
+
+
+def test_report_page_and_thumbnails(cli, make_image, tmp_path):
+    make_image("trips/a.jpg", size=(640, 240))
+    make_image("b.png", size=(200, 300))
+    (tmp_path / "in" / "broken.jpg").write_bytes(b"not an image")
+    page = tmp_path / "review" / "report.html"
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "9:16", "--size", "400x400", "--report", page)
+    assert r.exit_code == 1  # the broken file
+    files = page.parent / "report_files"
+    assert sorted(p.relative_to(files).as_posix() for p in files.rglob("*.*")) == [
+        "b.jpg", "b_400x400.jpg", "b_9x16.jpg", "b_heat.png", "data.js",
+        "trips/a.jpg", "trips/a_400x400.jpg", "trips/a_9x16.jpg", "trips/a_heat.png"]
+    text = (files / "data.js").read_text()
+    data = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    assert [Path(it["in"]).name for it in data["items"]][0] == "broken.jpg"
+    assert data["items"][0]["flags"] == ["error"]
+    assert {it["dir"] for it in data["items"]} == {"", "trips"}
+    assert data["targets"] == ["9:16", "400x400"]
+    assert "report_files/data.js" in page.read_text()

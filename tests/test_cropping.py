@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from smartcrop import cropping
 from smartcrop.cropping import (
     DEFAULTS,
     Box,
@@ -432,3 +433,52 @@ def test_find_box_dispatches():
 def test_find_box_rejects_unknown_strategy():
     with pytest.raises(ValueError, match="unknown strategy"):
         find_box(np.ones((3, 3)), (30, 30), 1.0, "smart")
+
+
+# -- focus overrides ---------------------------------------------------------------------
+def test_focus_point_centres_the_largest_window():
+    b = cropping.focus_box((1000, 500), 1.0, point=(300, 250))
+    assert b == cropping.Box(50, 0, 500, 500)
+    assert cropping.focus_box((1000, 500), 1.0, point=(10, 10)) == cropping.Box(0, 0, 500, 500)
+    assert cropping.focus_box((1000, 500), 1.0, point=(1000, 500)) == cropping.Box(500, 0, 500, 500)
+
+
+def test_focus_box_is_held_and_centred_as_far_as_the_image_allows():
+    b = cropping.focus_box((1000, 500), 9 / 16, box=(600, 100, 100, 200))
+    assert cropping.contains(b, (600, 100, 100, 200))
+    assert abs((b.left + b.width / 2) - 650) <= 1  # centred: the image has room
+    edge = cropping.focus_box((1000, 500), 9 / 16, box=(950, 100, 50, 50))
+    assert edge.left + edge.width == 1000 and cropping.contains(edge, (950, 100, 50, 50))
+
+
+def test_focus_box_strategy_grows_the_box_to_the_aspect():
+    b = cropping.focus_box((1000, 800), 1.0, box=(400, 300, 300, 100), strategy="box")
+    assert b.width == b.height == 300 and cropping.contains(b, (400, 300, 300, 100))
+    assert (b.left, b.top) == (400, 200)
+
+
+def test_focus_box_too_big_for_any_window_is_centred():
+    b = cropping.focus_box((1000, 500), 9 / 16, box=(100, 0, 800, 500))
+    assert not cropping.contains(b, (100, 0, 800, 500))
+    assert abs((b.left + b.width / 2) - 500) <= 1
+
+
+def test_focus_needs_a_point_or_a_box():
+    with pytest.raises(ValueError):
+        cropping.focus_box((10, 10), 1.0)
+    with pytest.raises(ValueError):
+        cropping.focus_box((10, 10), 1.0, point=(1, 1), box=(0, 0, 1, 1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(20, 3000), st.integers(20, 3000), st.sampled_from([9 / 16, 1.0, 16 / 9, 4 / 5]),
+       st.floats(0, 1), st.floats(0, 1), st.floats(0.01, 1), st.floats(0.01, 1),
+       st.sampled_from(["window", "box"]))
+def test_focus_box_holds_any_box_that_fits(w, h, aspect, fx, fy, fw, fh, strategy):
+    bw, bh = max(1, int(fw * w)), max(1, int(fh * h))
+    left, top = int(fx * (w - bw)), int(fy * (h - bh))
+    b = cropping.focus_box((w, h), aspect, box=(left, top, bw, bh), strategy=strategy)
+    assert 0 <= b.left and 0 <= b.top and b.left + b.width <= w and b.top + b.height <= h
+    max_w, max_h = cropping.largest_window(w, h, aspect)
+    if bw <= max_w and bh <= max_h:
+        assert cropping.contains(b, (left, top, bw, bh))

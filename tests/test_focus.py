@@ -1,0 +1,111 @@
+"""Focus overrides: parsing CSV and JSON Lines, errors naming the line, checks against the batch."""
+
+from __future__ import annotations
+
+import pytest
+
+from smartcrop.focus import Focus, by_input, check, csv_line, input_key, pick, read_focus
+from smartcrop.options import parse_ratio, parse_size
+
+TARGETS = (parse_ratio("9:16"), parse_ratio("1:1"), parse_size("1080x1350"))
+
+
+def write(tmp_path, text, name="focus.csv"):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_csv_points_boxes_targets_comments_and_header(tmp_path):
+    p = write(tmp_path, "input,x,y\n# a comment\n\na.jpg,10,20\nb.jpg,1,2,30,40,9:16\n"
+                        '"c, d.jpg",5.5,6\ne.jpg,1,2,1080x1350\n')
+    a, b, c, e = read_focus(p)
+    assert (a.input, a.point, a.box, a.target) == ("a.jpg", (10, 20), None, None)
+    assert (b.box, b.target, b.where) == ((1, 2, 30, 40), "9:16", f"{p}:5")
+    assert c.input == "c, d.jpg" and c.point == (5.5, 6)
+    assert e.target == "1080x1350" and e.point == (1, 2)
+
+
+def test_json_lines(tmp_path):
+    p = write(tmp_path, '{"input": "a.jpg", "point": [3, 4]}\n'
+                        '{"input": "b.jpg", "box": [0, 0, 10, 10], "target": "1:1"}\n', "f.jsonl")
+    a, b = read_focus(p)
+    assert a.point == (3, 4) and b.box == (0, 0, 10, 10) and b.target == "1:1"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a.jpg,1\n", ":1: expected input,x,y"),
+    ("ok.jpg,1,2\na.jpg,x,2\n", ":2: point must be 2 numbers"),
+    ("a.jpg,1,2,0,5\n", ":1: box width and height must be positive"),
+    ("a.jpg,-1,2\n", ":1: point ['-1', '2'] is outside the image"),
+    ("a.jpg,nan,2\n", ":1: point must be 2 numbers"),
+    ('{"input": "a.jpg"}\n', ':1: give "point"'),
+    ('{"input": "a.jpg", "point": [1, 2]}\n{"input": "a.jpg", "point": [1]}\n', ":2: point must be 2"),
+    ('{"input": "a.jpg", "point": [1, 2], "zoom": 2}\n', ":1: unknown field(s) zoom"),
+    ('{"input": "a.jpg", "point": [1, 2]}\nnot json\n', ":2: not JSON"),
+    ('{"input": "a.jpg", "point": [true, 2]}\n', ":1: point must be 2 numbers"),
+])
+def test_malformed_lines_name_the_line(tmp_path, text, message):
+    p = write(tmp_path, text)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
+                       .replace("[", r"\[").replace("]", r"\]")) as e:
+        read_focus(p)
+    assert str(p) in str(e.value)
+
+
+def test_empty_file_is_no_overrides(tmp_path):
+    assert read_focus(write(tmp_path, "# nothing yet\n")) == ()
+
+
+def test_check_against_the_batch(tmp_path):
+    sizes = {input_key("in/a.jpg"): (800, 600), input_key("in/b.jpg"): (300, 500)}
+
+    def size(path):
+        return sizes[input_key(path)]
+
+    def run(text):
+        check(read_focus(write(tmp_path, text)), ["in/a.jpg", "in/b.jpg"], TARGETS, size)
+
+    run("in/a.jpg,800,600\n./in/b.jpg,0,0,300,500,9x16\n")  # edges and ./ spellings are fine
+    with pytest.raises(ValueError, match=r"focus.csv:2: input in/c.jpg is not in this batch"):
+        run("in/a.jpg,1,1\nin/c.jpg,1,1\n")
+    with pytest.raises(ValueError, match=r":1: point 801,5 is outside in/a.jpg \(800x600\)"):
+        run("in/a.jpg,801,5\n")
+    with pytest.raises(ValueError, match=r":1: box 0,0,300,501 is outside in/b.jpg \(300x500\)"):
+        run("in/b.jpg,0,0,300,501\n")
+    with pytest.raises(ValueError, match=r":1: target 16:9 is not one of this run's \(9:16, 1:1, 108"):
+        run("in/b.jpg,1,1,16:9\n")
+    with pytest.raises(ValueError, match=r":2: in/a.jpg already has an override for 1x1 at .*:1"):
+        run("in/a.jpg,1,1,1:1\nin/a.jpg,2,2,1x1\n")
+
+
+def test_unreadable_input_is_left_to_its_error_record(tmp_path):
+    def size(path):
+        raise ValueError("cannot decode")
+
+    check(read_focus(write(tmp_path, "a.jpg,99999,1\n")), ["a.jpg"], TARGETS, size)
+
+
+def test_pick_prefers_the_targets_own_line():
+    every = Focus("f:1", "a.jpg", point=(1, 2))
+    own = Focus("f:2", "a.jpg", point=(3, 4), target="9x16")
+    table = by_input([every, own])
+    entries = table[input_key("a.jpg")]
+    assert pick(entries, TARGETS[0]) is own
+    assert pick(entries, TARGETS[1]) is every
+    assert pick([own], TARGETS[1]) is None
+
+
+def test_fingerprint_names_what_is_asked():
+    a = Focus("f:1", "a.jpg", point=(1, 2))
+    assert a.fingerprint == Focus("g:9", "./a.jpg", point=(1.0, 2.0)).fingerprint
+    assert a.fingerprint != Focus("f:1", "a.jpg", point=(1, 3)).fingerprint
+    assert a.fingerprint != Focus("f:1", "a.jpg", point=(1, 2), target="1:1").fingerprint
+    assert len(a.fingerprint) == 12
+
+
+def test_csv_line_round_trips(tmp_path):
+    line = csv_line('odd, "name".jpg', (10, 20.25, 30, 40), "9:16")
+    (f,) = read_focus(write(tmp_path, line + "\n"))
+    assert f.input == 'odd, "name".jpg' and f.box == (10, 20.25, 30, 40)
+    assert f.target == "9:16"

@@ -1,0 +1,58 @@
+"""Letterboxing: canvas sizes, the image whole and centred, the backgrounds, and --fit auto's rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import photo
+from PIL import Image
+
+from smartcrop import padding
+
+
+@pytest.mark.parametrize(("size", "aspect", "canvas"), [
+    ((1600, 900), 9 / 16, (1600, 2844)), ((900, 1600), 16 / 9, (2844, 1600)),
+    ((1000, 1000), 1.0, (1000, 1000)), ((1000, 999), 1.0, (1000, 1000)),
+])
+def test_canvas_holds_the_image_at_the_aspect(size, aspect, canvas):
+    assert padding.canvas_size(*size, aspect) == canvas
+
+
+def test_pad_colour_puts_the_whole_image_centred():
+    im = photo((400, 200))
+    out = padding.pad(im, (300, 600), "#102030")
+    assert out.size == (300, 600) and out.mode == "RGB"
+    a = np.asarray(out).astype(int)
+    assert (a[:200] == [16, 32, 48]).all() and (a[-200:] == [16, 32, 48]).all()  # bars 225 px each
+    inner = np.asarray(im.resize((300, 150), Image.Resampling.BICUBIC)).astype(int)
+    assert np.abs(a[225:375] - inner).mean() < 2
+
+
+def test_blur_background_is_the_photo_darkened():
+    im = photo((400, 200))
+    out = np.asarray(padding.pad(im, (200, 400), "blur")).astype(float)
+    bar = out[:100]
+    assert bar.std() < np.asarray(im).std()  # blurred
+    assert bar.mean() < np.asarray(im).mean() * 0.8  # darkened
+    assert bar.mean() > 20  # but still the photo, not black
+
+
+def test_auto_takes_a_plain_border_colour_else_blurs():
+    product = Image.new("RGB", (400, 300), (250, 250, 250))
+    product.paste(photo((200, 150)), (100, 75))
+    out = np.asarray(padding.pad(product, (300, 600), "auto")).astype(int)
+    assert (np.abs(out[:100] - 250) <= 1).all()
+    assert padding.plain_border(photo((400, 300))) is None
+
+
+def test_alpha_shows_the_background():
+    im = Image.new("RGBA", (100, 100), (255, 0, 0, 0))
+    out = padding.pad(im, (100, 200), "#00ff00")
+    assert out.mode == "RGB" and out.getpixel((50, 100)) == (0, 255, 0)
+
+
+def test_auto_fit_rule():
+    assert padding.choose(0.9) == "crop"
+    assert padding.choose(padding.AUTO_MIN_SCORE - 0.01) == "pad"
+    assert padding.choose(0.99, face_cut=1) == "pad"
+    assert padding.choose(0.99, face_cut=0) == "crop"

@@ -1,0 +1,127 @@
+"""The review page: flags from record fields, fix lines, thumbnails, and the page in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import photo
+
+from smartcrop import report
+from smartcrop.cropping import Box
+from smartcrop.focus import read_focus
+
+
+def rec(name="a.jpg", target="9:16", status="ok", score=0.9, **kw) -> dict:
+    r = {"input": f"in/{name}", "output": f"out/{name}", "ratio": target, "box": [10, 0, 90, 160],
+         "image_size": [400, 160], "strategy": "window", "score": score, "status": status,
+         "error": None, "fit": "crop", "source": "model", "focus": None}
+    if status == "error":
+        r.update(box=None, image_size=None, score=None, error="cannot decode image: broken", fit=None)
+    r.update(kw)
+    return r
+
+
+def test_flags_come_from_record_fields():
+    assert report.crop_flags(rec()) == []
+    assert report.crop_flags(rec(status="error")) == ["error"]
+    assert report.crop_flags(rec(face_cut=2, faces=[[0, 0, 5, 5]])) == ["face_cut"]
+    assert report.crop_flags(rec(face_cut=0)) == []
+    assert report.crop_flags(rec(upscale=1.5)) == ["upscaled"]
+    assert report.crop_flags(rec(upscale=None)) == []
+    assert report.crop_flags(rec(score=report.LOW_SCORE - 0.01)) == ["low_score"]
+    assert report.crop_flags(rec(fit="pad", score=1.0)) == ["padded"]
+    assert report.crop_flags(rec(note="image too small")) == ["undersize"]
+
+
+def test_fix_line_is_a_focus_line_for_this_crop(tmp_path):
+    line = report.fix_line(rec(), "9:16")
+    assert line == "in/a.jpg,55,80,9:16"  # the crop's centre
+    cut = rec(face_cut=1, faces=[[5, 10, 20, 20], [300, 20, 40, 30]])
+    assert report.fix_line(cut, "9:16") == "in/a.jpg,5,10,335,40,9:16"  # a box holding every face
+    (tmp_path / "f.csv").write_text(line + "\n" + report.fix_line(cut, "9:16") + "\n")
+    point, box = read_focus(tmp_path / "f.csv")
+    assert point.point == (55, 80) and box.box == (5, 10, 335, 40)
+
+
+def test_thumbnails_from_the_decoded_view(tmp_path):
+    page = tmp_path / "r" / "report.html"
+    view = photo((320, 240))
+    sal = np.random.default_rng(0).random((30, 40))
+    report.write_thumbnails(page, Path("sub/a"), view, sal, (1600, 1200),
+                            {"9x16": (Box(100, 0, 675, 1200), "crop", 9 / 16),
+                             "1x1": (Box(0, 0, 1600, 1200), "pad", 1.0)}, "#000000")
+    files = report.files_dir(page)
+    assert sorted(p.relative_to(files).as_posix() for p in files.rglob("*")) == [
+        "sub", "sub/a.jpg", "sub/a_1x1.jpg", "sub/a_9x16.jpg", "sub/a_heat.png"]
+    from PIL import Image
+
+    assert Image.open(files / "sub/a.jpg").size == (240, 180)
+    assert Image.open(files / "sub/a_9x16.jpg").size == (90, 160)
+    assert Image.open(files / "sub/a_1x1.jpg").size == (160, 160)
+    assert Image.open(files / "sub/a_heat.png").mode == "RGBA"
+
+
+def make_report(tmp_path: Path, n_plain=3) -> Path:
+    """A report of flagged and unflagged inputs, given in an order that mixes them."""
+    page = tmp_path / "report.html"
+    writer = report.ReportWriter(page, ["9:16", "1:1"])
+    view, sal = photo((320, 240)), np.ones((30, 40))
+    order = [("plain0", {}), ("cut", {"face_cut": 1, "faces": [[1, 1, 10, 10]]}), ("plain1", {}),
+             ("padded", {"fit": "pad", "score": 1.0}), ("broken", {"status": "error"}),
+             ("low", {"score": 0.2})] + [(f"more{i}", {}) for i in range(n_plain)]
+    for name, fields in order:
+        stem = Path("trips" if name.startswith("p") else "") / name
+        recs = [rec(f"{name}.jpg", t, **fields) for t in ("9:16", "1:1")]
+        if fields.get("status") != "error":
+            report.write_thumbnails(page, stem, view, sal, (400, 160),
+                                    {t.replace(":", "x"): (Box(*r["box"]), r["fit"], 1.0)
+                                     for t, r in zip(("9:16", "1:1"), recs, strict=True)})
+        writer.add(stem, recs)
+    writer.write()
+    return page
+
+
+def test_data_lists_flagged_inputs_first_most_urgent_first(tmp_path):
+    page = make_report(tmp_path)
+    text = (report.files_dir(page) / "data.js").read_text()
+    data = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    names = [Path(it["in"]).stem for it in data["items"]]
+    assert names[:4] == ["broken", "cut", "low", "padded"]
+    assert names[4:] == ["plain0", "plain1", "more0", "more1", "more2"]
+    assert data["items"][0]["img"] is None and data["items"][1]["img"].startswith("report_files/")
+    html = page.read_text()
+    assert "report_files/data.js" in html and "http" not in html.replace("http-equiv", "")
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def dump_dom(page: Path, tmp_path: Path) -> str:
+    """The page's DOM after its scripts ran, from headless Chromium (no network, fresh profile)."""
+    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium() is None, reason="needs Chromium (apt-get install chromium)")
+def test_browser_shows_flagged_items_first(tmp_path):
+    page = make_report(tmp_path, n_plain=60)  # more than a page (50): the rest is on page 2
+    dom = dump_dom(page, tmp_path)
+    sections = re.findall(r'<section class="item( flagged)?" data-flags="([^"]*)" data-input="([^"]*)"', dom)
+    assert len(sections) == 50
+    flags = [f for _, f, _ in sections]
+    assert flags[:4] == ["error", "face_cut", "low_score", "padded"]
+    assert all(f == "" for f in flags[4:])
+    assert [Path(i).stem for _, _, i in sections[:4]] == ["broken", "cut", "low", "padded"]
+    assert "page 1 of 2" in dom
+    assert 'loading="lazy"' in dom
+    assert "in/cut.jpg,1,1,10,10,9:16" in dom  # the fix line, ready to copy
