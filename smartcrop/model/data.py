@@ -10,6 +10,9 @@ from PIL import Image
 
 from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH, MAP_STRIDE, place, to_canvas
 from smartcrop.fixations import FixationRecord, block_sum, density_map, fixation_counts
+from smartcrop.model.augment import colour_jitter, zoom_crop
+
+AUGMENTATIONS = ("flip", "strong")
 
 
 def prepare(record: FixationRecord) -> tuple[np.ndarray, np.ndarray]:
@@ -33,13 +36,17 @@ def prepare_all(records) -> tuple[np.ndarray, np.ndarray]:
 class FixationBatches(keras.utils.PyDataset):
     """Batches of (pixels float32 0..255, targets); shuffled and flipped per epoch when training.
 
-    Horizontal flips mirror the image and both targets together. Randomness comes from `seed`
-    and the epoch number only, so a resumed run sees the same batches.
+    Horizontal flips mirror the image and both targets together; `augment="strong"` adds, to
+    half the images each, a zoomed crop (up to 1.3x) and colour jitter (`smartcrop.model.augment`).
+    Randomness comes from `seed` and the epoch number only, so a resumed run sees the same batches.
     """
 
     def __init__(self, images: np.ndarray, targets: np.ndarray, batch_size: int = 8,
-                 training: bool = True, seed: int = 0, **kwargs):
+                 training: bool = True, seed: int = 0, augment: str = "flip", **kwargs):
         super().__init__(**kwargs)
+        if augment not in AUGMENTATIONS:
+            raise ValueError(f"augment must be one of {AUGMENTATIONS}, not {augment!r}")
+        self.augment = augment
         self.images = images
         self.targets = targets
         self.batch_size = batch_size
@@ -66,6 +73,13 @@ class FixationBatches(keras.utils.PyDataset):
             flip = np.random.default_rng([self.seed, self.epoch, index]).random(len(idx)) < 0.5
             x[flip] = x[flip][:, :, ::-1]
             y[flip] = y[flip][:, :, ::-1]
+            if self.augment == "strong":
+                rng = np.random.default_rng([self.seed, self.epoch, index, 1])
+                for i in range(len(idx)):
+                    if rng.random() < 0.5:
+                        x[i], y[i] = zoom_crop(x[i], y[i], rng)
+                    if rng.random() < 0.5:
+                        x[i] = colour_jitter(x[i], rng)
         return x, y
 
     def on_epoch_end(self) -> None:

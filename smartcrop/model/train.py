@@ -19,7 +19,7 @@ import numpy as np
 from smartcrop.fixations import load_datasets, split
 from smartcrop.model.backbone import build_mobilenet_v1
 from smartcrop.model.convert import load_tflite_into
-from smartcrop.model.data import FixationBatches, prepare_all
+from smartcrop.model.data import AUGMENTATIONS, FixationBatches, prepare_all
 from smartcrop.model.losses import cc_metric, kl_metric, nss_metric, saliency_loss
 from smartcrop.model.network import NetworkConfig, backbone_of, build_saliency_model
 
@@ -48,6 +48,8 @@ def parse_args(argv):
     p.add_argument("--val-dataset", default=None, metavar="NAME",
                    help="leave this dataset (folder name) out of training and validate on all of "
                         "it (default: the hash split, 10%% of each dataset)")
+    p.add_argument("--augment", choices=AUGMENTATIONS, default="flip",
+                   help="flip: horizontal flips; strong: also zoomed crops and colour jitter")
     p.add_argument("--threads", type=int, default=0,
                    help="TensorFlow threads per op and across ops (0: TensorFlow's default)")
     return p.parse_args(argv)
@@ -143,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     (args.out / "args.json").write_text(json.dumps(vars(args), default=str, indent=2))
     (xt, yt), (xv, yv) = load_data(args)
-    train_data = FixationBatches(xt, yt, args.batch_size, training=True, seed=args.seed)
+    train_data = FixationBatches(xt, yt, args.batch_size, training=True, seed=args.seed,
+                                 augment=args.augment)
     val_data = FixationBatches(xv, yv, args.batch_size, training=False)
     model = build_saliency_model(config, input_shape=xt.shape[1:])
     load_backbone_weights(model, args.pretrained)

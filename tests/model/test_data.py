@@ -152,3 +152,22 @@ def test_prepare_all_stacks(tmp_path):
     assert images.shape == (2, CANVAS_HEIGHT, CANVAS_WIDTH, 3)
     assert targets.shape == (2, CANVAS_HEIGHT // MAP_STRIDE, CANVAS_WIDTH // MAP_STRIDE, 2)
     np.testing.assert_array_equal(images[0], images[1])
+
+
+def test_strong_augmentation_is_seeded_and_keeps_targets_normalised():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (N, H, W, 3), dtype=np.uint8)
+    targets = rng.random((N, H // 4, W // 4, 2)).astype(np.float32)
+    targets[..., 0] /= targets[..., 0].sum(axis=(1, 2), keepdims=True)
+    a = _epochs(FixationBatches(images, targets, batch_size=5, seed=2, augment="strong"), 2)
+    b = _epochs(FixationBatches(images, targets, batch_size=5, seed=2, augment="strong"), 2)
+    plain = _epochs(FixationBatches(images, targets, batch_size=5, seed=2), 2)
+    changed = 0
+    for (xa, ya), (xb, yb), (xp, _) in zip(a[0] + a[1], b[0] + b[1], plain[0] + plain[1], strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+        np.testing.assert_allclose(ya[..., 0].sum(axis=(1, 2)), 1.0, rtol=1e-5)
+        changed += int(np.sum(np.any(xa != xp, axis=(1, 2, 3))))
+    assert changed > N // 2  # most images zoomed or recoloured somewhere
+    with pytest.raises(ValueError, match="augment"):
+        FixationBatches(images, targets, augment="rotate")
