@@ -133,6 +133,26 @@ def select(records, part: str, val_dataset: str | None = None) -> list:
     return [r for r in records if is_validation(r) == (part == "val")]
 
 
+def headline(summary: dict) -> str:
+    """One table row: CC, NSS, AUC-Judd, gap closed and bad crops (largest, zoomed)."""
+    m, full, zoom = summary["model"], summary["crops"]["all@1"], summary["crops"]["all@0.6"]
+    return (f"{m['cc']:.3f} | {m['nss']:.3f} | {m['auc_judd']:.3f} | {full['gap_closed']:.0%} / "
+            f"{zoom['gap_closed']:.0%} | {full['bad']:.1%} / {zoom['bad']:.1%}")
+
+
+def by_dataset(results: list[dict], records) -> dict[str, dict]:
+    """The summary of each dataset's images on their own."""
+    names = sorted({r.dataset for r in records})
+    return {name: summarise([res for res, rec in zip(results, records, strict=True)
+                             if rec.dataset == name]) for name in names}
+
+
+def format_headlines(parts: dict[str, dict], n: dict[str, int]) -> str:
+    lines = ["| images | n | CC | NSS | AUC-Judd | gap closed, largest / zoomed "
+             "| bad crops, largest / zoomed |", "|---|---|---|---|---|---|---|"]
+    return "\n".join(lines + [f"| {name} | {n[name]} | {headline(s)} |" for name, s in parts.items()])
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="smartcrop-eval", description=__doc__.splitlines()[0])
     p.add_argument("datasets", nargs="+", type=Path)
@@ -163,13 +183,16 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     results = [evaluate_record(model, r, args.centre_mix) for r in records]
     summary = summarise(results)
+    parts = by_dataset(results, records)
+    counts = {name: sum(r.dataset == name for r in records) for name in parts}
     print(format_table(summary, len(results)))
+    print("\n" + format_headlines({"all": summary, **parts}, {"all": len(results), **counts}))
     print(f"\n{len(results)} images in {time.perf_counter() - start:.0f} s; model {model.path}")
     if args.json:
         settings = {"split": args.split, "val_dataset": args.val_dataset, "flip": args.flip,
                     "centre_mix": args.centre_mix, "model": str(model.path),
                     "datasets": [str(d) for d in args.datasets]}
-        args.json.write_text(json.dumps({"settings": settings, "summary": summary,
+        args.json.write_text(json.dumps({"settings": settings, "summary": summary, "by_dataset": parts,
                                          "images": [r.key for r in records],
                                          "per_image": results}, indent=1))
 

@@ -93,3 +93,14 @@ def test_main_scores_the_held_out_dataset(tmp_path, capsys):
     assert report["images"] == ["beta/0.png"]
     assert report["settings"]["flip"] and report["settings"]["centre_mix"] == 0.1
     assert 0 <= report["summary"]["crops"]["all@0.6"]["bad"] <= 1
+
+
+def test_by_dataset_and_headline():
+    records = _records("a", 2) + _records("b", 1)
+    results = [_result(0.9, 0.5, 1.0, cc=0.6), _result(0.7, 0.5, 1.0, cc=0.4), _result(1.0, 0.5, 1.0)]
+    parts = evaluate.by_dataset(results, records)
+    assert list(parts) == ["a", "b"]
+    assert parts["a"]["model"]["cc"] == pytest.approx(0.5) and parts["b"]["crops"]["all@1"]["bad"] == 0
+    assert evaluate.headline(parts["a"]) == "0.500 | 1.000 | 0.800 | 60% / 60% | 50.0% / 50.0%"
+    table = evaluate.format_headlines(parts, {"a": 2, "b": 1})
+    assert "| b | 1 | 0.500 | 1.000 | 0.800 | 100% / 100% | 0.0% / 0.0% |" in table
