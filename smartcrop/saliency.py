@@ -32,16 +32,18 @@ def default_weights_dir() -> Path:
     return Path(sys.prefix) / "share" / "smartcrop" / "weights"
 
 
-def resolve_weights(path: Path | None = None) -> tuple[Path, dict | None]:
+def resolve_weights(path: Path | None = None, name: str = MODEL_NAME) -> tuple[Path, dict | None]:
     """Find the .tflite model and its manifest; check the hash when a manifest lists it.
 
-    `path` may be a .tflite file or a folder holding ``saliency.tflite``. Raises ValueError
-    with the reason when the model is missing or does not match its manifest.
+    `path` may be a .tflite file or a folder holding ``<name>.tflite`` (``saliency``, or
+    ``faces`` for the face detector). Raises ValueError with the reason when the model is
+    missing or does not match its manifest.
     """
     path = Path(path) if path else default_weights_dir()
-    model = path / f"{MODEL_NAME}.tflite" if path.is_dir() else path
+    model = path / f"{name}.tflite" if path.is_dir() else path
     if not model.is_file():
-        raise ValueError(f"saliency model not found at {model} (give --weights PATH)")
+        hint = "give --weights PATH" if name == MODEL_NAME else "or run with --no-faces"
+        raise ValueError(f"{name} model not found at {model} ({hint})")
     manifest_path = model.with_suffix(".json")
     manifest = None
     if manifest_path.is_file():

@@ -1,0 +1,205 @@
+"""Face detection with MediaPipe's BlazeFace (full range) on LiteRT, decoded here: no mediapipe.
+
+The model sees the photo letterboxed into 192x192 and answers, for each of 2304 anchors (a
+48x48 grid, stride 4), a score logit and a box regressor. Decoding is the SSD recipe MediaPipe
+uses for this model: anchor centres, sigmoid scores, boxes relative to the anchor, weighted
+non-maximum suppression, then the letterbox undone so that boxes are in upright-image pixels.
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from smartcrop.saliency import _quiet_stderr, resolve_weights
+
+MODEL_NAME = "faces"
+DEFAULTS = {
+    # Lowest sigmoid score kept. Measured on the validation photos (see README, "Faces"): real
+    # faces mostly score above 0.75, false ones (statues, toys) 0.5-0.7; a missed face costs a
+    # cut, a false one costs little, so the threshold sits low.
+    "min_score": 0.5,
+    # Faces whose shorter side is under this share of the image's long side are dropped
+    # (at 192 px of model input, 0.02 is about 4 px: below that the detector guesses).
+    "min_size": 0.02,
+    # Two detections overlapping more than this (intersection over union) are one face.
+    "nms_iou": 0.3,
+}
+
+
+@dataclass(frozen=True)
+class Face:
+    """A face box in upright-image pixels (floats) and the detector's score (0..1)."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    score: float
+
+    def as_list(self) -> list[int]:
+        """[left, top, width, height] rounded outward to whole pixels."""
+        x0, y0 = int(np.floor(self.left)), int(np.floor(self.top))
+        x1, y1 = int(np.ceil(self.left + self.width)), int(np.ceil(self.top + self.height))
+        return [x0, y0, x1 - x0, y1 - y0]
+
+
+def ssd_anchors(input_side: int, stride: int) -> np.ndarray:
+    """(n, 2) anchor centres (x, y) in the unit square, row by row: one per grid cell."""
+    cells = input_side // stride
+    centres = (np.arange(cells) + 0.5) / cells
+    ys, xs = np.meshgrid(centres, centres, indexing="ij")
+    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+
+
+def decode_boxes(regressors: np.ndarray, anchors: np.ndarray, input_side: int) -> np.ndarray:
+    """(n, 4) boxes [x0, y0, x1, y1] in the unit square from (n, >=4) regressors.
+
+    A regressor is [dx, dy, w, h, key points...] in input pixels; the centre is relative to
+    the anchor's (MediaPipe's fixed anchor size: anchors have no size of their own).
+    """
+    cx = regressors[:, 0] / input_side + anchors[:, 0]
+    cy = regressors[:, 1] / input_side + anchors[:, 1]
+    w, h = regressors[:, 2] / input_side, regressors[:, 3] / input_side
+    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+
+
+def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over union of one [x0, y0, x1, y1] box with each of `boxes`."""
+    w = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
+    h = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
+    inter = w * h
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    union = area + areas - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def weighted_nms(boxes: np.ndarray, scores: np.ndarray, threshold: float,
+                 weighted: bool = True) -> list[tuple[np.ndarray, float]]:
+    """Non-maximum suppression, best score first: each kept detection absorbs those overlapping
+    it by more than `threshold` IoU. Weighted (MediaPipe's variant): the kept box is the
+    score-weighted mean of its cluster, its score the best one; plain: the best box as it is.
+    """
+    order = np.argsort(-scores, kind="stable")
+    boxes, scores = boxes[order], scores[order]
+    alive = np.ones(len(scores), dtype=bool)
+    kept = []
+    for i in range(len(scores)):
+        if not alive[i]:
+            continue
+        cluster = alive & (iou(boxes[i], boxes) > threshold)
+        cluster[i] = True
+        box = boxes[i]
+        if weighted:
+            weights = scores[cluster]
+            box = (boxes[cluster] * weights[:, None]).sum(axis=0) / weights.sum()
+        kept.append((box, float(scores[i])))
+        alive &= ~cluster
+    return kept
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Where an image of (width, height) sits, scaled, inside the model's square input."""
+
+    scale: float
+    left: int
+    top: int
+    width: int
+    height: int
+
+    @classmethod
+    def fit(cls, width: int, height: int, side: int) -> Letterbox:
+        scale = side / max(width, height)
+        w, h = max(1, round(width * scale)), max(1, round(height * scale))
+        return cls(scale, (side - w) // 2, (side - h) // 2, w, h)
+
+
+class FaceDetector:
+    """Finds faces in an upright RGB image; boxes come back in the pixels of a given size.
+
+    Holds `workers` interpreters so that as many threads can detect at once.
+    """
+
+    def __init__(self, model_path: Path | None = None, threads: int = 1, workers: int = 1,
+                 min_score: float = DEFAULTS["min_score"], min_size: float = DEFAULTS["min_size"],
+                 nms_iou: float = DEFAULTS["nms_iou"]):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path, self.manifest = resolve_weights(model_path, MODEL_NAME)
+        self.min_score, self.min_size, self.nms_iou = min_score, min_size, nms_iou
+        self._pool: queue.SimpleQueue = queue.SimpleQueue()
+        with _quiet_stderr():
+            for _ in range(workers):
+                interp = Interpreter(model_path=str(self.path), num_threads=threads)
+                interp.allocate_tensors()
+                self._pool.put(interp)
+        interp = self._pool.get()
+        self._pool.put(interp)
+        shape = tuple(int(v) for v in interp.get_input_details()[0]["shape"])
+        if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3:
+            raise ValueError(f"{self.path}: model input {shape} is not (1, S, S, 3)")
+        self.side = shape[1]
+        outputs = sorted(interp.get_output_details(), key=lambda d: -int(d["shape"][-1]))
+        self._regressors, self._scores = outputs[0]["index"], outputs[1]["index"]
+        n = int(outputs[0]["shape"][1])
+        stride = round(self.side / np.sqrt(n))
+        if (self.side // stride) ** 2 != n:
+            raise ValueError(f"{self.path}: {n} anchors is not one square grid over {self.side} px")
+        self.anchors = ssd_anchors(self.side, stride)
+
+    def model_input(self, image: Image.Image) -> tuple[np.ndarray, Letterbox]:
+        """The image letterboxed into the square input, RGB scaled to [-1, 1] (padding 0)."""
+        box = Letterbox.fit(image.width, image.height, self.side)
+        canvas = np.zeros((1, self.side, self.side, 3), dtype=np.float32)
+        small = np.asarray(image.convert("RGB").resize((box.width, box.height),
+                                                        Image.Resampling.BILINEAR), dtype=np.float32)
+        canvas[0, box.top:box.top + box.height, box.left:box.left + box.width] = small / 127.5 - 1
+        return canvas, box
+
+    def raw(self, canvas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The model's (regressors (n, 16), score logits (n,)) for one input."""
+        interp = self._pool.get()
+        try:
+            interp.set_tensor(interp.get_input_details()[0]["index"], canvas)
+            interp.invoke()
+            return (interp.get_tensor(self._regressors)[0].copy(),
+                    interp.get_tensor(self._scores)[0, :, 0].copy())
+        finally:
+            self._pool.put(interp)
+
+    def detect(self, image: Image.Image, image_size: tuple[int, int] | None = None) -> list[Face]:
+        """Faces in `image`, boxes in the pixels of `image_size` (default: the image's own).
+
+        `image` may be a reduced copy of the photo (the one made for the saliency model);
+        `image_size` is then the upright photo's full size.
+        """
+        canvas, letterbox = self.model_input(image)
+        regressors, logits = self.raw(canvas)
+        return self.decode(regressors, logits, letterbox, image_size or image.size)
+
+    def decode(self, regressors: np.ndarray, logits: np.ndarray, letterbox: Letterbox,
+               image_size: tuple[int, int]) -> list[Face]:
+        """Model outputs to faces in image pixels, best score first."""
+        scores = 1 / (1 + np.exp(-np.clip(logits.astype(np.float64), -100, 100)))
+        keep = scores >= self.min_score
+        boxes = decode_boxes(regressors[keep].astype(np.float64), self.anchors[keep], self.side)
+        faces = []
+        width, height = image_size
+        # Unit square -> letterbox pixels -> image pixels.
+        fx = width / letterbox.width
+        fy = height / letterbox.height
+        for box, score in weighted_nms(boxes, scores[keep], self.nms_iou):
+            x0 = np.clip((box[0] * self.side - letterbox.left) * fx, 0, width)
+            x1 = np.clip((box[2] * self.side - letterbox.left) * fx, 0, width)
+            y0 = np.clip((box[1] * self.side - letterbox.top) * fy, 0, height)
+            y1 = np.clip((box[3] * self.side - letterbox.top) * fy, 0, height)
+            if min(x1 - x0, y1 - y0) < self.min_size * max(width, height):
+                continue
+            faces.append(Face(float(x0), float(y0), float(x1 - x0), float(y1 - y0), score))
+        return faces

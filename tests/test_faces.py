@@ -1,0 +1,121 @@
+"""Face detector: SSD decoding pieces on made-up outputs, then the shipped model on known photos."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from smartcrop.faces import FaceDetector, Letterbox, decode_boxes, iou, ssd_anchors, weighted_nms
+from smartcrop.saliency import default_weights_dir
+
+DATA = Path(__file__).parent / "data"
+# Found by the shipped detector on the committed photos (full size, default settings), checked
+# by eye: Collins' face from mid-forehead to chin; the cameraman's face, eye to chin.
+ASTRONAUT_FACE = [172, 66, 106, 106]
+CAMERA_FACE = [193, 121, 80, 80]
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+def _rgb(name: str) -> Image.Image:
+    with Image.open(DATA / name) as im:
+        return im.convert("RGB")
+
+
+def test_anchors_are_cell_centres_row_by_row():
+    a = ssd_anchors(192, 4)
+    assert a.shape == (2304, 2)
+    assert a[0] == pytest.approx([0.5 / 48, 0.5 / 48])
+    assert a[1] == pytest.approx([1.5 / 48, 0.5 / 48])  # x moves first
+    assert a[48] == pytest.approx([0.5 / 48, 1.5 / 48])
+
+
+def test_decode_boxes_offsets_from_the_anchor_in_input_pixels():
+    anchors = np.array([[0.5, 0.25]])
+    reg = np.zeros((1, 16))
+    reg[0, :4] = [19.2, -9.6, 38.4, 19.2]  # centre +0.1, -0.05; size 0.2 x 0.1 of 192
+    assert decode_boxes(reg, anchors, 192)[0] == pytest.approx([0.5, 0.15, 0.7, 0.25])
+
+
+def test_iou():
+    a = np.array([0.0, 0.0, 2.0, 2.0])
+    boxes = np.array([[0, 0, 2, 2], [1, 0, 3, 2], [5, 5, 6, 6]], dtype=float)
+    assert iou(a, boxes) == pytest.approx([1.0, 1 / 3, 0.0])
+
+
+def test_weighted_nms_averages_a_cluster_and_keeps_separate_faces():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], dtype=float)
+    scores = np.array([0.6, 0.9, 0.7])
+    kept = weighted_nms(boxes, scores, 0.3)
+    assert [s for _, s in kept] == [0.9, 0.7]  # best first, each cluster's best score
+    assert kept[0][0] == pytest.approx((boxes[0] * 0.6 + boxes[1] * 0.9) / 1.5)
+    plain = weighted_nms(boxes, scores, 0.3, weighted=False)
+    assert plain[0][0] == pytest.approx(boxes[1])
+    assert weighted_nms(boxes, scores, 0.99)[0][0] == pytest.approx(boxes[1])  # no merge
+
+
+def test_letterbox_centres_the_image():
+    assert Letterbox.fit(400, 200, 192) == Letterbox(0.48, 0, 48, 192, 96)
+    assert Letterbox.fit(100, 300, 192) == Letterbox(0.64, 64, 0, 64, 192)
+
+
+@pytest.mark.parametrize(("name", "expected"), [("astronaut.png", ASTRONAUT_FACE),
+                                                ("camera.png", CAMERA_FACE)])
+def test_detector_finds_the_known_face(detector, name, expected):
+    faces = detector.detect(_rgb(name))
+    assert len(faces) == 1
+    assert faces[0].score > 0.85
+    assert faces[0].as_list() == pytest.approx(expected, abs=2)
+
+
+def test_reduced_image_gives_boxes_in_full_image_pixels(detector):
+    """The pipeline hands the detector its small model input and the photo's full size."""
+    small = _rgb("astronaut.png").resize((200, 200), Image.Resampling.BILINEAR)
+    faces = detector.detect(small, (1024, 1024))
+    assert len(faces) == 1
+    assert faces[0].as_list() == pytest.approx([2 * v for v in ASTRONAUT_FACE], abs=8)
+
+
+def test_letterbox_is_undone_on_a_wide_and_a_tall_photo(detector):
+    """The photo pasted into a larger grey canvas: the face moves with it, nothing else found."""
+    for size, at in (((1100, 512), (400, 0)), ((512, 1000), (0, 300))):
+        canvas = Image.new("RGB", size, (128, 128, 128))
+        canvas.paste(_rgb("astronaut.png"), at)
+        faces = detector.detect(canvas)
+        assert len(faces) == 1
+        x, y, w, h = faces[0].as_list()
+        ex, ey, ew, eh = ASTRONAUT_FACE
+        # At 192 px across 1100 the input is coarser: allow a few model pixels.
+        assert abs(x - ex - at[0]) <= 12 and abs(y - ey - at[1]) <= 12
+        assert abs(w - ew) <= 16 and abs(h - eh) <= 16
+
+
+def test_no_face_in_a_flat_image(detector):
+    assert detector.detect(Image.new("RGB", (300, 200), (90, 140, 200))) == []
+
+
+def test_min_size_drops_small_faces(detector):
+    big = FaceDetector(min_size=0.3)  # the astronaut's face is ~0.21 of the side
+    assert big.detect(_rgb("astronaut.png")) == []
+    assert detector.detect(_rgb("astronaut.png"))
+
+
+def test_model_is_verified_against_its_manifest(tmp_path):
+    for f in ("faces.tflite", "faces.json"):
+        shutil.copy(default_weights_dir() / f, tmp_path / f)
+    manifest = json.loads((tmp_path / "faces.json").read_text())
+    assert FaceDetector(tmp_path).manifest == manifest
+    manifest["files"]["faces.tflite"]["sha256"] = "0" * 64
+    (tmp_path / "faces.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="does not match its manifest"):
+        FaceDetector(tmp_path)
+    with pytest.raises(ValueError, match="faces model not found"):
+        FaceDetector(tmp_path / "missing")
