@@ -13,10 +13,12 @@ import click
 from smartcrop import __version__
 from smartcrop.options import (
     DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_UPSCALE,
     FITS,
     FORMATS,
     STRATEGIES,
     CropOptions,
+    looks_like_size,
     parse_ratio,
     parse_size,
 )
@@ -25,19 +27,29 @@ from smartcrop.options import (
 def _targets(ctx, param, values):
     parse = parse_ratio if param.name == "ratio" else parse_size
     try:
+        if param.name == "ratio":
+            for v in values:
+                if looks_like_size(v):
+                    raise ValueError(f"{v!r} looks like pixels: did you mean --size {v.strip()}? "
+                                     f"(a ratio is W:H such as 1:1 or 16:9)")
         return tuple(parse(v) for v in values)
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
 
 
+EXISTS = "exists (use --overwrite or --skip-existing)"
+
+
 class _Reporter:
-    """Writes manifest lines, per-file errors and the progress bar."""
+    """Writes manifest lines, per-file errors and warnings, the progress bar; counts outputs."""
 
     def __init__(self, manifest, quiet: bool, verbose: bool, report=None):
         self.manifest = manifest
         self.report = report  # a smartcrop.report.ReportWriter, or None
         self.quiet = quiet
         self.verbose = verbose
+        self.counts = {"ok": 0, "skipped": 0, "exists": 0, "error": 0, "upscaled": 0}
+        self.first_existing: str | None = None
         self.bar = None
         if not quiet and sys.stderr.isatty():
             from tqdm import tqdm
@@ -57,13 +69,25 @@ class _Reporter:
             self.manifest.flush()
         if self.report is not None:
             self.report.add(result.item.stem, result.records)
-        errors = {r["error"] for r in result.records if r["status"] == "error"}
+        errors = set()
+        for r in result.records:
+            if r["status"] == "error" and r["error"].endswith(EXISTS):  # one line at the end
+                self.counts["exists"] += 1
+                self.first_existing = self.first_existing or (
+                    r["error"].removesuffix(EXISTS).removeprefix("output ").strip())
+            else:
+                self.counts[r["status"]] += 1
+                if r["status"] == "error":
+                    errors.add(r["error"])
+            self.counts["upscaled"] += bool(r.get("upscale"))
         for reason in sorted(errors):  # one line per failed file (per distinct reason)
             self._echo(f"smartcrop: error: {result.item.path}: {reason}", always=True)
+        for r in result.records:
+            if r.get("warning"):
+                self._echo(f"smartcrop: warning: {result.item.path}: {r['warning']}")
         if self.verbose:
             for r in result.records:
-                if r["status"] != "error":
-                    self._echo(f"{r['input']} -> {r['output']} {r['box']} {r['status']}")
+                self._echo(_verbose_line(r))
         if self.bar is not None:
             self.bar.update(1)
 
@@ -77,6 +101,37 @@ class _Reporter:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+    def summary(self, images: int, seconds: float, dry_run: bool) -> str:
+        """The closing line; every count is of outputs, and they add up to the outputs asked."""
+        c = self.counts
+        total = sum(c[k] for k in ("ok", "skipped", "exists", "error"))
+        parts = [f"{c['ok']} {'would be written' if dry_run else 'written'}"
+                 + (f" ({c['upscaled']} upscaled)" if c["upscaled"] else "")]
+        parts += [f"{c['skipped']} skipped (exist)"] if c["skipped"] else []
+        parts += [f"{c['exists']} not replaced (exist)"] if c["exists"] else []
+        parts += [f"{c['error']} failed"]
+        return f"smartcrop: {images} images, {total} outputs: {', '.join(parts)}, {seconds:.1f} s"
+
+    def existing_line(self) -> str | None:
+        """One line for all outputs that exist and were left alone (a rerun without a flag)."""
+        n = self.counts["exists"]
+        if not n:
+            return None
+        return (f"smartcrop: error: {n} output{'s exist' if n > 1 else ' exists'} already "
+                f"({self.first_existing}{' and others' if n > 1 else ''}) and were not "
+                f"replaced: rerun with --overwrite to replace them or --skip-existing to keep them")
+
+
+def _verbose_line(r: dict) -> str:
+    """`-v`: one line per output, without Python's None."""
+    target = r.get("ratio") or "x".join(map(str, r.get("size") or []))
+    if r["status"] == "error":
+        return f"{r['input']} [{target}] error: {r['error']}"
+    where = r["output"] or "(dry run, not written)"
+    box = f" box {r['box']}" if r["box"] else ""
+    size = f" {r['output_size'][0]}x{r['output_size'][1]}" if r.get("output_size") else ""
+    return f"{r['input']} -> {where} [{target}]{box}{size} {r['status']}"
 
 
 def _check_focus(options: CropOptions, items) -> None:
@@ -102,13 +157,13 @@ def _terminate(signum, frame):
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("inputs", nargs=-1, metavar="INPUTS...", type=click.Path(exists=True, path_type=Path))
 @click.argument("output", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--ratio", "ratio", multiple=True, callback=_targets, metavar="W:H",
               help="Aspect ratio to crop to: 16:9, 16x9, 1.91:1 or 1.91. Repeatable.")
 @click.option("--size", "size", multiple=True, callback=_targets, metavar="WxH",
-              help="Crop to this aspect, then resize to exactly WxH (no upscaling unless --upscale). "
-                   "Repeatable.")
+              help="Crop to this aspect, then resize to exactly WxH (enlarging a smaller crop, with a "
+                   "warning). Repeatable.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="window", show_default=True,
               help="window: largest window of the ratio at maximum saliency; box: best-IoU box around "
                    "the salient region, grown to the ratio (may zoom in).")
@@ -116,7 +171,11 @@ def _terminate(signum, frame):
               help="Output format; keep writes the input's format (other formats become PNG).")
 @click.option("--quality", type=click.IntRange(1, 100), default=90, show_default=True,
               help="JPEG/WebP quality.")
-@click.option("--upscale", is_flag=True, help="Allow --size outputs larger than the crop.")
+@click.option("--upscale/--no-upscale", default=True, show_default=True,
+              help="Enlarge crops smaller than --size to exactly WxH (each one warned about); "
+                   "--no-upscale writes them at the crop's size instead.")
+@click.option("--max-upscale", type=click.FloatRange(1.0), default=DEFAULT_MAX_UPSCALE, show_default=True,
+              metavar="FACTOR", help="An output that needs a larger enlargement than this fails.")
 @click.option("--manifest", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               help="Write JSON Lines records, one per output ('-' for stdout).")
 @click.option("--save-saliency", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
@@ -149,8 +208,8 @@ def _terminate(signum, frame):
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per output on stderr.")
 @click.version_option(__version__, "--version", prog_name="smartcrop")
-def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest, save_saliency, debug,
-         dry_run, skip_existing, overwrite, weights, jobs, batch_size, max_pixels, report, focus_file,
+def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upscale, manifest, save_saliency,
+         debug, dry_run, skip_existing, overwrite, weights, jobs, batch_size, max_pixels, report, focus_file,
          fit, background, quiet, verbose):
     """Crop photos to the part people look at.
 
@@ -160,6 +219,9 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
 
     Exit status: 0 all done, 1 some input failed (the rest were still done), 2 usage error.
     """
+    if not inputs:  # click gave the only path to OUTPUT: it is the output folder that is missing
+        raise click.UsageError(f"Missing argument 'OUTPUT': give the output folder after the inputs "
+                               f"(smartcrop {output} OUT/ ...)")
     try:
         from smartcrop.focus import read_focus
 
@@ -169,7 +231,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
             upscale=upscale, dry_run=dry_run, skip_existing=skip_existing, overwrite=overwrite,
             save_saliency=save_saliency, debug=debug, weights=weights, jobs=jobs,
             batch_size=batch_size, max_pixels=max_pixels, report=report, focus=overrides, fit=fit,
-            background=background,
+            background=background, max_upscale=max_upscale,
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from None
@@ -188,11 +250,13 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
 
     try:
         model = load_model(options)
+        sink = None
+        if manifest:  # its folder is created as --debug's is; opened before OUTPUT is made
+            if str(manifest) != "-":
+                manifest.parent.mkdir(parents=True, exist_ok=True)
+            sink = sys.stdout if str(manifest) == "-" else manifest.open("w", encoding="utf-8")
         if not dry_run:
             output.mkdir(parents=True, exist_ok=True)
-        sink = None
-        if manifest:
-            sink = sys.stdout if str(manifest) == "-" else manifest.open("w", encoding="utf-8")
     except (ValueError, OSError, RuntimeError) as e:
         raise click.ClickException(str(e)) from None
     page = None
@@ -225,8 +289,9 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, manifest,
         if page is not None and started:  # interrupted too: the page shows what was done
             page.write()
     reporter.close()
+    existing = reporter.existing_line()
+    if existing:
+        click.echo(existing, err=True)
     if not quiet:
-        click.echo(f"smartcrop: {summary.images} images, {summary.outputs} outputs"
-                   f"{f', {summary.skipped} skipped' if summary.skipped else ''}"
-                   f", {summary.failures} failed, {summary.seconds:.1f} s", err=True)
+        click.echo(reporter.summary(summary.images, summary.seconds, dry_run), err=True)
     sys.exit(1 if summary.failures else 0)

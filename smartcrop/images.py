@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tempfile
@@ -21,6 +22,9 @@ KEEP_FORMATS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "
 EXTENSION_FORMAT = {".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".gif": "GIF",
                     ".tif": "TIFF", ".bmp": "BMP"}
 CHOSEN_EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
+# The model's input is made from a decode whose short side keeps at least this many pixels
+# (JPEG DCT scaling): a 12 or 24 MP photo decodes at 1/2, which 1080-pixel outputs reuse.
+MODEL_DECODE_SHORT_SIDE = 1080
 # Transposes that swap width and height (EXIF orientations 5-8).
 _SWAPS = {5, 6, 7, 8}
 # EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
@@ -132,20 +136,25 @@ def _decode(path: Path, draft_size: tuple[int, int] | None = None,
     return upright
 
 
-def load_for_model(path: Path, info: ImageInfo, min_side: tuple[int, int]) -> Image.Image:
-    """An upright RGB image at least `min_side` (w, h) in size, decoded as small as possible."""
+def decode_for_model(path: Path, info: ImageInfo) -> Image.Image:
+    """The one decode the model's input is made from, whatever the run's flags: JPEG shrunk on
+    load (DCT scaling) to the smallest scale whose short side keeps MODEL_DECODE_SHORT_SIDE
+    pixels, other formats in full. The crops reuse it when it holds enough pixels for them.
+
+    One way only, so the same file gives the same map and boxes on a dry run, with --size or
+    --ratio, and whatever --jobs.
+    """
+    scale = MODEL_DECODE_SHORT_SIDE / min(info.width, info.height)
+    if scale >= 1:
+        return _decode(path, None, info.orientation)
+    w, h = math.ceil(info.width * scale), math.ceil(info.height * scale)
     # The draft size is in stored (not upright) orientation.
-    draft = (min_side[1], min_side[0]) if info.orientation in _SWAPS else min_side
-    im = _decode(path, draft, info.orientation)
-    return to_rgb(im)
+    return _decode(path, (h, w) if info.orientation in _SWAPS else (w, h), info.orientation)
 
 
 def shrink_for_model(im: Image.Image, min_side: tuple[int, int]) -> Image.Image:
-    """What `load_for_model` gives, made from an image already decoded for the crops.
-
-    A box-filter reduce by the largest whole factor that keeps at least `min_side` (w, h);
-    cheaper than decoding the file a second time.
-    """
+    """The model's RGB input from `decode_for_model`'s image: a box-filter reduce by the
+    largest whole factor that keeps at least `min_side` (w, h)."""
     factor = min(im.width // min_side[0], im.height // min_side[1])
     if factor > 1:
         im = to_8bit(im)
@@ -153,6 +162,14 @@ def shrink_for_model(im: Image.Image, min_side: tuple[int, int]) -> Image.Image:
             im = to_rgb(im)  # modes reduce() does not take
         im = im.reduce(factor)
     return to_rgb(im)
+
+
+def load_for_model(path: Path, info: ImageInfo, min_side: tuple[int, int]) -> Image.Image:
+    """An upright RGB image at least `min_side` (w, h) in size, decoded as small as possible
+    (for views such as the debug overlay; the model's input comes from `decode_for_model`)."""
+    # The draft size is in stored (not upright) orientation.
+    draft = (min_side[1], min_side[0]) if info.orientation in _SWAPS else min_side
+    return to_rgb(_decode(path, draft, info.orientation))
 
 
 def load_full(path: Path, orientation: int | None = None,
@@ -188,7 +205,7 @@ def to_rgb(im: Image.Image, background: tuple[int, int, int] = (128, 128, 128)) 
         rgba = im.convert("RGBA")
         base = Image.new("RGBA", rgba.size, (*background, 255))
         return Image.alpha_composite(base, rgba).convert("RGB")
-    return im.convert("RGB")
+    return im if im.mode == "RGB" else im.convert("RGB")  # no copy of a full-size RGB decode
 
 
 def output_extension(source_format: str, chosen: str) -> str:

@@ -162,17 +162,19 @@ class Cropper:
             for t in todo if outputs[t].exists() and not self.options.overwrite
             and not (self.options.skip_existing and overrides[t])}
         writes = [] if self.options.dry_run else [t for t in todo if t not in blocked]
-        # Decode for the crops first when its size is known before the map (no --size target
-        # whose box depends on the map), and make the model's input from it: one decode, not two.
-        full = None
-        animated = info.frames > 1 and outputs[self.options.targets[0]].suffix in (".gif", ".webp")
-        if writes and not animated and (self.options.strategy == "window" or not any(t.size for t in writes)):
-            sizes = {t: cropping.largest_window(info.width, info.height, t.aspect) for t in writes}
-            full = self._load_full(item, info, self._decode_size(info, sizes, writes))
-            small = images.shrink_for_model(full, self.model.input_size())
-        else:
-            small = images.load_for_model(item.path, info, self.model.input_size())
+        if not writes and not self.options.dry_run and not self.options.save_saliency \
+                and not self.options.debug and not self.options.report:  # no decode, no model
+            return [self._record(item, t, info, None, outputs[t], "skipped", overrides[t])
+                    if t not in blocked else
+                    {**self._record(item, t, info, None, outputs[t], "error", overrides[t]),
+                     "error": blocked[t]} for t in self.options.targets]
+        # The model's input is made one way only (images.decode_for_model), whatever the flags,
+        # so a dry run, --size or --ratio and --jobs all give the same boxes. The crops reuse
+        # that decode when it holds enough pixels for them (always for formats other than JPEG).
+        decoded = images.decode_for_model(item.path, info)
+        small = images.shrink_for_model(decoded, self.model.input_size())
         saliency = self.model.predict(small)
+        animated = info.frames > 1 and outputs[self.options.targets[0]].suffix in (".gif", ".webp")
         work = work_map(saliency, info.width, info.height)
         boxes = {t: self._box(work, info, t, overrides[t]) for t in self.options.targets}
         fits = {t: self._fit(work, info, boxes[t]) for t in self.options.targets}
@@ -184,7 +186,18 @@ class Cropper:
             write_thumbnails(self.options.report, item.stem, small, saliency, (info.width, info.height),
                              {t.tag: (boxes[t], fits[t], t.aspect) for t in self.options.targets},
                              self.options.background)
-        failed = {**blocked, **self._write_crops(item, info, outputs, boxes, writes, animated, full, fits)}
+        too_small = {t: self._too_small(boxes[t], t, fits[t]) for t in todo}
+        too_small = {t: reason for t, reason in too_small.items() if reason}
+        writes = [t for t in writes if t not in too_small]
+        full = None
+        if decoded.size == (info.width, info.height):
+            full = decoded
+        elif writes and not animated:
+            need = self._decode_size(info, {t: (boxes[t].width, boxes[t].height) for t in writes}, writes)
+            full = decoded if need and decoded.width >= need[0] and decoded.height >= need[1] else None
+        del decoded
+        failed = {**blocked, **too_small,
+                  **self._write_crops(item, info, outputs, boxes, writes, animated, full, fits)}
         records = []
         for t in self.options.targets:
             status = "error" if t in failed else "ok" if t in todo else "skipped"
@@ -195,10 +208,15 @@ class Cropper:
                 score = cropping.coverage(work, (info.width, info.height), boxes[t])
                 rec["score"] = round(min(1.0, max(0.0, score)), 4)
             if status == "ok":
-                size, note = self._output_size(boxes[t], t, fits[t])
+                size, factor = self._output_size(boxes[t], t, fits[t])
                 rec["output_size"] = list(size)
-                if note:
-                    rec["note"] = note
+                crop = f"{boxes[t].width}x{boxes[t].height} {'image' if fits[t] == 'pad' else 'crop'}"
+                if factor and self.options.upscale:
+                    rec["upscale"] = round(factor, 2)
+                    rec["warning"] = f"{t.label} upscaled {factor:.2f}x from a {crop}"
+                elif factor:
+                    rec["warning"] = (f"{t.label} written at {size[0]}x{size[1]}, smaller than asked "
+                                      f"(--no-upscale; {factor:.2f}x would be needed)")
             records.append(rec)
         return records
 
@@ -220,7 +238,7 @@ class Cropper:
     def _box(self, work: np.ndarray, info: ImageInfo, target: Target,
              override: focus.Focus | None = None) -> cropping.Box:
         # The box strategy grows small boxes to the output size rather than upscale later.
-        min_size = target.size if target.size and not self.options.upscale else (1, 1)
+        min_size = target.size or (1, 1)
         if override:
             return cropping.focus_box((info.width, info.height), target.aspect, override.point,
                                       override.box, self.options.strategy, min_size)
@@ -295,16 +313,26 @@ class Cropper:
         return math.ceil(info.width / factor), math.ceil(info.height / factor)
 
     def _output_size(self, box: cropping.Box, target: Target,
-                     fit: str = "crop") -> tuple[tuple[int, int], str | None]:
+                     fit: str = "crop") -> tuple[tuple[int, int], float | None]:
+        """The size written for `box`, and the enlargement that needs (None when none)."""
         if fit == "pad":  # the canvas holding the whole image stands in for the crop box
             box = cropping.Box(0, 0, *padding.canvas_size(box.width, box.height, target.aspect))
         if not target.size:
             return (box.width, box.height), None
         w, h = target.size
-        if (box.width >= w and box.height >= h) or self.options.upscale:
+        factor = max(w / box.width, h / box.height)
+        if factor <= 1:
             return (w, h), None
-        return (box.width, box.height), (f"image too small for {w}x{h}: written at "
-                                         f"{box.width}x{box.height}, not upscaled (see --upscale)")
+        return ((w, h) if self.options.upscale else (box.width, box.height)), factor
+
+    def _too_small(self, box: cropping.Box, target: Target, fit: str = "crop") -> str | None:
+        """Why the output fails when reaching its size needs more than --max-upscale."""
+        _, factor = self._output_size(box, target, fit)
+        if not factor or not self.options.upscale or factor <= self.options.max_upscale:
+            return None
+        return (f"{'image' if fit == 'pad' else 'crop'} {box.width}x{box.height} is too small for "
+                f"{target.label}: {factor:.2f}x upscale is over the limit of "
+                f"{self.options.max_upscale:g}x (see --max-upscale, --no-upscale)")
 
     def _write_extras(self, item, info, saliency, boxes) -> None:
         """The saliency map (8-bit PNG, the upright image's size) and the debug overlay, if asked."""

@@ -98,7 +98,7 @@ def crop_flags(rec: dict) -> list[str]:
         flags.append("face_cut")
     if (rec.get("upscale") or 0) > 1:
         flags.append("upscaled")
-    if rec.get("note"):
+    if rec.get("warning") and not rec.get("upscale"):  # --no-upscale: written smaller than asked
         flags.append("undersize")
     score = rec.get("score")
     if score is not None and score < LOW_SCORE and rec.get("fit") != "pad":
@@ -141,7 +141,7 @@ def _entry(stem: Path, records: list[dict], folder: Path) -> dict:
         crops.append({
             "t": label, "flags": crop_flags(r), "st": r["status"], "sc": r.get("score"),
             "box": r.get("box"), "fit": r.get("fit"), "src": r.get("source", "model"),
-            "err": r.get("error"), "note": r.get("note"), "out": r.get("output"),
+            "err": r.get("error"), "note": r.get("warning"), "out": r.get("output"),
             "os": r.get("output_size"), "up": r.get("upscale"), "fc": r.get("face_cut"),
             "img": f"{folder.name}/{stem.as_posix()}_{tag}.jpg" if r.get("box") else None,
             "fix": fix_line(r, label),

@@ -47,18 +47,40 @@ def test_nested_folders_several_targets_one_pass(cli, make_image, tmp_path, mode
             assert aspect_ok(Image.open(out / f"{stem}_{tag}{ext}").size, w, h), (stem, tag)
         assert Image.open(out / f"{stem}_200x250{ext}").size == (200, 250)
         assert Image.open(out / f"{stem}_64x64{ext}").size == (64, 64)
-    assert "3 images, 15 outputs, 0 failed" in r.stderr
+    assert "3 images, 15 outputs: 15 written, 0 failed" in r.stderr
 
 
-def test_small_image_not_upscaled_unless_asked(cli, make_image, tmp_path):
+def test_size_is_exact_small_crops_upscaled_with_a_warning(cli, make_image, tmp_path):
     make_image("small.jpg", size=(120, 90))
+    make_image("big.jpg", size=(800, 600))
     r = cli(tmp_path / "in", tmp_path / "out", "--size", "400x300", "--manifest", "-")
-    (rec,) = r.records
-    assert r.exit_code == 0 and rec["output_size"] == [120, 90] and "not upscaled" in rec["note"]
-    assert Image.open(tmp_path / "out" / "small_400x300.jpg").size == (120, 90)
-    r = cli(tmp_path / "in", tmp_path / "out2", "--size", "400x300", "--upscale", "--manifest", "-")
-    (rec,) = r.records
-    assert "note" not in rec and Image.open(tmp_path / "out2" / "small_400x300.jpg").size == (400, 300)
+    big, small = r.records
+    assert r.exit_code == 0 and small["output_size"] == [400, 300] and small["upscale"] == 3.33
+    assert Image.open(tmp_path / "out" / "small_400x300.jpg").size == (400, 300)
+    assert "upscale" not in big and "warning" not in big
+    # One warning line per upscaled output: file, target, crop size, factor.
+    assert r.stderr.count("warning") == 1
+    assert f"warning: {tmp_path / 'in' / 'small.jpg'}: 400x300 upscaled 3.33x from a 120x90 crop" in r.stderr
+    assert "2 images, 2 outputs: 2 written (1 upscaled), 0 failed" in r.stderr
+    r = cli(tmp_path / "in", tmp_path / "out2", "--size", "400x300", "--no-upscale", "--manifest", "-")
+    _, small = r.records
+    assert "upscale" not in small and small["output_size"] == [120, 90] and "--no-upscale" in small["warning"]
+    assert Image.open(tmp_path / "out2" / "small_400x300.jpg").size == (120, 90)
+    assert "small.jpg: 400x300 written at 120x90" in r.stderr and r.exit_code == 0
+    r = cli(tmp_path / "in", tmp_path / "out3", "--size", "400x300", "--upscale", "--max-upscale", "3",
+            "--manifest", "-")  # --upscale is the default, still accepted
+    big, small = r.records
+    assert r.exit_code == 1 and big["status"] == "ok" and small["status"] == "error"
+    assert "3.33x upscale is over the limit of 3x" in small["error"]
+    assert not (tmp_path / "out3" / "small_400x300.jpg").exists()
+
+
+def test_strong_upscale_fails_by_default(cli, make_image, tmp_path):
+    make_image("tiny.jpg", size=(100, 100))
+    r = cli(tmp_path / "in", tmp_path / "out", "--size", "400x400", "--size", "500x500", "--manifest", "-")
+    ok, fail = r.records
+    assert r.exit_code == 1 and ok["upscale"] == 4.0 and fail["status"] == "error"
+    assert "5.00x upscale is over the limit of 4x" in fail["error"]
 
 
 def test_manifest_schema(cli, make_image, tmp_path):
@@ -230,7 +252,6 @@ def test_existing_outputs_refused_unless_overwrite(cli, make_image, tmp_path):
     (out / "a_1x1.jpg").write_bytes(b"precious")
     r = cli(tmp_path / "in", out, "--ratio", "1:1", "--manifest", "-")
     assert r.exit_code == 1 and r.records[0]["status"] == "error" and "exists" in r.records[0]["error"]
-    assert "a_1x1.jpg exists" in r.stderr
     assert (out / "a_1x1.jpg").read_bytes() == b"precious"
     r = cli(tmp_path / "in", out, "--ratio", "1:1", "--overwrite")
     assert r.exit_code == 0 and Image.open(out / "a_1x1.jpg").size == (240, 240)
@@ -276,10 +297,19 @@ def test_output_folder_equal_to_input_is_a_usage_error(cli, make_image, tmp_path
     assert r.exit_code == 2 and "also an output folder" in r.stderr
 
 
-def test_unwritable_manifest_is_a_clear_error(cli, make_image, tmp_path):
+def test_manifest_folder_is_created(cli, make_image, tmp_path):
     make_image("a.jpg")
-    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--manifest", tmp_path / "no" / "m.jsonl")
-    assert r.exit_code == 1 and r.stderr.startswith("Error: ") and "m.jsonl" in r.stderr
+    manifest = tmp_path / "reports" / "m.jsonl"
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--manifest", manifest)
+    assert r.exit_code == 0 and len(parse_manifest(manifest.read_text())) == 1
+
+
+def test_unwritable_manifest_is_a_clear_error_before_any_output(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    (tmp_path / "file").write_text("a file where the folder should be")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--manifest", tmp_path / "file" / "m.jsonl")
+    assert r.exit_code == 1 and r.stderr.startswith("Error: ") and "file" in r.stderr
+    assert not (tmp_path / "out").exists()  # no empty output folder left behind
 
 
 def test_bad_weights_is_a_clear_error(cli, make_image, tmp_path, monkeypatch):
@@ -308,6 +338,58 @@ def test_batch_size_gives_the_same_crops(cli, make_image, tmp_path, monkeypatch)
         assert a["box"] == b["box"]
     r = cli(tmp_path / "in", tmp_path / "out3", "--ratio", "1:1", "--batch-size", "0")
     assert r.exit_code == 2 and "--batch-size" in r.stderr
+
+
+def test_dry_run_size_ratio_and_jobs_give_the_same_boxes(cli, make_image, tmp_path, monkeypatch):
+    import smartcrop.pipeline
+
+    monkeypatch.setattr(smartcrop.pipeline, "load_model", REAL_LOAD_MODEL)
+    for i in range(3):
+        make_image(f"p{i}.jpg", size=(1200, 900), seed=i)
+    runs = [("--ratio", "1:1", "--ratio", "4:5"), ("--size", "900x900", "--size", "720x900"),
+            ("--ratio", "1:1", "--ratio", "4:5", "--dry-run"), ("--size", "900x900", "--size", "720x900",
+                                                             "--dry-run", "--jobs", "1"),
+            ("--ratio", "1:1", "--ratio", "4:5", "--jobs", "3")]
+    seen = []
+    for k, args in enumerate(runs):
+        r = cli(tmp_path / "in", tmp_path / f"out{k}", *args, "--manifest", "-")
+        assert r.exit_code == 0, r.stderr
+        seen.append(sorted((rec["input"], rec["box"]) for rec in r.records))
+    assert all(s == seen[0] for s in seen), seen
+
+
+def test_usage_mistakes_get_a_helpful_message(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1080x1080")
+    assert r.exit_code == 2 and "did you mean --size 1080x1080?" in r.stderr
+    r = cli(tmp_path / "in")
+    assert r.exit_code == 2 and "Missing argument 'OUTPUT'" in r.stderr and "argument 'INPUTS" not in r.stderr
+    assert not (tmp_path / "in").joinpath("a_1x1.jpg").exists()
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--max-upscale", "0.5")
+    assert r.exit_code == 2 and "--max-upscale" in r.stderr
+
+
+def test_rerun_without_overwrite_gives_one_line_and_runs_no_model(cli, make_image, tmp_path, monkeypatch):
+    from test_pipeline import CountingModel
+
+    import smartcrop.pipeline
+
+    for i in range(3):
+        make_image(f"p{i}.jpg", seed=i)
+    args = ("--size", "300x300", "--ratio", "16:9")
+    assert cli(tmp_path / "in", tmp_path / "out", *args).exit_code == 0
+    counting = CountingModel(smartcrop.pipeline.load_model(None))
+    monkeypatch.setattr(smartcrop.pipeline, "load_model", lambda options: counting)
+    r = cli(tmp_path / "in", tmp_path / "out", *args)
+    lines = r.stderr.splitlines()
+    assert r.exit_code == 1 and counting.calls == 0 and len(lines) == 2, r.stderr
+    assert lines[0].startswith("smartcrop: error: 6 outputs exist already (") and "--overwrite" in lines[0]
+    assert "3 images, 6 outputs: 0 written, 6 not replaced (exist), 0 failed" in lines[1]
+    r = cli(tmp_path / "in", tmp_path / "out", *args, "--skip-existing", "-v")
+    assert r.exit_code == 0 and "None" not in r.stderr and counting.calls == 0
+    assert "3 images, 6 outputs: 0 written, 6 skipped (exist), 0 failed" in r.stderr
+    line = f"{tmp_path / 'in' / 'p0.jpg'} -> {tmp_path / 'out' / 'p0_300x300.jpg'} [300x300] skipped"
+    assert line in r.stderr
 
 
 def test_quiet_verbose_strategy_and_format(cli, make_image, tmp_path):
@@ -450,3 +532,22 @@ def test_report_page_and_thumbnails(cli, make_image, tmp_path):
     assert {it["dir"] for it in data["items"]} == {"", "trips"}
     assert data["targets"] == ["9:16", "400x400"]
     assert "report_files/data.js" in page.read_text()
+
+
+    assert "4 images, 4 outputs: 3 written, 1 failed" in text
+
+
+def test_readme_manifest_example_is_what_the_code_prints(cli, monkeypatch, tmp_path):
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("These two lines come from"):]
+    command = re.search(r"```sh\n(smartcrop [^\n]+)\n```", block).group(1)
+    shown = parse_manifest(re.search(r"```json\n(.*?)```", block, re.S).group(1))
+    args = command.split()[1:]
+    assert args[:2] == ["samples", "/tmp/readme-out"] and "--dry-run" in args
+    monkeypatch.chdir(ROOT)  # the README's relative input paths
+    r = cli(*args[:1], tmp_path / "out", *args[2:])
+    assert r.exit_code == 0 and r.records[:2] == shown
+    real = cli(*args[:1], tmp_path / "real", *[a for a in args[2:] if a != "--dry-run"])
+    assert [x["box"] for x in real.records] == [x["box"] for x in r.records]  # the preview is the run

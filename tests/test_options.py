@@ -77,7 +77,14 @@ TARGETS = (parse_ratio("16:9"), parse_size("1080x1350"))
 def test_crop_options_defaults():
     options = CropOptions(targets=TARGETS)
     assert options.strategy == "window" and options.format == "keep" and options.quality == 90
-    assert not (options.skip_existing or options.overwrite or options.dry_run or options.upscale)
+    assert not (options.skip_existing or options.overwrite or options.dry_run)
+    assert options.upscale and options.max_upscale == 4.0  # exact sizes by default
+
+
+@pytest.mark.parametrize("factor", [0.5, 0.99, float("nan"), float("inf")])
+def test_max_upscale_checked(factor):
+    with pytest.raises(ValueError, match="max upscale"):
+        CropOptions(targets=TARGETS, max_upscale=factor)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)

@@ -182,13 +182,19 @@ def test_unexpected_exceptions_become_error_records(tmp_path, make_image, model,
         cropper.process(item)
 
 
-def test_dry_run_reports_sizes_and_notes_but_writes_nothing(tmp_path, make_image, model):
+def test_dry_run_reports_sizes_and_warnings_but_writes_nothing(tmp_path, make_image, model):
     make_image("a.jpg", size=(320, 240))
     out = tmp_path / "out"
     item = collect_inputs([tmp_path / "in"], out)[0]
-    records = Cropper(options("1:1", sizes=("1000x1000",), dry_run=True), out, model).process(item).records
-    assert all(r["status"] == "ok" and r["output"] is None for r in records)
-    assert records[1]["output_size"] == [240, 240] and "not upscaled" in records[1]["note"]
+    opts = options("1:1", sizes=("720x720", "1000x1000"), dry_run=True)
+    records = Cropper(opts, out, model).process(item).records
+    assert [r["status"] for r in records] == ["ok", "ok", "error"] and records[0]["output"] is None
+    assert records[1]["output_size"] == [720, 720] and records[1]["upscale"] == 3.0
+    assert "upscaled 3.00x from a 240x240 crop" in records[1]["warning"]
+    assert "over the limit" in records[2]["error"]  # a dry run reports what the real run would
+    opts = options(sizes=("1000x1000",), dry_run=True, upscale=False)
+    records = Cropper(opts, out, model).process(item).records
+    assert records[0]["output_size"] == [240, 240] and "--no-upscale" in records[0]["warning"]
     assert not out.exists()
 
 
@@ -253,46 +259,56 @@ def test_size_only_outputs_decode_jpeg_reduced_with_the_same_crop(tmp_path, mode
 
     from smartcrop import images
 
-    src = exif_jpeg(tmp_path / "in" / "big.jpg", orientation, size=(1600, 1200))
+    src = exif_jpeg(tmp_path / "in" / "big.jpg", orientation, size=(3200, 2400))
     item = collect_inputs([src], tmp_path / "out")[0]
-    asked = []
-    real = images.load_full
-    monkeypatch.setattr(images, "load_full", lambda *a: asked.append(a) or real(*a))
+    sizes = []
+    real = images._decode
+    monkeypatch.setattr(images, "_decode", lambda *a: sizes.append(real(*a).size) or real(*a))
     rec = Cropper(options(sizes=("200x150",)), tmp_path / "out", model).process(item).records[0]
-    assert rec["status"] == "ok" and asked[0][2] is not None  # a reduced decode was asked for
+    upright = (3200, 2400) if orientation == 1 else (2400, 3200)
+    assert rec["status"] == "ok" and sizes == [(upright[0] // 2, upright[1] // 2)]  # one, reduced
     out = Image.open(rec["output"])
     assert out.size == (200, 150)
-    reference = real(src, asked[0][1]).crop(_area(rec["box"])).resize((200, 150))
+    reference = images.load_full(src, 6 if orientation == 6 else 1).crop(_area(rec["box"])).resize((200, 150))
     assert _diff(out.convert("RGB"), reference.convert("RGB")) < 6
 
 
-@pytest.mark.parametrize(("strategy", "ratios", "sizes", "decodes"), [
-    ("window", ("9:16", "1:1"), (), 1),  # full-size crops: the model's input comes from that decode
-    ("window", (), ("150x200",), 1),  # window sizes are known before the map: one reduced decode
-    ("box", (), ("150x200",), 2),  # box sizes depend on the map: a small decode, then the crop's
-    ("box", ("4:5",), (), 1),
-])
-def test_one_decode_serves_model_and_crops_when_it_can(tmp_path, model, monkeypatch,
-                                                      strategy, ratios, sizes, decodes):
+@pytest.mark.parametrize("ext", ["jpg", "png"])
+def test_model_input_made_one_way_so_boxes_never_depend_on_flags(tmp_path, model, monkeypatch, ext):
     from smartcrop import images
 
-    src = tmp_path / "in" / "a.jpg"
+    src = tmp_path / "in" / f"a.{ext}"
     src.parent.mkdir()
-    photo((1600, 1200), centre=(300, 500)).save(src, quality=92)
+    photo((3200, 2400), centre=(600, 1000)).save(src, **({"quality": 92} if ext == "jpg" else {}))
     item = collect_inputs([src], tmp_path / "out")[0]
     real, calls = images._decode, []
     monkeypatch.setattr(images, "_decode", lambda *a: calls.append(a) or real(*a))
-    got = Cropper(options(*ratios, sizes=sizes, strategy=strategy), tmp_path / "out", model).process(item)
-    assert [r["status"] for r in got.records] == ["ok"] * len(got.records)
-    assert len(calls) == decodes
-    # Crops as good as those from a separate small decode, judged on that decode's map.
+    # Ratios and sizes of the same aspects, written or dry; and how many decodes each takes.
+    # JPEG: the model's decode is at 1/2 scale (short side >= 1080), which 800-pixel outputs
+    # reuse; full-size crops need their own full decode. PNG: one full decode serves all.
+    runs = {
+        "ratio": (options("1:1", "9:16"), 2 if ext == "jpg" else 1),
+        "size": (options(sizes=("800x800", "450x800")), 1),
+        "dry ratio": (options("1:1", "9:16", dry_run=True), 1),
+        "dry size": (options(sizes=("800x800", "450x800"), dry_run=True), 1),
+    }
+    boxes = {}
+    for name, (opts, decodes) in runs.items():
+        calls.clear()
+        got = Cropper(opts, tmp_path / name, model).process(item)
+        assert [r["status"] for r in got.records] == ["ok", "ok"], got.records
+        boxes[name] = [r["box"] for r in got.records]
+        assert len(calls) == decodes, name
+    assert len({str(b) for b in boxes.values()}) == 1, boxes
+    # The boxes are the ones the model's decode gives.
     monkeypatch.setattr(images, "_decode", real)
-    alone = model.predict(images.load_for_model(src, images.read_info(src, 10**9), model.input_size()))
-    work = work_map(alone, 1600, 1200)
-    for rec, t in zip(got.records, (*map(parse_ratio, ratios), *map(parse_size, sizes)), strict=True):
-        expected = cropping.find_box(work, (1600, 1200), t.aspect, strategy, t.size or (1, 1))
-        got_share = cropping.coverage(work, (1600, 1200), cropping.Box(*rec["box"]))
-        assert got_share >= 0.98 * cropping.coverage(work, (1600, 1200), expected)
+    info = images.read_info(src, 10**9)
+    decoded = images.decode_for_model(src, info)
+    assert decoded.size == ((1600, 1200) if ext == "jpg" else (3200, 2400))
+    work = work_map(model.predict(images.shrink_for_model(decoded, model.input_size())), 3200, 2400)
+    for box, aspect in zip(boxes["ratio"], (1, 9 / 16), strict=True):
+        assert box == cropping.find_box(work, (3200, 2400), aspect, "window").as_list()
+    assert Image.open(tmp_path / "size" / f"a_800x800.{ext}").size == (800, 800)
 
 
 def test_rerun_onto_existing_outputs_skips_the_full_decode(tmp_path, model, monkeypatch):
@@ -308,4 +324,5 @@ def test_rerun_onto_existing_outputs_skips_the_full_decode(tmp_path, model, monk
     monkeypatch.setattr(images, "_decode", lambda *a: sizes.append(real(*a).size) or real(*a))
     again = cropper.process(item).records
     assert [r["status"] for r in again] == ["error", "error"] and "exists" in again[0]["error"]
-    assert len(sizes) == 1 and max(sizes[0]) < 1600  # only the model's small decode
+    assert sizes == []  # nothing can be written: no decode, no model
+    assert all(r["box"] is None for r in again)

@@ -36,7 +36,7 @@ def test_flags_come_from_record_fields():
     assert report.crop_flags(rec(upscale=None)) == []
     assert report.crop_flags(rec(score=report.LOW_SCORE - 0.01)) == ["low_score"]
     assert report.crop_flags(rec(fit="pad", score=1.0)) == ["padded"]
-    assert report.crop_flags(rec(note="image too small")) == ["undersize"]
+    assert report.crop_flags(rec(warning="1080x1080 written at 300x300, smaller than asked")) == ["undersize"]
 
 
 def test_fix_line_is_a_focus_line_for_this_crop(tmp_path):
