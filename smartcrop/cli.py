@@ -152,6 +152,41 @@ def _check_focus(options: CropOptions, items) -> None:
         raise click.UsageError(str(e)) from None
 
 
+def _presets(ctx, param, values):
+    """--preset NAME... -> size targets; --preset list prints the table and exits."""
+    from smartcrop import presets
+
+    if any(v.strip().lower() == "list" for v in values):
+        click.echo(presets.listing())
+        ctx.exit(0)
+    try:
+        return presets.expand(values)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _config(ctx, param, value):
+    """--config FILE, else ./smartcrop.toml when there is one: its values become the defaults,
+    so flags on the command line win. Unknown keys are a usage error naming the key."""
+    from smartcrop import config
+
+    path = value
+    if path is None and Path(config.DEFAULT_NAME).is_file():
+        path = Path(config.DEFAULT_NAME)
+    if path is None:
+        return None
+    keys = {}
+    for p in ctx.command.params:
+        longs = [o for o in p.opts if o.startswith("--")]
+        if isinstance(p, click.Option) and p.expose_value and longs and p.name != "config":
+            keys[longs[0][2:]] = (p.name, p.multiple)
+    try:
+        ctx.default_map = {**(ctx.default_map or {}), **config.to_defaults(config.read(path), keys, path)}
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+    return path
+
+
 def _terminate(signum, frame):
     raise KeyboardInterrupt  # unwinds like Ctrl-C, so temporary files are removed
 
@@ -164,6 +199,13 @@ def _terminate(signum, frame):
 @click.option("--size", "size", multiple=True, callback=_targets, metavar="WxH",
               help="Crop to this aspect, then resize to exactly WxH (enlarging a smaller crop, with a "
                    "warning). Repeatable.")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), callback=_config,
+              is_eager=True, expose_value=False,  # before --preset: it sets defaults metavar="FILE",
+              help="TOML file of option values (keys are the long option names); default: "
+                   "./smartcrop.toml when present. Flags override it.")
+@click.option("--preset", "preset", multiple=True, callback=_presets, is_eager=True, metavar="NAME",
+              help="Sizes for a platform: instagram, instagram-story, facebook, x, linkedin, "
+                   "pinterest, youtube, og ... ('--preset list' shows them all). Repeatable.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="window", show_default=True,
               help="window: largest window of the ratio at maximum saliency; box: best-IoU box around "
                    "the salient region, grown to the ratio (may zoom in).")
@@ -210,7 +252,7 @@ def _terminate(signum, frame):
 @click.version_option(__version__, "--version", prog_name="smartcrop")
 def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upscale, manifest, save_saliency,
          debug, dry_run, skip_existing, overwrite, weights, jobs, batch_size, max_pixels, report, focus_file,
-         fit, background, quiet, verbose):
+         fit, background, quiet, verbose, preset):
     """Crop photos to the part people look at.
 
     INPUTS are image files and/or folders (walked recursively); OUTPUT is the output folder
@@ -227,7 +269,8 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
 
         overrides = read_focus(focus_file) if focus_file else ()
         options = CropOptions(
-            targets=ratio + size, strategy=strategy, format=fmt, quality=quality,
+            targets=ratio + size + tuple(t for t in preset if t not in size),  # a preset = its --size
+            strategy=strategy, format=fmt, quality=quality,
             upscale=upscale, dry_run=dry_run, skip_existing=skip_existing, overwrite=overwrite,
             save_saliency=save_saliency, debug=debug, weights=weights, jobs=jobs,
             batch_size=batch_size, max_pixels=max_pixels, report=report, focus=overrides, fit=fit,

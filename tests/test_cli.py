@@ -548,3 +548,53 @@ def test_readme_manifest_example_is_what_the_code_prints(cli, monkeypatch, tmp_p
     assert r.exit_code == 0 and r.records[:2] == shown
     real = cli(*args[:1], tmp_path / "real", *[a for a in args[2:] if a != "--dry-run"])
     assert [x["box"] for x in real.records] == [x["box"] for x in r.records]  # the preview is the run
+
+
+def test_presets_expand_to_sizes_and_list(cli, make_image, tmp_path):
+    make_image("a.jpg", size=(1600, 1200))
+    r = cli(tmp_path / "in", tmp_path / "out", "--preset", "instagram", "--preset", "youtube",
+            "--size", "1080x1080", "--manifest", "-")
+    assert r.exit_code == 0, r.stderr
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["a_1080x1080.jpg", "a_1080x1350.jpg", "a_1080x1920.jpg", "a_1080x566.jpg",
+                     "a_1280x720.jpg"]
+    for rec in r.records:
+        assert Image.open(rec["output"]).size == tuple(rec["size"])
+    r = cli("--preset", "list")
+    assert r.exit_code == 0 and "instagram-story" in r.stdout and "1080x1920" in r.stdout
+    r = cli(tmp_path / "in", tmp_path / "out", "--preset", "tiktok")
+    assert r.exit_code == 2 and "unknown preset 'tiktok'" in r.stderr
+
+
+def test_config_file_drives_a_run_and_flags_override_it(cli, make_image, tmp_path, monkeypatch):
+    make_image("a.jpg", size=(800, 600))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "smartcrop.toml").write_text(
+        'preset = ["instagram-square"]\nratio = ["16:9"]\nformat = "png"\nmanifest = "reports/m.jsonl"\n')
+    r = cli("in", "out")
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_1080x1080.png", "a_16x9.png"]
+    assert len(parse_manifest((tmp_path / "reports" / "m.jsonl").read_text())) == 2
+    r = cli("in", "out2", "--format", "webp", "--ratio", "1:1")  # flags win over the file
+    assert sorted(p.name for p in (tmp_path / "out2").iterdir()) == ["a_1080x1080.webp", "a_1x1.webp"]
+    (tmp_path / "ci.toml").write_text('size = "300x200"\nqualty = 80\n')
+    r = cli("--config", "ci.toml", "in", "out3")
+    assert r.exit_code == 2 and "unknown key 'qualty'" in r.stderr and "ci.toml" in r.stderr
+    assert not (tmp_path / "out3").exists()
+    (tmp_path / "ci.toml").write_text('size = "300x200"\n')  # --config replaces ./smartcrop.toml
+    r = cli("--config", "ci.toml", "in", "out3")
+    assert r.exit_code == 0 and [p.name for p in (tmp_path / "out3").iterdir()] == ["a_300x200.jpg"]
+
+
+def test_readme_config_example_uses_only_real_keys(cli, make_image, tmp_path, monkeypatch):
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n# assets.toml\n(.*?)```", readme, re.S).group(1)
+    (tmp_path / "assets.toml").write_text(example)
+    make_image("a.jpg", size=(1600, 1200))
+    monkeypatch.chdir(tmp_path)
+    r = cli("--config", "assets.toml", "in", "out")
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "out" / "a_1200x630.jpg").is_file()
+    assert (tmp_path / "reports" / "assets.jsonl").is_file()
