@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import signal
 import sys
@@ -187,13 +188,54 @@ def _config(ctx, param, value):
     return path
 
 
+class _Location(click.ParamType):
+    """A local path (checked as click.Path would) or an object-storage URI (s3://, gs://)."""
+
+    name = "path"
+
+    def __init__(self, local: click.Path):
+        self.local = local
+
+    def convert(self, value, param, ctx):
+        from smartcrop.storage import StoredPath, is_uri
+
+        if isinstance(value, (Path, StoredPath)):
+            return value
+        if not is_uri(value):
+            return self.local.convert(value, param, ctx)
+        try:
+            return StoredPath(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+def _check_storage(inputs, output, engine) -> None:
+    """Usage errors for what the run needs but the install lacks, or a URI that names nothing."""
+    from smartcrop.storage import StoredPath
+
+    if engine == "ray" and not all(importlib.util.find_spec(m) for m in ("ray", "pyarrow")):
+        raise click.UsageError("--engine ray needs the ray extra: pip install 'smartcrop[ray]'")
+    uris = [p for p in (*inputs, output) if isinstance(p, StoredPath)]
+    if uris and importlib.util.find_spec("pyarrow") is None:
+        raise click.UsageError(f"{uris[0]}: object storage needs pyarrow: pip install 'smartcrop[s3]'")
+    for inp in inputs:
+        if isinstance(inp, StoredPath):
+            try:
+                found = inp.is_file() or inp.is_dir()
+            except OSError as e:
+                raise click.UsageError(f"cannot open {inp}: {' '.join(str(e).split())}") from None
+            if not found:
+                raise click.UsageError(f"input {inp} does not exist (no such object or prefix)")
+
+
 def _terminate(signum, frame):
     raise KeyboardInterrupt  # unwinds like Ctrl-C, so temporary files are removed
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("inputs", nargs=-1, metavar="INPUTS...", type=click.Path(exists=True, path_type=Path))
-@click.argument("output", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, metavar="INPUTS...",
+                type=_Location(click.Path(exists=True, path_type=Path)))
+@click.argument("output", type=_Location(click.Path(file_okay=False, path_type=Path)))
 @click.option("--ratio", "ratio", multiple=True, callback=_targets, metavar="W:H",
               help="Aspect ratio to crop to: 16:9, 16x9, 1.91:1 or 1.91. Repeatable.")
 @click.option("--size", "size", multiple=True, callback=_targets, metavar="WxH",
@@ -247,17 +289,25 @@ def _terminate(signum, frame):
 @click.option("--background", default="auto", show_default=True, metavar="blur|#rrggbb|auto",
               help="Behind padded images: the photo blurred and darkened, a colour, or auto (the "
                    "border's colour when it is plain, else blur).")
+@click.option("--engine", type=click.Choice(("local", "ray")), default="local", show_default=True,
+              help="local: threads in this process. ray: a Ray cluster (pip install 'smartcrop[ray]').")
+@click.option("--ray-address", metavar="ADDR",
+              help="Join this Ray cluster (e.g. auto, 10.0.0.5:6379); default: start a local one.")
+@click.option("--from-list", type=click.File("r", encoding="utf-8"), metavar="FILE",
+              help="Paths or object keys relative to the one INPUT, one a line ('-' for stdin), "
+                   "instead of walking or listing it.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per output on stderr.")
 @click.version_option(__version__, "--version", prog_name="smartcrop")
 def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upscale, manifest, save_saliency,
          debug, dry_run, skip_existing, overwrite, weights, jobs, batch_size, max_pixels, report, focus_file,
-         fit, background, quiet, verbose, preset):
+         fit, background, engine, ray_address, from_list, quiet, verbose, preset):
     """Crop photos to the part people look at.
 
     INPUTS are image files and/or folders (walked recursively); OUTPUT is the output folder
     (created if missing). Outputs mirror the input's sub-folders:
-    out/trips/beach_16x9.jpg, out/trips/beach_1080x1350.jpg.
+    out/trips/beach_16x9.jpg, out/trips/beach_1080x1350.jpg. Both may be object-storage URIs
+    (s3://bucket/prefix, gs://...; endpoint and credentials from the AWS_* environment).
 
     Exit status: 0 all done, 1 some input failed (the rest were still done), 2 usage error.
     """
@@ -279,20 +329,29 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     extras = [p for p in (save_saliency, debug) if p]
+    if ray_address and engine != "ray":
+        raise click.UsageError("--ray-address needs --engine ray")
+    if from_list and len(inputs) != 1:
+        raise click.UsageError("--from-list takes exactly one INPUT, the folder or prefix it lists")
+    _check_storage(inputs, output, engine)
     for inp in inputs:  # outputs are never read back as inputs, so this would find nothing
-        if inp.is_dir() and any(inp.resolve() == p.resolve() for p in (output, *extras)):
+        if isinstance(inp, Path) and inp.is_dir() and any(
+                isinstance(p, Path) and inp.resolve() == p.resolve() for p in (output, *extras)):
+            raise click.UsageError(f"input folder {inp} is also an output folder")
+        if inp == output:
             raise click.UsageError(f"input folder {inp} is also an output folder")
 
     # Pillow warns about damaged files ("Corrupt EXIF data"); the error line per file is the report.
     warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
     from smartcrop.allocator import keep_freed_blocks
-    from smartcrop.engines.local import run_batch
+    from smartcrop.engines import local
     from smartcrop.pipeline import load_model  # the runtime loads only now
 
     keep_freed_blocks()
 
     try:
-        model = load_model(options)
+        model = load_model(options)  # for the ray engine too: bad weights fail before a cluster starts
+        listed = from_list.read().splitlines() if from_list else None
         sink = None
         if manifest:  # its folder is created as --debug's is; opened before OUTPUT is made
             if str(manifest) != "-":
@@ -319,7 +378,15 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        summary = run_batch(options, inputs, output, reporter, model, on_plan=planned)
+        if engine == "ray":
+            from smartcrop.engines import ray as ray_engine
+
+            del model
+            summary = ray_engine.run_batch(options, inputs, output, reporter, on_plan=planned,
+                                           listed=listed, address=ray_address)
+        else:
+            summary = local.run_batch(options, inputs, output, reporter, model, on_plan=planned,
+                                      listed=listed)
     except KeyboardInterrupt:
         reporter.close()
         click.echo("smartcrop: interrupted; finished outputs are complete, rerun with "

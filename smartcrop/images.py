@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import stat
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from smartcrop.storage import StoredPath
 
 # We enforce our own --max-pixels before decoding; Pillow's fixed bomb limit would refuse
 # images our limit allows (and its warning is not an error a batch can report).
@@ -261,6 +264,7 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
                 icc_profile: bytes | None = None, durations: list[int] | None = None,
                 loop: int | None = None) -> None:
     """Write to a temporary file beside `path`, then rename: never a partial file at `path`.
+    A `StoredPath` (object storage) gets one complete PUT instead.
 
     A list of images is written as an animation (GIF/WebP) with the given frame durations.
     """
@@ -277,6 +281,11 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
     if len(frames) > 1:
         params.update(save_all=True, append_images=frames[1:], duration=durations or 100,
                       loop=0 if loop is None else loop)
+    if isinstance(path, StoredPath):  # object storage: encode here, then one complete PUT
+        buf = io.BytesIO()
+        frames[0].save(buf, format=fmt, **params)
+        path.write_bytes(buf.getbuffer())
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:

@@ -21,6 +21,7 @@ from smartcrop import cropping, focus, images, padding
 from smartcrop.images import ImageError, ImageInfo
 from smartcrop.options import CropOptions, Target
 from smartcrop.saliency import SaliencyModel, work_map
+from smartcrop.storage import StoredPath
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff",
                     ".bmp", ".mpo"}
@@ -30,7 +31,7 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", "
 class InputItem:
     """One input file and the stem its outputs are named after (relative to OUTPUT)."""
 
-    path: Path
+    path: Path | StoredPath  # StoredPath: an object-storage URI (smartcrop.storage)
     stem: Path  # e.g. trips/beach -> out/trips/beach_16x9.jpg
     error: str | None = None  # found but unusable (a folder that could not be listed)
 
@@ -82,18 +83,48 @@ def _walk(root: Path, skip: set[Path], errors: dict[Path, str]) -> Iterator[Path
         yield Path(e.filename)
 
 
-def collect_inputs(inputs: Sequence[Path], output: Path, skip: Sequence[Path] = ()) -> list[InputItem]:
-    """Expand files and folders into items with collision-free output stems.
+def walk_order(rel: Path) -> tuple:
+    """Sort key giving a folder walk's order: a folder's files first, then its sub-folders."""
+    return (*((1, part) for part in rel.parts[:-1]), (0, rel.name))
+
+
+def _list_objects(root: StoredPath, skip: Sequence[StoredPath]) -> list[tuple[StoredPath, Path]]:
+    """Image objects under a prefix (or the one object named), in walk order, outputs left out."""
+    found = []
+    for obj in root.walk_files():
+        if obj == root:
+            return [(obj, Path(obj.name))]
+        if _is_image_name(Path(obj.name)) and not any(obj.is_relative_to(s) for s in skip):
+            found.append((obj, obj.relative_to(root)))
+    return sorted(found, key=lambda f: walk_order(f[1]))
+
+
+def _listed(root: Path | StoredPath, listed: Sequence[str]) -> list[tuple[Path | StoredPath, Path]]:
+    """Given relative paths under `root` (not checked here: a missing one fails on its own)."""
+    rels = sorted({Path(r.strip().lstrip("/")) for r in listed if r.strip()}, key=walk_order)
+    return [(root / rel, rel) for rel in rels]
+
+
+def collect_inputs(inputs: Sequence[Path | StoredPath], output: Path | StoredPath,
+                   skip: Sequence[Path] = (), listed: Sequence[str] | None = None) -> list[InputItem]:
+    """Expand files and folders (local, or object-storage prefixes) into items with
+    collision-free output stems.
 
     Files keep their path relative to the folder given; a file given directly has just its
     name. Stems that would collide get the source extension appended (``a_png``), then a
     counter (``a-2``), in input order, so the same inputs always give the same names.
+    `listed` (paths relative to the one input, e.g. a list of object keys) replaces walking
+    it, and gives the same names a walk would.
     """
-    skip_resolved = {p.resolve() for p in (output, *skip)}
-    found: list[tuple[Path, Path]] = []
+    skip_resolved = {p.resolve() for p in (output, *skip) if isinstance(p, Path)}
+    found: list[tuple[Path | StoredPath, Path]] = []
     errors: dict[Path, str] = {}
     for inp in inputs:
-        if inp.is_dir():
+        if listed is not None:
+            found += _listed(inp, listed)
+        elif isinstance(inp, StoredPath):
+            found += _list_objects(inp, [p for p in (output, *skip) if isinstance(p, StoredPath)])
+        elif inp.is_dir():
             found += [(p, p.relative_to(inp) if p != inp else Path(inp.resolve().name))
                       for p in _walk(inp, skip_resolved, errors)]
         else:
@@ -126,7 +157,7 @@ class Cropper:
     Engines (`smartcrop.engines`) decide how many run at once and where.
     """
 
-    def __init__(self, options: CropOptions, output: Path, model: SaliencyModel | None = None):
+    def __init__(self, options: CropOptions, output: Path | StoredPath, model: SaliencyModel | None = None):
         self.options = options
         self.output = output
         self.model = model or load_model(options)

@@ -598,3 +598,33 @@ def test_readme_config_example_uses_only_real_keys(cli, make_image, tmp_path, mo
     assert r.exit_code == 0, r.stderr
     assert (tmp_path / "out" / "a_1200x630.jpg").is_file()
     assert (tmp_path / "reports" / "assets.jsonl").is_file()
+
+
+def test_engine_ray_without_the_extra_is_a_usage_error_naming_it(cli, make_image, tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("ray", "pyarrow") else real(name, *a))
+    make_image("a.jpg")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--engine", "ray")
+    assert r.exit_code == 2 and "pip install 'smartcrop[ray]'" in r.output
+    r = cli("s3://photos/in", tmp_path / "out", "--ratio", "1:1")
+    assert r.exit_code == 2 and "pip install 'smartcrop[s3]'" in r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_local_run_imports_neither_pyarrow_nor_ray(tmp_path, make_image):
+    make_image("a.jpg")
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from smartcrop.cli import main\n"
+        f"args = [{str(tmp_path / 'in')!r}, {str(tmp_path / 'out')!r}, '--ratio', '1:1']\n"
+        "r = CliRunner().invoke(main, args)\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in ('pyarrow', 'ray') if m in sys.modules))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from smartcrop.engines import Summary
+from smartcrop.engines import Summary, plan, process
 from smartcrop.options import CropOptions
-from smartcrop.pipeline import Cropper, ImageResult, InputItem, collect_inputs
-from smartcrop.report import report_files
+from smartcrop.pipeline import Cropper, ImageResult, InputItem
 from smartcrop.saliency import SaliencyModel
+from smartcrop.storage import StoredPath
 
 
 def run(cropper: Cropper, items: Sequence[InputItem]) -> Iterator[ImageResult]:
@@ -19,17 +19,17 @@ def run(cropper: Cropper, items: Sequence[InputItem]) -> Iterator[ImageResult]:
     # Each model call can take batch_size images, so that many per job are in flight.
     workers = cropper.options.jobs * cropper.options.batch_size
     if workers == 1:
-        yield from map(cropper.process, items)
+        yield from (process(cropper, it) for it in items)
         return
     with ThreadPoolExecutor(workers) as pool:
         # Bounded look-ahead keeps memory flat on big batches.
         window = workers * 2
-        futures = [pool.submit(cropper.process, it) for it in items[:window]]
+        futures = [pool.submit(process, cropper, it) for it in items[:window]]
         try:
             for i in range(len(items)):
                 result = futures[i].result()
                 if i + window < len(items):
-                    futures.append(pool.submit(cropper.process, items[i + window]))
+                    futures.append(pool.submit(process, cropper, items[i + window]))
                 futures[i] = None
                 yield result
         finally:  # interrupted or abandoned: queued images are dropped, running ones finish
@@ -38,15 +38,15 @@ def run(cropper: Cropper, items: Sequence[InputItem]) -> Iterator[ImageResult]:
                     f.cancel()
 
 
-def run_batch(options: CropOptions, inputs: Sequence[Path], output: Path,
+def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output: Path | StoredPath,
               on_result: Callable[[ImageResult], None] = lambda r: None,
               model: SaliencyModel | None = None,
-              on_plan: Callable[[list[InputItem]], None] = lambda items: None) -> Summary:
+              on_plan: Callable[[list[InputItem]], None] = lambda items: None,
+              listed: Sequence[str] | None = None) -> Summary:
     """Crop every input; `on_plan` sees the input list once (walked once), `on_result` each
-    image's records as they finish."""
+    image's records as they finish. `listed`: see `collect_inputs`."""
     start = time.perf_counter()
-    extras = [p for p in (options.save_saliency, options.debug, report_files(options.report)) if p]
-    items = collect_inputs(inputs, output, extras)
+    items = plan(options, inputs, output, listed)
     on_plan(items)
     summary = Summary()
     for result in run(Cropper(options, output, model), items):

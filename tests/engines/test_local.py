@@ -36,3 +36,18 @@ def test_run_batch_summary(tmp_path, make_image, model):
                               seen.append, model)
     assert (summary.images, summary.outputs, summary.failures) == (3, 4, 1)
     assert [r.item.stem.name for r in seen] == ["a", "b", "bad"]  # input order, though threaded
+
+
+def test_from_list_names_like_a_walk_and_reports_missing_files(tmp_path, make_image, model):
+    make_image("a.jpg")
+    make_image("a.png")
+    make_image("trips/b.jpg")
+    make_image("unlisted.jpg")
+    walked = []
+    local.run_batch(options("1:1", dry_run=True), [tmp_path / "in"], tmp_path / "out", walked.append, model)
+    seen = []
+    summary = local.run_batch(options("1:1", dry_run=True), [tmp_path / "in"], tmp_path / "out", seen.append,
+                              model, listed=["trips/b.jpg", "a.png", "a.jpg", "gone.jpg", "a.jpg", ""])
+    assert [r.item.stem.as_posix() for r in seen] == ["a_jpg", "a_png", "gone", "trips/b"]
+    assert {r.item.stem for r in seen} - {r.item.stem for r in walked} == {Path("gone")}
+    assert summary.failures == 1 and "cannot read file" in seen[2].records[0]["error"]
