@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT, photo
 from PIL import Image
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]  # about 100 s on 2 cores: out of the fast suite
 ray = pytest.importorskip("ray", reason="needs the ray extra: pip install '.[ray]'")
 pytest.importorskip("pyarrow", reason="needs the ray extra: pip install '.[ray]'")
 moto_server = pytest.importorskip("moto.server", reason="needs moto[server] (the dev extra)")
@@ -175,11 +175,29 @@ def test_missing_object_in_a_list_is_an_error_record(cluster, s3, folder):
     assert summary.images == 3 and summary.failures == 1
 
 
-def _crop_workers() -> list:
-    import psutil
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
 
-    return [p for p in psutil.process_iter(["cmdline"])
-            if any("CropActor" in part for part in (p.info["cmdline"] or []))]
+
+def _crop_workers() -> list[int]:
+    """Process ids of this test session's Ray workers running CropActor (Ray titles them
+    ray::MapWorker(...CropActor)); their raylet is a child of this process."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if not (proc.name.isdigit() and b"CropActor" in (proc / "cmdline").read_bytes()):
+                continue
+        except OSError:
+            continue
+        pid = ancestor = int(proc.name)
+        while ancestor > 1 and ancestor != os.getpid():
+            ancestor = _parent(ancestor)
+        if ancestor == os.getpid():
+            pids.append(pid)
+    return pids
 
 
 def test_killed_worker_is_retried_and_leaves_no_partial_object(cluster, s3, tmp_path):
@@ -194,9 +212,9 @@ def test_killed_worker_is_retried_and_leaves_no_partial_object(cluster, s3, tmp_
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not killed:
             if len(_keys(s3, "kill")) >= 24 + 4:  # some outputs written, most not
-                for proc in _crop_workers()[:1]:
-                    proc.send_signal(signal.SIGKILL)
-                    killed.append(proc.pid)
+                for pid in _crop_workers()[:1]:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
             time.sleep(0.05)
 
     killer = threading.Thread(target=kill_one_worker_mid_run)
