@@ -19,7 +19,7 @@ $(VENV)/.runtime: pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime
-	$(PY) -m pip install -q -e '.[dev,train,ray]'
+	$(PY) -m pip install -q -e '.[dev,train,ray,heif]'
 	touch $@
 
 demo: $(VENV)/.runtime  ## install, then crop the bundled samples into demo-out/

@@ -17,6 +17,7 @@ from smartcrop.options import (
     DEFAULT_MAX_UPSCALE,
     FITS,
     FORMATS,
+    METADATA,
     STRATEGIES,
     CropOptions,
     looks_like_size,
@@ -252,9 +253,13 @@ def _terminate(signum, frame):
               help="window: largest window of the ratio at maximum saliency; box: best-IoU box around "
                    "the salient region, grown to the ratio (may zoom in).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="keep", show_default=True,
-              help="Output format; keep writes the input's format (other formats become PNG).")
+              help="Output format; keep writes the input's format (HEIC becomes JPEG, formats not "
+                   "written here PNG).")
 @click.option("--quality", type=click.IntRange(1, 100), default=90, show_default=True,
-              help="JPEG/WebP quality.")
+              help="JPEG/WebP/AVIF quality.")
+@click.option("--metadata", type=click.Choice(METADATA), default="none", show_default=True,
+              help="What outputs carry from the source: none; rights (EXIF Artist/Copyright, XMP/IPTC "
+                   "creator, rights, credit); all (EXIF and XMP). Never GPS.")
 @click.option("--upscale/--no-upscale", default=True, show_default=True,
               help="Enlarge crops smaller than --size to exactly WxH (each one warned about); "
                    "--no-upscale writes them at the crop's size instead.")
@@ -301,7 +306,7 @@ def _terminate(signum, frame):
 @click.version_option(__version__, "--version", prog_name="smartcrop")
 def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upscale, manifest, save_saliency,
          debug, dry_run, skip_existing, overwrite, weights, jobs, batch_size, max_pixels, report, focus_file,
-         fit, background, engine, ray_address, from_list, quiet, verbose, preset):
+         fit, background, engine, ray_address, from_list, quiet, verbose, preset, metadata):
     """Crop photos to the part people look at.
 
     INPUTS are image files and/or folders (walked recursively); OUTPUT is the output folder
@@ -324,7 +329,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
             upscale=upscale, dry_run=dry_run, skip_existing=skip_existing, overwrite=overwrite,
             save_saliency=save_saliency, debug=debug, weights=weights, jobs=jobs,
             batch_size=batch_size, max_pixels=max_pixels, report=report, focus=overrides, fit=fit,
-            background=background, max_upscale=max_upscale,
+            background=background, max_upscale=max_upscale, metadata=metadata,
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from None

@@ -11,7 +11,8 @@ from pathlib import Path
 STRATEGIES = ("window", "box")
 FITS = ("crop", "pad", "auto")
 BACKGROUNDS = ("auto", "blur")  # or a colour, #rrggbb
-FORMATS = ("keep", "jpeg", "png", "webp")
+FORMATS = ("keep", "jpeg", "png", "webp", "avif")
+METADATA = ("none", "rights", "all")  # what outputs carry (smartcrop.metadata); never GPS
 DEFAULT_MAX_PIXELS = 200_000_000
 # Enlarging a crop more than this fails its output (README, "Exact sizes"): 3-4x looks soft
 # but passes on a phone; at 4.8x the source's JPEG blocks show, at 6.4x it is blur.
@@ -99,6 +100,7 @@ class CropOptions:
     fit: str = "crop"  # crop | pad (letterbox the whole image) | auto (pad when a crop loses too much)
     background: str = "auto"  # behind padded images: auto | blur | #rrggbb
     max_upscale: float = DEFAULT_MAX_UPSCALE  # an output needing more enlargement fails
+    metadata: str = "none"  # none | rights (artist, copyright, credit) | all (less GPS)
 
     def __post_init__(self) -> None:
         if not self.targets:
@@ -124,6 +126,8 @@ class CropOptions:
             from smartcrop.focus import check_targets  # focus imports this module
 
             check_targets(self.focus, self.targets)
+        if self.metadata not in METADATA:
+            raise ValueError(f"metadata must be one of {METADATA}, not {self.metadata!r}")
         if not (self.max_upscale >= 1 and math.isfinite(self.max_upscale)):
             raise ValueError(f"max upscale must be a number >= 1, not {self.max_upscale}")
         if self.skip_existing and self.overwrite:

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from smartcrop import cropping, focus, images, padding
+from smartcrop import cropping, focus, images, metadata, padding
 from smartcrop.images import ImageError, ImageInfo
 from smartcrop.options import CropOptions, Target
 from smartcrop.saliency import SaliencyModel, work_map
 from smartcrop.storage import StoredPath
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff",
-                    ".bmp", ".mpo"}
+                    ".bmp", ".mpo", ".avif", ".heic", ".heif", ".hif"}
 
 
 @dataclass(frozen=True)
@@ -294,25 +294,30 @@ class Cropper:
                 full = self._load_full(item, info, self._decode_size(info, sizes, todo))
             icc, decoded = full.info.get("icc_profile"), full.size
         fx, fy = decoded[0] / info.width, decoded[1] / info.height
+        # --metadata: what outputs carry from the source (smartcrop.metadata; never GPS).
+        source = metadata.read_source(item.path) if self.options.metadata != "none" else None
         for t in todo:
             b = boxes[t]
             area = (round(b.left * fx), round(b.top * fy), round((b.left + b.width) * fx),
                     round((b.top + b.height) * fy))
             fit = (fits or {}).get(t, "crop")
             size, _ = self._output_size(b, t, fit)
+            meta = metadata.for_output(source, self.options.metadata, size)
             try:
                 if fit == "pad" and animated:  # the whole image, letterboxed
                     out = [padding.pad(f, size, self.options.background) for f in frames]
-                    images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop)
+                    images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop,
+                                       metadata=meta)
                 elif fit == "pad":
                     out = padding.pad(full, size, self.options.background)
-                    images.save_atomic(out, outputs[t], self.options.quality, icc)
+                    images.save_atomic(out, outputs[t], self.options.quality, icc, metadata=meta)
                 elif animated:
                     out = [images.resize_exact(f, size, area) for f in frames]
-                    images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop)
+                    images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop,
+                                       metadata=meta)
                 else:
                     out = images.resize_exact(full, size, area)
-                    images.save_atomic(out, outputs[t], self.options.quality, icc)
+                    images.save_atomic(out, outputs[t], self.options.quality, icc, metadata=meta)
             except OSError as e:  # unwritable folder, disk full, a folder in the way
                 failed[t] = f"cannot write {outputs[t]}: {e.strerror or images.describe(e)}"
         return failed

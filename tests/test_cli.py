@@ -628,3 +628,23 @@ def test_local_run_imports_neither_pyarrow_nor_ray(tmp_path, make_image):
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[]"
+
+
+def test_avif_and_heic_in_folders_are_read_and_avif_written(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    photo((320, 240)).save(tmp_path / "in" / "b.avif", quality=80)
+    has_heif = True
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        photo((320, 240)).save(tmp_path / "in" / "c.heic", format="HEIF", quality=80)
+    except ImportError:
+        has_heif = False
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--manifest", "-")
+    assert r.exit_code == 0, r.stderr
+    outputs = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert outputs == ["a_1x1.jpg", "b_1x1.avif"] + (["c_1x1.jpg"] if has_heif else [])
+    assert Image.open(tmp_path / "out" / "b_1x1.avif").format == "AVIF"
+    r = cli(tmp_path / "in" / "a.jpg", tmp_path / "out2", "--size", "120x120", "--format", "avif")
+    assert r.exit_code == 0 and Image.open(tmp_path / "out2" / "a_120x120.avif").size == (120, 120)

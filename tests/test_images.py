@@ -183,3 +183,54 @@ def test_animation_frames_total_pixels_bounded(tmp_path):
     path = animation(tmp_path / "a.gif", n=5)
     with pytest.raises(ImageError, match="frames"):
         images.animation_frames(path, 160 * 120 * 4)
+
+
+# -- AVIF and HEIC --------------------------------------------------------------------------
+
+
+def test_avif_reads_with_its_exif_orientation(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "o.avif"
+    photo((320, 200)).save(path, exif=exif.tobytes(), quality=80)
+    info = images.read_info(path, 10**8)
+    assert (info.format, info.width, info.height, info.orientation) == ("AVIF", 200, 320, 6)
+    assert images.load_full(path, info.orientation).size == (200, 320)
+    assert images.output_extension("AVIF", "keep") == ".avif"
+    assert images.output_extension("JPEG", "avif") == ".avif"
+
+
+def test_heic_without_the_extra_says_what_to_install(tmp_path, monkeypatch):
+    path = tmp_path / "a.heic"
+    path.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64)
+    monkeypatch.setattr(images, "_heif_state", [False])
+    with pytest.raises(images.ImageError, match=r"pip install 'smartcrop\[heif\]'"):
+        images.read_info(path, 10**8)
+
+
+def heic(path, size=(320, 200), orientation=None):
+    pillow_heif = pytest.importorskip("pillow_heif", reason="the heif extra (pillow-heif) is not installed")
+    pillow_heif.register_heif_opener()
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    photo(size).save(path, format="HEIF", exif=exif.tobytes(), quality=80)
+    return path
+
+
+def test_heic_reads_upright_and_keeps_as_jpeg(tmp_path):
+    path = heic(tmp_path / "o.heic", orientation=6)
+    info = images.read_info(path, 10**8)
+    # pillow-heif turns the pixels upright on decode and resets the orientation to 1.
+    assert (info.format, info.width, info.height, info.orientation) == ("HEIF", 200, 320, 1)
+    assert images.load_full(path, info.orientation).size == (200, 320)
+    assert images.output_extension("HEIF", "keep") == ".jpg"
+
+
+def test_heic_bomb_refused_from_the_header(tmp_path, monkeypatch):
+    path = heic(tmp_path / "big.heic", size=(400, 300))
+    decoded = []
+    monkeypatch.setattr(images, "_decode", lambda *a, **k: decoded.append(a))
+    with pytest.raises(images.ImageError, match="over the limit"):
+        images.read_info(path, 100_000)
+    assert decoded == []
