@@ -16,7 +16,7 @@ from smartcrop.images import has_alpha, to_8bit
 # --fit auto crops when the crop keeps at least this share of the predicted saliency (and
 # cuts no face), pads otherwise. Measured on dataset photos against where people looked
 # (tests/bench/fit_threshold.py; README "Padding").
-AUTO_MIN_SCORE = 0.6
+AUTO_MIN_SCORE = 0.65
 # A border whose pixels spread less than this (std per channel, 0-255) counts as plain.
 PLAIN_BORDER_STD = 10.0
 # The blurred backdrop is made this small (long side), blurred, then enlarged: cheap and smooth.
@@ -66,7 +66,7 @@ def blurred_backdrop(im: Image.Image, size: tuple[int, int]) -> Image.Image:
     left, top = (cw - sw) / 2 / cover, (ch - sh) / 2 / cover
     area = (left, top, left + sw / cover, top + sh / cover)
     small = im.resize((sw, sh), Image.Resampling.BILINEAR, box=area, reducing_gap=2.0)
-    small = small.filter(ImageFilter.GaussianBlur(max(2.0, max(sw, sh) / 16)))
+    small = small.filter(ImageFilter.GaussianBlur(max(1.5, max(sw, sh) / 32)))
     small = small.point(lambda v: round(v * _BLUR_DARKEN))
     return small.resize(size, Image.Resampling.BICUBIC)
 

@@ -215,7 +215,7 @@ class Cropper:
             from smartcrop.report import write_thumbnails
 
             write_thumbnails(self.options.report, item.stem, small, saliency, (info.width, info.height),
-                             {t.tag: (boxes[t], fits[t], t.aspect) for t in self.options.targets},
+                             [(boxes[t], fits[t], t.aspect) for t in self.options.targets],
                              self.options.background)
         too_small = {t: self._too_small(boxes[t], t, fits[t]) for t in todo}
         too_small = {t: reason for t, reason in too_small.items() if reason}

@@ -1,11 +1,12 @@
 """``--report report.html``: one offline page to review a batch, flagged crops first.
 
 The per-image core calls `write_thumbnails` with the image it already decoded for the model
-(no second decode): a small view of the input, one per output and the saliency heat map go to
-``report_files/`` beside the page, each written atomically. The CLI feeds every result to a
-`ReportWriter`, which writes ``report_files/data.js`` and the page (``report_page.html``: inline CSS
-and JS, no network) once the batch ends. The page shows 50 inputs at a time, loads images lazily and
-filters by flag, target and folder, so 10,000 photos open as fast as 50.
+(no second decode): one small JPEG per input (a sprite: the input, the input under its heat
+map, each output) goes to ``report_files/`` beside the page, written atomically. The CLI feeds
+every result to a `ReportWriter`, which writes ``report_files/data.js`` and the page
+(``report_page.html``: inline CSS and JS, no network) once the batch ends. The page shows 50
+inputs at a time, loads images lazily and filters by flag, target and folder, so 10,000 photos
+open as fast as 50.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from PIL import Image
 from smartcrop import images, padding
 from smartcrop.cropping import Box
 from smartcrop.focus import csv_line
+from smartcrop.options import parse_ratio
 
-INPUT_SIDE = 240  # long side of an input's thumbnail
-CROP_SIDE = 160  # long side of an output's thumbnail
+INPUT_SIDE = 240  # long side of an input's tile in its sprite
+CROP_SIDE = 160  # long side of an output's tile
 THUMB_QUALITY = 80
 # Flags, most urgent first: the page lists inputs by their most urgent flag.
 FLAGS = ("error", "face_cut", "upscaled", "undersize", "low_score", "padded")
@@ -42,39 +44,58 @@ def report_files(report: Path | None) -> Path | None:
     return files_dir(report) if report else None
 
 
-def _thumb_names(stem: Path) -> tuple[str, str]:
-    """(input thumbnail, heat map) paths relative to the files folder; outputs add _<tag>.jpg."""
-    base = stem.as_posix()
-    return f"{base}.jpg", f"{base}_heat.png"
+def sprite_name(stem: Path) -> str:
+    """An input's sprite, relative to the files folder: ``trips/beach.jpg``."""
+    return f"{stem.as_posix()}.jpg"
+
+
+def layout(image_size: tuple[int, int], crops: list[tuple[Box, str, float]]) -> list[tuple[int, int, int]]:
+    """Tiles of an input's sprite, (left, width, height) each, side by side from the top-left:
+    the input, the input under its heat map, then one per output (`crops`: box, fit, aspect).
+    Tiles start on multiples of 8 pixels so that no JPEG block mixes two of them."""
+    sizes = [_fit_side(*image_size, INPUT_SIDE)] * 2
+    for box, fit, aspect in crops:
+        w, h = padding.canvas_size(*image_size, aspect) if fit == "pad" else (box.width, box.height)
+        sizes.append(_fit_side(w, h, CROP_SIDE))
+    tiles, x = [], 0
+    for w, h in sizes:
+        tiles.append((x, w, h))
+        x += -(-w // 8) * 8
+    return tiles
 
 
 def write_thumbnails(report: Path, stem: Path, view: Image.Image, saliency: np.ndarray,
-                     image_size: tuple[int, int], crops: dict[str, tuple[Box, str, float]],
+                     image_size: tuple[int, int], crops: list[tuple[Box, str, float]],
                      background: str = "auto") -> None:
-    """Thumbnails of one input from `view`, the RGB image already decoded for the model.
+    """One input's sprite (see `layout`), made from `view`, the RGB image already decoded for
+    the model: no second decode, one small JPEG written atomically.
 
-    `crops` maps a target's tag to its box (upright image pixels), fit ("crop"/"pad") and aspect.
+    `crops` holds each output's box (upright image pixels), fit ("crop"/"pad") and aspect.
     """
     from smartcrop.overlay import heat_colours
 
-    folder = files_dir(report)
-    input_name, heat_name = _thumb_names(stem)
-    small = view.copy()
-    small.thumbnail((INPUT_SIDE, INPUT_SIDE), Image.Resampling.BILINEAR)
-    _save(small, folder / input_name)
+    tiles = layout(image_size, crops)
+    x, w, h = tiles[-1]
+    sprite = Image.new("RGB", (x + w, max(t[2] for t in tiles)), (221, 221, 221))
+    size = tiles[0][1:]
+    factor = min(view.width // size[0], view.height // size[1])
+    base = (view.reduce(factor) if factor > 1 else view).resize(size, Image.Resampling.BILINEAR)
+    sprite.paste(base, (0, 0))
+    # Colours on the map's own grid, enlarged by Pillow: a tenth of the cost of a full-size ramp.
     heat = saliency / saliency.max() if saliency.max() > 0 else saliency
-    rgba = np.dstack([heat_colours(heat), (np.clip(heat, 0, 1) * 230).astype(np.uint8)])
-    _save(Image.fromarray(rgba, "RGBA"), folder / heat_name)
-    fx, fy = view.width / image_size[0], view.height / image_size[1]
-    for tag, (box, fit, aspect) in crops.items():
-        path = folder / f"{stem.as_posix()}_{tag}.jpg"
+    colours = Image.fromarray(heat_colours(heat)).resize(size, Image.Resampling.BILINEAR)
+    alpha = ((0.25 + 0.6 * heat) * 255).astype(np.uint8)
+    mask = Image.fromarray(alpha).resize(size, Image.Resampling.BILINEAR)
+    sprite.paste(Image.composite(colours, base, mask), (tiles[1][0], 0))
+    fx, fy = base.width / image_size[0], base.height / image_size[1]
+    for (left, w, h), (box, fit, _) in zip(tiles[2:], crops, strict=True):
         if fit == "pad":
-            size = _fit_side(*padding.canvas_size(*image_size, aspect), CROP_SIDE)
-            _save(padding.pad(view, size, background), path)
-            continue
-        area = (box.left * fx, box.top * fy, (box.left + box.width) * fx, (box.top + box.height) * fy)
-        size = _fit_side(box.width, box.height, CROP_SIDE)
-        _save(view.resize(size, Image.Resampling.BILINEAR, box=area, reducing_gap=2.0), path)
+            tile = padding.pad(base, (w, h), background)
+        else:
+            area = (box.left * fx, box.top * fy, (box.left + box.width) * fx, (box.top + box.height) * fy)
+            tile = base.resize((w, h), Image.Resampling.BILINEAR, box=area)
+        sprite.paste(tile, (left, 0))
+    _save(sprite, files_dir(report) / sprite_name(stem))
 
 
 def _fit_side(w: float, h: float, side: int) -> tuple[int, int]:
@@ -129,30 +150,34 @@ def _target_label(rec: dict) -> str:
     return rec["ratio"] if "ratio" in rec else "x".join(str(v) for v in rec["size"])
 
 
+def _aspect(rec: dict) -> float:
+    if "ratio" in rec:
+        return parse_ratio(rec["ratio"]).aspect
+    return rec["size"][0] / rec["size"][1]
+
+
 def _entry(stem: Path, records: list[dict], folder: Path) -> dict:
     """One input's compact entry in data.js."""
-    input_name, heat_name = _thumb_names(stem)
     first = records[0]
-    has_thumbs = any(r.get("box") for r in records)
+    has_sprite = all(r.get("box") for r in records)
+    tiles = layout(tuple(first["image_size"]), [(Box(*r["box"]), r["fit"], _aspect(r)) for r in records]
+                   ) if has_sprite else []
     crops = []
-    for r in records:
+    for k, r in enumerate(records):
         label = _target_label(r)
-        tag = label.replace(":", "x")
         crops.append({
             "t": label, "flags": crop_flags(r), "st": r["status"], "sc": r.get("score"),
             "box": r.get("box"), "fit": r.get("fit"), "src": r.get("source", "model"),
             "err": r.get("error"), "note": r.get("warning"), "out": r.get("output"),
             "os": r.get("output_size"), "up": r.get("upscale"), "fc": r.get("face_cut"),
-            "img": f"{folder.name}/{stem.as_posix()}_{tag}.jpg" if r.get("box") else None,
-            "fix": fix_line(r, label),
+            "tile": tiles[2 + k] if tiles else None, "fix": fix_line(r, label),
         })
     flags = [f for f in FLAGS if any(f in c["flags"] for c in crops)]
     return {
         "in": first["input"], "dir": stem.parent.as_posix() if stem.parent != Path(".") else "",
         "size": first.get("image_size"), "faces": first.get("faces") or [],
-        "img": f"{folder.name}/{input_name}" if has_thumbs else None,
-        "heat": f"{folder.name}/{heat_name}" if has_thumbs else None,
-        "flags": flags, "crops": crops,
+        "img": f"{folder.name}/{sprite_name(stem)}" if has_sprite else None,
+        "tiles": tiles[:2], "flags": flags, "crops": crops,
     }
 
 

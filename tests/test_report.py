@@ -49,22 +49,27 @@ def test_fix_line_is_a_focus_line_for_this_crop(tmp_path):
     assert point.point == (55, 80) and box.box == (5, 10, 335, 40)
 
 
-def test_thumbnails_from_the_decoded_view(tmp_path):
+def test_one_sprite_per_input_from_the_decoded_view(tmp_path):
     page = tmp_path / "r" / "report.html"
     view = photo((320, 240))
-    sal = np.random.default_rng(0).random((30, 40))
-    report.write_thumbnails(page, Path("sub/a"), view, sal, (1600, 1200),
-                            {"9x16": (Box(100, 0, 675, 1200), "crop", 9 / 16),
-                             "1x1": (Box(0, 0, 1600, 1200), "pad", 1.0)}, "#000000")
+    sal = np.zeros((30, 40))
+    sal[10:20, 30:40] = 1  # hot on the right
+    crops = [(Box(925, 0, 675, 1200), "crop", 9 / 16), (Box(0, 0, 1600, 1200), "pad", 1.0)]
+    report.write_thumbnails(page, Path("sub/a"), view, sal, (1600, 1200), crops, "#000000")
     files = report.files_dir(page)
-    assert sorted(p.relative_to(files).as_posix() for p in files.rglob("*")) == [
-        "sub", "sub/a.jpg", "sub/a_1x1.jpg", "sub/a_9x16.jpg", "sub/a_heat.png"]
+    assert sorted(p.relative_to(files).as_posix() for p in files.rglob("*")) == ["sub", "sub/a.jpg"]
+    tiles = report.layout((1600, 1200), crops)
+    assert tiles == [(0, 240, 180), (240, 240, 180), (480, 90, 160), (576, 160, 160)]
     from PIL import Image
 
-    assert Image.open(files / "sub/a.jpg").size == (240, 180)
-    assert Image.open(files / "sub/a_9x16.jpg").size == (90, 160)
-    assert Image.open(files / "sub/a_1x1.jpg").size == (160, 160)
-    assert Image.open(files / "sub/a_heat.png").mode == "RGBA"
+    sprite = np.asarray(Image.open(files / "sub/a.jpg")).astype(int)
+    assert sprite.shape == (180, 736, 3)
+    plain, heat = sprite[:, :240], sprite[:, 240:480]
+    assert np.abs(plain - np.asarray(view.resize((240, 180)))).mean() < 4
+    assert np.abs(heat - plain)[:, 200:].mean() > np.abs(heat - plain)[:, :40].mean()  # hot right
+    right = np.asarray(view.crop((185, 0, 320, 240)).resize((90, 160))).astype(int)
+    assert np.abs(sprite[:160, 480:570] - right).mean() < 12  # the 9:16 crop: the right side
+    assert sprite[:18, 576:736].max() < 10 and sprite[24:136, 576:736].mean() > 60  # padded 1:1: bars, photo
 
 
 def make_report(tmp_path: Path, n_plain=3) -> Path:
@@ -79,9 +84,8 @@ def make_report(tmp_path: Path, n_plain=3) -> Path:
         stem = Path("trips" if name.startswith("p") else "") / name
         recs = [rec(f"{name}.jpg", t, **fields) for t in ("9:16", "1:1")]
         if fields.get("status") != "error":
-            report.write_thumbnails(page, stem, view, sal, (400, 160),
-                                    {t.replace(":", "x"): (Box(*r["box"]), r["fit"], 1.0)
-                                     for t, r in zip(("9:16", "1:1"), recs, strict=True)})
+            crops = [(Box(*r["box"]), r["fit"], a) for r, a in zip(recs, (9 / 16, 1.0), strict=True)]
+            report.write_thumbnails(page, stem, view, sal, (400, 160), crops)
         writer.add(stem, recs)
     writer.write()
     return page
@@ -94,7 +98,9 @@ def test_data_lists_flagged_inputs_first_most_urgent_first(tmp_path):
     names = [Path(it["in"]).stem for it in data["items"]]
     assert names[:4] == ["broken", "cut", "low", "padded"]
     assert names[4:] == ["plain0", "plain1", "more0", "more1", "more2"]
-    assert data["items"][0]["img"] is None and data["items"][1]["img"].startswith("report_files/")
+    assert data["items"][0]["img"] is None and data["items"][1]["img"] == "report_files/cut.jpg"
+    assert data["items"][1]["tiles"] == [[0, 240, 96], [240, 240, 96]]
+    assert [c["tile"] for c in data["items"][1]["crops"]] == [[480, 90, 160], [576, 90, 160]]
     html = page.read_text()
     assert "report_files/data.js" in html and "http" not in html.replace("http-equiv", "")
 
