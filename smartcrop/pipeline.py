@@ -208,7 +208,7 @@ class Cropper:
         animated = info.frames > 1 and outputs[self.options.targets[0]].suffix in (".gif", ".webp")
         work = work_map(saliency, info.width, info.height)
         boxes = {t: self._box(work, info, t, overrides[t]) for t in self.options.targets}
-        fits = {t: self._fit(work, info, boxes[t]) for t in self.options.targets}
+        fits = {t: self._fit(work, info, boxes[t], overrides[t]) for t in self.options.targets}
         boxes.update({t: cropping.Box(0, 0, info.width, info.height) for t in fits if fits[t] == "pad"})
         self._write_extras(item, info, saliency, boxes)
         if self.options.report:
@@ -260,10 +260,14 @@ class Cropper:
         entries = self.overrides.get(focus.input_key(item.path), []) if self.overrides else []
         return {t: focus.pick(entries, t) for t in self.options.targets}
 
-    def _fit(self, work: np.ndarray, info: ImageInfo, box: cropping.Box) -> str:
-        """"crop" or "pad" for one output, as --fit says (auto: by the crop's saliency share)."""
+    def _fit(self, work: np.ndarray, info: ImageInfo, box: cropping.Box,
+             override: focus.Focus | None = None) -> str:
+        """"crop" or "pad" for one output, as --fit says. auto: by the crop's saliency share; for
+        an overridden output, by whether the crop holds the reviewer's box (a point always fits)."""
         if self.options.fit != "auto":
             return self.options.fit
+        if override:
+            return "pad" if override.box and not cropping.contains(box, override.box) else "crop"
         return padding.choose(cropping.coverage(work, (info.width, info.height), box))
 
     def _box(self, work: np.ndarray, info: ImageInfo, target: Target,

@@ -122,7 +122,8 @@ def crop_flags(rec: dict) -> list[str]:
     if rec.get("warning") and not rec.get("upscale"):  # --no-upscale: written smaller than asked
         flags.append("undersize")
     score = rec.get("score")
-    if score is not None and score < LOW_SCORE and rec.get("fit") != "pad":
+    # A reviewer's crop (source "focus") is what they asked for, whatever the map says.
+    if score is not None and score < LOW_SCORE and rec.get("fit") != "pad" and rec.get("source") != "focus":
         flags.append("low_score")
     if rec.get("fit") == "pad":
         flags.append("padded")

@@ -647,3 +647,18 @@ def test_avif_and_heic_in_folders_are_read_and_avif_written(cli, make_image, tmp
     assert Image.open(tmp_path / "out" / "b_1x1.avif").format == "AVIF"
     r = cli(tmp_path / "in" / "a.jpg", tmp_path / "out2", "--size", "120x120", "--format", "avif")
     assert r.exit_code == 0 and Image.open(tmp_path / "out2" / "a_120x120.avif").size == (120, 120)
+
+
+def test_fit_auto_follows_the_reviewers_box(cli, tmp_path):
+    (tmp_path / "in").mkdir()
+    group_photo().save(tmp_path / "in" / "group.jpg")
+    group_photo().save(tmp_path / "in" / "same.jpg")
+    focus = tmp_path / "focus.csv"
+    # One disc (fits a 9:16 window: crop, though little saliency is kept); all three (cannot: pad).
+    focus.write_text(f"{tmp_path / 'in' / 'group.jpg'},100,100,120,120\n"
+                     f"{tmp_path / 'in' / 'same.jpg'},60,60,840,200\n")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "9:16", "--fit", "auto", "--focus", focus,
+            "--manifest", "-")
+    assert r.exit_code == 0, r.output
+    got = {Path(x["input"]).stem: (x["fit"], x["source"]) for x in r.records}
+    assert got == {"group": ("crop", "focus"), "same": ("pad", "focus")}

@@ -35,6 +35,7 @@ def test_flags_come_from_record_fields():
     assert report.crop_flags(rec(upscale=1.5)) == ["upscaled"]
     assert report.crop_flags(rec(upscale=None)) == []
     assert report.crop_flags(rec(score=report.LOW_SCORE - 0.01)) == ["low_score"]
+    assert report.crop_flags(rec(score=0.1, source="focus")) == []
     assert report.crop_flags(rec(fit="pad", score=1.0)) == ["padded"]
     assert report.crop_flags(rec(warning="1080x1080 written at 300x300, smaller than asked")) == ["undersize"]
 
