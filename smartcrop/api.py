@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from smartcrop import cropping
-from smartcrop.images import to_rgb
+from smartcrop.images import shrink_for_model
 from smartcrop.options import Target, parse_ratio, parse_size
 from smartcrop.saliency import SaliencyModel, upsample, work_map
 
@@ -38,10 +38,14 @@ class SmartCropper:
         self.model = SaliencyModel(weights, threads=threads)
         self.strategy = strategy
 
+    def _predict(self, image: Image.Image) -> np.ndarray:
+        """The map from the model input the CLI makes of a full decode (so a PNG gives the CLI's boxes)."""
+        return self.model.predict(shrink_for_model(image, self.model.input_size()))
+
     def saliency(self, image: Image.Image) -> np.ndarray:
         """Saliency map (sums to 1) with the upright image's height and width."""
         image = ImageOps.exif_transpose(image)
-        return upsample(self.model.predict(to_rgb(image)), image.width, image.height)
+        return upsample(self._predict(image), image.width, image.height)
 
     def crop_boxes(self, image: Image.Image, ratios: Sequence[str] = (),
                    sizes: Sequence[str] = ()) -> list[CropResult]:
@@ -53,7 +57,7 @@ class SmartCropper:
             raise ValueError("give at least one ratio or size")
         image = ImageOps.exif_transpose(image)
         w, h = image.size
-        work = work_map(self.model.predict(to_rgb(image)), w, h)
+        work = work_map(self._predict(image), w, h)
         results = []
         for t in targets:
             box = cropping.find_box(work, (w, h), t.aspect, self.strategy, t.size or (1, 1))

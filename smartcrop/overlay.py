@@ -37,20 +37,52 @@ def draw_overlay(photo: Image.Image, saliency: np.ndarray, image_size: tuple[int
     blended = np.asarray(view, dtype=np.float64) * (1 - alpha) + colours * alpha
     out = Image.fromarray(blended.astype(np.uint8))
     draw = ImageDraw.Draw(out)
-    font = ImageFont.load_default(size=max(12, view_size[0] // 45))
     fx, fy = view_size[0] / image_size[0], view_size[1] / image_size[1]
     width = max(2, view_size[0] // 300)
     merged: dict[Box, list[str]] = {}
     for label, b in boxes.items():  # identical boxes share one rectangle and one label
         merged.setdefault(b, []).append(label)
+    rects = []
     for k, (b, labels) in enumerate(merged.items()):
-        label = ", ".join(labels)
         colour = COLOURS[k % len(COLOURS)]
         x0, y0 = b.left * fx, b.top * fy  # a box under a view pixel still gets a 1-pixel rectangle
         rect = (x0, y0, max(x0, (b.left + b.width) * fx - 1), max(y0, (b.top + b.height) * fy - 1))
         draw.rectangle(rect, outline=colour, width=width)
-        tx, ty = rect[0] + width + 2, rect[1] + width + 2  # label inside the top-left corner
-        bbox = draw.textbbox((tx, ty), label, font=font)
-        draw.rectangle((bbox[0] - 3, bbox[1] - 2, bbox[2] + 3, bbox[3] + 2), fill=(0, 0, 0))
-        draw.text((tx, ty), label, fill=colour, font=font)
+        rects.append((rect, ", ".join(labels), colour))
+    # Labels after every rectangle, so no line crosses a label; each placed where it overlaps
+    # no other label and lies wholly inside the view (smaller text when the view is tiny).
+    size = max(12, view_size[0] // 45)
+    longest = max((label for _, label, _ in rects), key=len, default="")
+    while size > 6 and draw.textbbox((0, 0), longest, font=ImageFont.load_default(size=size))[2] + 8 \
+            > view_size[0]:
+        size -= 1
+    font = ImageFont.load_default(size=size)
+    placed: list[tuple[float, float, float, float]] = []
+    for rect, label, colour in rects:
+        left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+        w, h = right - left + 6, bottom - top + 4  # text plus its black backing
+        x, y = _label_spot(rect, (w, h), width, view_size, placed)
+        placed.append((x, y, x + w, y + h))
+        draw.rectangle((x, y, x + w - 1, y + h - 1), fill=(0, 0, 0), outline=colour)
+        draw.text((x + 3 - left, y + 2 - top), label, fill=colour, font=font)
     return out
+
+
+def _label_spot(rect, size, inset, view_size, placed) -> tuple[float, float]:
+    """Top-left corner for a label of `size` near `rect`: its inside corners first (top-left,
+    top-right, bottom-left, bottom-right), stepping inwards past labels already `placed`;
+    always inside the view. Falls back to the first spot when every one overlaps."""
+    w, h = size
+    vw, vh = view_size
+    x0, y0, x1, y1 = rect
+    pad = inset + 2
+    first = None
+    for cx, cy, step in ((x0 + pad, y0 + pad, 1), (x1 - pad - w, y0 + pad, 1),
+                         (x0 + pad, y1 - pad - h, -1), (x1 - pad - w, y1 - pad - h, -1)):
+        for n in range(12):
+            x = min(max(0, cx), max(0, vw - w))
+            y = min(max(0, cy + step * n * (h + 2)), max(0, vh - h))
+            first = first or (x, y)
+            if not any(x < px1 and px0 < x + w and y < py1 and py0 < y + h for px0, py0, px1, py1 in placed):
+                return x, y
+    return first

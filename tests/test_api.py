@@ -87,3 +87,19 @@ def test_same_boxes_as_the_cli(cropper, cli, tmp_path):
     api = cropper.crop_boxes(im, ratios=["4:5", "16:9"])
     assert [rec["box"] for rec in r.records] == [a.box.as_list() for a in api]
     assert [rec["score"] for rec in r.records] == [round(a.score, 4) for a in api]
+
+
+def test_api_boxes_equal_the_cli_boxes_for_a_png(tmp_path, model, monkeypatch):
+
+    from smartcrop.options import CropOptions, parse_ratio
+    from smartcrop.pipeline import Cropper, collect_inputs
+
+    path = tmp_path / "in" / "a.png"
+    path.parent.mkdir()
+    photo((1200, 800), centre=(300, 300)).save(path)
+    cropper = SmartCropper()
+    cropper.model = model
+    api = [r.box.as_list() for r in cropper.crop_boxes(Image.open(path), ratios=["1:1", "9:16"])]
+    options = CropOptions(targets=(parse_ratio("1:1"), parse_ratio("9:16")), dry_run=True)
+    item = collect_inputs([path], tmp_path / "out")[0]
+    assert [r["box"] for r in Cropper(options, tmp_path / "out", model).process(item).records] == api

@@ -47,3 +47,26 @@ def test_boxes_smaller_than_a_view_pixel(image_size, box):
     view = photo((min(image_size[0], 1024), max(1, min(image_size[1], 1024))))
     out = draw_overlay(view, _uniform(1, 40), image_size, {"9:16": box})
     assert out.mode == "RGB"
+
+
+def test_labels_never_overlap_and_stay_inside_the_view():
+    from smartcrop.overlay import _label_spot
+
+    placed = []
+    view = (400, 300)
+    # Four boxes sharing the top-left corner (as 16:9, 1:1, 9:16 and 1080x1350 often do), and
+    # one at the right edge whose label would be cut off if placed at its left edge.
+    for rect in [(0, 0, 399, 224), (0, 0, 299, 299), (0, 0, 168, 299), (0, 0, 239, 299),
+                 (390, 0, 399, 299)]:
+        x, y = _label_spot(rect, (80, 16), 2, view, placed)
+        assert 0 <= x and x + 80 <= view[0] and 0 <= y and y + 16 <= view[1]
+        for px0, py0, px1, py1 in placed:
+            assert not (x < px1 and px0 < x + 80 and y < py1 and py0 < y + 16)
+        placed.append((x, y, x + 80, y + 16))
+
+
+def test_every_label_is_drawn_on_a_tiny_view():
+    boxes = {"16:9": Box(0, 0, 120, 68), "1:1": Box(0, 0, 90, 90), "1080x1350": Box(0, 0, 72, 90)}
+    out = np.asarray(draw_overlay(photo((120, 90)), _uniform(), (120, 90), boxes))
+    for colour in COLOURS[:3]:  # each label's outline in its box's colour
+        assert (out == colour).all(axis=-1).sum() > 10

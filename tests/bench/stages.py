@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-STAGES = ("read header", "full decode", "model input from the decode", "model inference",
-          "crop search", "crop + encode + write")
+STAGES = ("read header", "model's decode (JPEG shrunk on load)", "model input from that decode",
+          "model inference", "crop search", "full decode for the crops", "crop + encode + write")
 
 
 def _import_smartcrop(repo: Path) -> dict[str, Any]:
@@ -48,8 +48,10 @@ def _one_photo(sc: dict[str, Any], model, photo: Path, aspects: dict[str, float]
     images, cropping, saliency = sc["images"], sc["cropping"], sc["saliency"]
     t = times
     info = _timed(lambda: images.read_info(photo, sc["options"].DEFAULT_MAX_PIXELS), t[STAGES[0]])
-    full = _timed(lambda: images.load_full(photo, info.orientation), t[STAGES[1]])
-    small = _timed(lambda: images.shrink_for_model(full, model.input_size()), t[STAGES[2]])
+    # As the pipeline: the model's input always comes from decode_for_model (1/2 scale for a
+    # 12 MP JPEG); full-size crops then need a decode of their own.
+    decoded = _timed(lambda: images.decode_for_model(photo, info), t[STAGES[1]])
+    small = _timed(lambda: images.shrink_for_model(decoded, model.input_size()), t[STAGES[2]])
     smap = _timed(lambda: model.predict(small), t[STAGES[3]])
     size = (info.width, info.height)
 
@@ -61,13 +63,14 @@ def _one_photo(sc: dict[str, Any], model, photo: Path, aspects: dict[str, float]
         return found
 
     boxes = _timed(search, t[STAGES[4]])
+    full = _timed(lambda: images.load_full(photo, info.orientation), t[STAGES[5]])
 
     def encode() -> None:
         for key, b in boxes.items():
             crop = full.crop((b.left, b.top, b.left + b.width, b.top + b.height))
             images.save_atomic(crop, out / f"{photo.stem}_{key}.jpg", 90, full.info.get("icc_profile"))
 
-    _timed(encode, t[STAGES[5]])
+    _timed(encode, t[STAGES[6]])
 
 
 def stage_breakdown(repo: Path, photos: list[Path], aspects: dict[str, float], runs: int) -> dict:
