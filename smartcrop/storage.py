@@ -86,14 +86,17 @@ class StoredPath:
         return f"StoredPath({str(self)!r})"
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, StoredPath) and str(self) == str(other)
+        return isinstance(other, StoredPath) and (self.scheme, self.key) == (other.scheme, other.key)
 
     def __hash__(self) -> int:
-        return hash(str(self))
+        return hash((self.scheme, self.key))
 
     def __truediv__(self, other: str | os.PathLike) -> StoredPath:
-        rel = Path(other).as_posix() if not isinstance(other, str) else other
-        return StoredPath(f"{self}/{rel}", self.written_before)
+        rel = other if isinstance(other, str) else Path(other).as_posix()
+        joined = object.__new__(StoredPath)  # the driver names millions: skip re-parsing self
+        joined.scheme, joined.written_before = self.scheme, self.written_before
+        joined.key = "/".join((self.key, *(p for p in rel.split("/") if p and p != ".")))
+        return joined
 
     @property
     def bucket(self) -> str:
