@@ -1,6 +1,7 @@
 """Local engine against Ray on one machine: wall time, phases and peak memory (README, "Scaling out").
 
     python tests/bench/engines.py --photos 24 [--two-nodes]
+    python tests/bench/engines.py --naming 200000
 
 Runs the bench corpus (dataset photos at 12 MP, tests/bench/corpus.py) through
   local     the CLI's default engine (threads, --jobs 2), in this process;
@@ -136,6 +137,24 @@ def start_two_nodes(tmp: Path) -> str:
     return f"127.0.0.1:{port}"
 
 
+def naming_pass(n: int) -> dict:
+    """The driver's planning cost: collect_inputs on `n` listed keys, then the dataset rows."""
+    import resource
+
+    from smartcrop.pipeline import collect_inputs
+    from smartcrop.storage import StoredPath
+
+    keys = [f"{i // 1000:04d}/{i % 1000:03d}/IMG_{i:07d}.jpg" for i in range(n)]
+    t, c = time.perf_counter(), time.process_time()
+    items = collect_inputs([StoredPath("s3://photos/in")], StoredPath("s3://crops/out"), listed=keys)
+    rows = [{"index": i, "path": str(it.path), "stem": it.stem.as_posix(), "error": it.error or ""}
+            for i, it in enumerate(items)]
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    return {"keys": len(rows), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+            "cpu_us_per_key": round(cpu / n * 1e6, 1),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=24)
@@ -143,7 +162,12 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "bench")
     parser.add_argument("--two-nodes", action="store_true")
     parser.add_argument("--only", choices=("local", "ray", "2nodes"))
+    parser.add_argument("--naming", type=int, metavar="KEYS",
+                        help="Only time the driver's naming pass over this many listed keys.")
     args = parser.parse_args()
+    if args.naming:
+        print(json.dumps(naming_pass(args.naming)))
+        return
     corpus, _ = build_corpora(args.shared, args.cache, args.photos)
     tmp = Path(tempfile.mkdtemp(prefix="smartcrop-engines-"))
     results = []
