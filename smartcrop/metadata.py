@@ -104,10 +104,11 @@ def _all_exif(src: Image.Exif, size: tuple[int, int]) -> Image.Exif:
     for tag, value in ((IMAGE_WIDTH, size[0]), (IMAGE_LENGTH, size[1])):
         if tag in exif:
             exif[tag] = value
-    sub = exif.get_ifd(ExifTags.IFD.Exif)
-    for tag, value in ((PIXEL_X, size[0]), (PIXEL_Y, size[1])):
-        if tag in sub:
-            sub[tag] = value
+    if ExifTags.IFD.Exif in exif:  # get_ifd would add an empty sub-IFD otherwise
+        sub = exif.get_ifd(ExifTags.IFD.Exif)
+        for tag, value in ((PIXEL_X, size[0]), (PIXEL_Y, size[1])):
+            if tag in sub:
+                sub[tag] = value
     return exif
 
 

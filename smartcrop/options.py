@@ -61,9 +61,10 @@ def parse_ratio(text: str) -> Target:
 
 
 def looks_like_size(text: str) -> bool:
-    """A ratio spelled like a pixel size (``1080x1080``): both sides whole numbers of 100 or more."""
+    """A ratio written as a pixel size (``1080x1080``): an ``x`` between two whole numbers of 100
+    or more. ``1920:1080`` is taken as the ratio it spells."""
     m = _SIZE.match(text)
-    return bool(m) and int(m.group(1)) >= 100 and int(m.group(2)) >= 100
+    return bool(m) and "x" in text.lower() and int(m.group(1)) >= 100 and int(m.group(2)) >= 100
 
 
 def parse_size(text: str) -> Target:

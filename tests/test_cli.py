@@ -362,6 +362,8 @@ def test_usage_mistakes_get_a_helpful_message(cli, make_image, tmp_path):
     make_image("a.jpg")
     r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1080x1080")
     assert r.exit_code == 2 and "did you mean --size 1080x1080?" in r.stderr
+    r = cli(tmp_path / "in", tmp_path / "out0", "--ratio", "1920:1080", "--dry-run", "--manifest", "-")
+    assert r.exit_code == 0 and r.records[0]["ratio"] == "16:9"  # a ratio spelled in pixels
     r = cli(tmp_path / "in")
     assert r.exit_code == 2 and "Missing argument 'OUTPUT'" in r.stderr and "argument 'INPUTS" not in r.stderr
     assert not (tmp_path / "in").joinpath("a_1x1.jpg").exists()
