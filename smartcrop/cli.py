@@ -175,6 +175,7 @@ def _config(ctx, param, value):
     path = value
     if path is None and Path(config.DEFAULT_NAME).is_file():
         path = Path(config.DEFAULT_NAME)
+        ctx.meta["smartcrop.found_config"] = path  # said on stderr: a stray file is no surprise
     if path is None:
         return None
     keys = {}
@@ -316,6 +317,9 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
 
     Exit status: 0 all done, 1 some input failed (the rest were still done), 2 usage error.
     """
+    found = click.get_current_context().meta.get("smartcrop.found_config")
+    if found and not quiet:
+        click.echo(f"smartcrop: options from ./{found} (flags override it)", err=True)
     if not inputs:  # click gave the only path to OUTPUT: it is the output folder that is missing
         raise click.UsageError(f"Missing argument 'OUTPUT': give the output folder after the inputs "
                                f"(smartcrop {output} OUT/ ...)")

@@ -575,6 +575,7 @@ def test_config_file_drives_a_run_and_flags_override_it(cli, make_image, tmp_pat
     r = cli("in", "out")
     assert r.exit_code == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_1080x1080.png", "a_16x9.png"]
+    assert r.stderr.startswith("smartcrop: options from ./smartcrop.toml")
     assert len(parse_manifest((tmp_path / "reports" / "m.jsonl").read_text())) == 2
     r = cli("in", "out2", "--format", "webp", "--ratio", "1:1")  # flags win over the file
     assert sorted(p.name for p in (tmp_path / "out2").iterdir()) == ["a_1080x1080.webp", "a_1x1.webp"]
