@@ -199,12 +199,27 @@ class FetchedFile(os.PathLike):
 
 @contextmanager
 def local_copy(path: Path | StoredPath, tmpdir: str | None = None) -> Iterator[os.PathLike]:
-    """A path the image readers can open: a local path as is; an object downloaded to a
-    temporary file (removed afterwards) whose `str` is still the URI, for records."""
+    """A path the image readers can open: a local path as is; an object's bytes in a file
+    whose `str` is still the URI, for records.
+
+    On Linux the file is anonymous memory (memfd, opened as /proc/self/fd/N): it holds the
+    bytes only, and vanishes with the process even when a worker is killed mid-image.
+    Elsewhere it is a temporary file, removed afterwards.
+    """
     if not isinstance(path, StoredPath):
         yield path
         return
     data = path.read_bytes()
+    if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+        fd = os.memfd_create("smartcrop-input", os.MFD_CLOEXEC)
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as f:
+                f.write(data)
+            del data
+            yield FetchedFile(path, f"/proc/self/fd/{fd}")
+        finally:
+            os.close(fd)
+        return
     fd, local = tempfile.mkstemp(dir=tmpdir, prefix="smartcrop-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as f:

