@@ -372,7 +372,8 @@ class Cropper:
             return None
         return (f"{'image' if fit == 'pad' else 'crop'} {box.width}x{box.height} is too small for "
                 f"{target.label}: {factor:.2f}x upscale is over the limit of "
-                f"{self.options.max_upscale:g}x (see --max-upscale, --no-upscale)")
+                f"{self.options.max_upscale:g}x (see --max-upscale, --no-upscale"
+                f"{'' if fit == 'pad' else ', --fit pad'})")
 
     def _write_extras(self, item, info, saliency, boxes) -> None:
         """The saliency map (8-bit PNG, the upright image's size) and the debug overlay, if asked."""
