@@ -105,7 +105,7 @@ class CropOptions:
 
     def __post_init__(self) -> None:
         if not self.targets:
-            raise ValueError("give at least one --ratio or --size")
+            raise ValueError("give at least one --ratio, --size or --preset")
         labels = [t.label for t in self.targets]
         if len(set(labels)) != len(labels):
             raise ValueError(f"duplicate targets: {', '.join(labels)}")
