@@ -342,6 +342,8 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
         raise click.UsageError("--ray-address needs --engine ray")
     if from_list and len(inputs) != 1:
         raise click.UsageError("--from-list takes exactly one INPUT, the folder or prefix it lists")
+    if focus_file and not all(isinstance(p, Path) for p in inputs):
+        raise click.UsageError("--focus works with local inputs only, not s3:// or gs:// URIs")
     _check_storage(inputs, output, engine)
     for inp in inputs:  # outputs are never read back as inputs, so this would find nothing
         if isinstance(inp, Path) and inp.is_dir() and any(

@@ -613,6 +613,11 @@ def test_engine_ray_without_the_extra_is_a_usage_error_naming_it(cli, make_image
     assert r.exit_code == 2 and "pip install 'smartcrop[ray]'" in r.output
     r = cli("s3://photos/in", tmp_path / "out", "--ratio", "1:1")
     assert r.exit_code == 2 and "pip install 'smartcrop[s3]'" in r.output
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    focus = tmp_path / "focus.csv"
+    focus.write_text("s3://photos/in/a.jpg,1,1\n")
+    r = cli("s3://photos/in", tmp_path / "out", "--ratio", "1:1", "--focus", focus)
+    assert r.exit_code == 2 and "--focus works with local inputs only" in r.output
     assert not (tmp_path / "out").exists()
 
 

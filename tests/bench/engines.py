@@ -7,7 +7,8 @@ Runs the bench corpus (dataset photos at 12 MP, tests/bench/corpus.py) through
   local     the CLI's default engine (threads, --jobs 2), in this process;
   ray       a local Ray cluster started for the run (one actor per CPU);
   2 nodes   (--two-nodes) a head and a second node started with `ray start` on this machine,
-            1 CPU each, joined with --ray-address.
+            1 CPU each, joined with --ray-address, and stopped with `ray stop` (which stops
+            every Ray process on the machine: run it where no other Ray job runs).
 Each run writes --ratio 16:9 --size 1080x1350 to a fresh folder. Phases for Ray: start (ray.init),
 first result (actor start and model load, first batch), steady rate (results after the first),
 shutdown. Peak memory is the summed PSS (shared pages split among the processes sharing them)
