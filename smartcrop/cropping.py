@@ -8,6 +8,11 @@ Two strategies:
 
 Maps may be smaller than the image: window sizes are computed in image pixels (so aspect
 ratios are exact), positions are searched on the map and scaled back once.
+
+Faces (boxes in image pixels, found elsewhere) make both strategies keep subjects whole: among
+the positions that cut no face the one with the most saliency wins; when every position cuts
+one, the one cutting the least face area. Faces also add saliency to the map, so windows hold
+them rather than merely miss them.
 """
 
 from __future__ import annotations
@@ -25,7 +30,22 @@ DEFAULTS = {
     "box_min_scale": 0.35,
     # box: the region search runs on a map at most this many cells on its long side.
     "box_grid": 48,
+    # faces: each face box is widened by this share of its width and height on every side
+    # before the search (the detector's box runs from the brows to the chin; hair and forehead
+    # are outside it).
+    "face_margin": 0.2,
+    # faces: a face with at most this share of its area on the wrong side of an edge is whole.
+    "face_whole": 0.02,
+    # faces: saliency added to the map (which sums to 1) over face boxes, shared in proportion
+    # to their area.
+    "face_weight": 0.5,
+    # edge penalty: saliency within this many map cells of a crop edge (not an image border)
+    # is subtracted from the window's score, times the weight. Weight 0: off (measured in README).
+    "edge_band": 2,
+    "edge_weight": 0.0,
 }
+
+Faces = np.ndarray  # (n, 4) float: left, top, width, height in image pixels
 
 
 @dataclass(frozen=True)
@@ -82,8 +102,10 @@ def _argmax_near_centre(sums: np.ndarray) -> tuple[int, int]:
 
 
 def best_window(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
-                zoom: float = 1.0) -> Box:
-    """The window of `aspect` (sides `zoom` times the largest) covering the most saliency.
+                zoom: float = 1.0, faces: Faces | None = None,
+                edge_weight: float = DEFAULTS["edge_weight"]) -> Box:
+    """The window of `aspect` (sides `zoom` times the largest) covering the most saliency,
+    among the positions cutting the least face area (see `place_window`).
 
     `saliency` covers the whole image at any resolution; the box is in image pixels.
     """
@@ -93,7 +115,7 @@ def best_window(saliency: np.ndarray, image_size: tuple[int, int], aspect: float
     w, h = largest_window(image_w, image_h, aspect)
     if zoom < 1:
         w, h = _shrink(w, h, aspect, zoom)
-    return place_window(saliency, image_size, w, h)
+    return place_window(saliency, image_size, w, h, faces, edge_weight=edge_weight)
 
 
 def _shrink(width: int, height: int, aspect: float, zoom: float) -> tuple[int, int]:
@@ -105,17 +127,131 @@ def _shrink(width: int, height: int, aspect: float, zoom: float) -> tuple[int, i
 
 
 def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
-                 height: int) -> Box:
-    """Slide a width x height window (image pixels) to the position of maximum covered saliency."""
+                 height: int, faces: Faces | None = None, within: tuple | None = None,
+                 edge_weight: float = DEFAULTS["edge_weight"]) -> Box:
+    """Slide a width x height window (image pixels) to the position of maximum covered saliency.
+
+    With `faces`, only positions cutting the least face area compete (none, when any position
+    cuts none). `within` (left, top, right, bottom; image pixels) keeps to positions whose window
+    contains that region, when there are any. `edge_weight` subtracts saliency along the edges.
+    """
     image_w, image_h = image_size
     map_h, map_w = saliency.shape
     sx, sy = map_w / image_w, map_h / image_h
     ww = min(map_w, max(1, round(width * sx)))
     wh = min(map_h, max(1, round(height * sy)))
-    y, x = _argmax_near_centre(window_sums(summed_area_table(saliency), ww, wh))
-    left = min(max(0, round(x / sx)), image_w - width)
-    top = min(max(0, round(y / sy)), image_h - height)
-    return Box(left, top, width, height)
+    sat = summed_area_table(saliency)
+    score = window_sums(sat, ww, wh)
+    if edge_weight:
+        score = score - edge_weight * edge_sums(sat, ww, wh)
+    lefts = np.minimum(np.maximum(0, np.round(np.arange(score.shape[1]) / sx)), image_w - width)
+    tops = np.minimum(np.maximum(0, np.round(np.arange(score.shape[0]) / sy)), image_h - height)
+    allowed = np.ones(score.shape, dtype=bool)
+    if within is not None:
+        x0, y0, x1, y1 = within
+        inside = (tops[:, None] <= y0 + 1e-6) & (tops[:, None] + height >= y1 - 1e-6) \
+            & (lefts[None, :] <= x0 + 1e-6) & (lefts[None, :] + width >= x1 - 1e-6)
+        allowed = inside if inside.any() else allowed
+    if faces is not None and len(faces):
+        cut = np.where(allowed, cut_area(faces, lefts, tops, width, height), np.inf)
+        allowed = cut <= cut.min()
+    y, x = _argmax_near_centre(np.where(allowed, score, -np.inf))
+    return Box(int(lefts[x]), int(tops[y]), width, height)
+
+
+def _overlaps(starts: np.ndarray, length: int, lo: float, hi: float) -> np.ndarray:
+    """Length of [lo, hi) inside [start, start + length) for each start."""
+    return np.clip(np.minimum(hi, starts + length) - np.maximum(lo, starts), 0, None)
+
+
+def cut_area(faces: Faces, lefts: np.ndarray, tops: np.ndarray, width: int, height: int,
+             whole: float = DEFAULTS["face_whole"]) -> np.ndarray:
+    """(len(tops), len(lefts)): face area on the wrong side of the window's edges, summed over
+    faces, for the window at each (top, left). A face is cut by the smaller of its parts in
+    and out of the window; parts up to `whole` of its area do not count. Exact: the area
+    inside is the product of the overlaps in x and in y.
+    """
+    total = np.zeros((len(tops), len(lefts)))
+    for left, top, fw, fh in np.asarray(faces, dtype=np.float64).reshape(-1, 4):
+        area = fw * fh
+        if area <= 0:
+            continue
+        inside = np.outer(_overlaps(tops, height, top, top + fh), _overlaps(lefts, width, left, left + fw))
+        wrong = np.minimum(inside, area - inside)
+        total += np.where(wrong > whole * area, wrong, 0.0)
+    return total
+
+
+def faces_cut(box: Box, faces: Faces, whole: float = DEFAULTS["face_whole"]) -> int:
+    """How many faces `box` cuts (more than `whole` of the face on each side of an edge)."""
+    count = 0
+    for face in np.asarray(faces, dtype=np.float64).reshape(-1, 4):
+        count += cut_area(face[None], np.array([box.left]), np.array([box.top]),
+                          box.width, box.height, whole)[0, 0] > 0
+    return int(count)
+
+
+def widen_faces(faces: Faces, image_size: tuple[int, int],
+                margin: float = DEFAULTS["face_margin"]) -> Faces:
+    """Face boxes widened by `margin` of their sides on every side, clipped to the image."""
+    f = np.asarray(faces, dtype=np.float64).reshape(-1, 4)
+    x0 = np.clip(f[:, 0] - margin * f[:, 2], 0, image_size[0])
+    y0 = np.clip(f[:, 1] - margin * f[:, 3], 0, image_size[1])
+    x1 = np.clip(f[:, 0] + (1 + margin) * f[:, 2], 0, image_size[0])
+    y1 = np.clip(f[:, 1] + (1 + margin) * f[:, 3], 0, image_size[1])
+    return np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
+
+
+def add_faces(saliency: np.ndarray, image_size: tuple[int, int], faces: Faces,
+              weight: float = DEFAULTS["face_weight"]) -> np.ndarray:
+    """The map plus `weight` times its total, spread evenly over the face boxes (each face's
+    share in proportion to its area; cells partly covered get their covered part)."""
+    f = np.asarray(faces, dtype=np.float64).reshape(-1, 4)
+    areas = f[:, 2] * f[:, 3]
+    if not len(f) or weight <= 0 or areas.sum() <= 0:
+        return saliency
+    map_h, map_w = saliency.shape
+    sx, sy = map_w / image_size[0], map_h / image_size[1]
+    added = np.zeros_like(saliency, dtype=np.float64)
+    for left, top, fw, fh in f:
+        # Cell coverage: overlap of each unit cell with the face box in map units.
+        cover = np.outer(_overlaps(np.arange(map_h), 1, top * sy, (top + fh) * sy),
+                         _overlaps(np.arange(map_w), 1, left * sx, (left + fw) * sx))
+        if cover.sum() > 0:
+            added += cover / cover.sum() * (fw * fh)
+    total = float(saliency.sum())
+    return saliency + weight * (total if total > 0 else 1.0) * added / areas.sum()
+
+
+def with_faces(saliency: np.ndarray, image_size: tuple[int, int], faces: Faces | None,
+               margin: float = DEFAULTS["face_margin"],
+               weight: float = DEFAULTS["face_weight"]) -> tuple[np.ndarray, Faces | None]:
+    """(map with faces added, widened faces) for the searches; (map, None) without faces."""
+    if faces is None or not len(faces):
+        return saliency, None
+    faces = widen_faces(faces, image_size, margin)
+    return add_faces(saliency, image_size, faces, weight), faces
+
+
+def edge_sums(sat: np.ndarray, width: int, height: int,
+              band: int = DEFAULTS["edge_band"]) -> np.ndarray:
+    """For every width x height window (as `window_sums`), the saliency within `band` cells of
+    its four edges, edges on the map's border excluded (there the crop cuts nothing)."""
+    map_h, map_w = sat.shape[0] - 1, sat.shape[1] - 1
+    ny, nx = map_h - height + 1, map_w - width + 1
+    ys, xs = np.arange(ny)[:, None], np.arange(nx)[None, :]
+
+    def rect(x0, y0, x1, y1):
+        x0, x1 = np.clip(x0, 0, map_w), np.clip(x1, 0, map_w)
+        y0, y1 = np.clip(y0, 0, map_h), np.clip(y1, 0, map_h)
+        return sat[y1, x1] - sat[y0, x1] - sat[y1, x0] + sat[y0, x0]
+
+    total = np.zeros((ny, nx))
+    total += np.where(xs > 0, rect(xs - band, ys, xs + band, ys + height), 0)
+    total += np.where(xs + width < map_w, rect(xs + width - band, ys, xs + width + band, ys + height), 0)
+    total += np.where(ys > 0, rect(xs, ys - band, xs + width, ys + band), 0)
+    total += np.where(ys + height < map_h, rect(xs, ys + height - band, xs + width, ys + height + band), 0)
+    return total
 
 
 def coverage(saliency: np.ndarray, image_size: tuple[int, int], box: Box) -> float:
@@ -190,13 +326,39 @@ def grow_box(box: tuple[float, float, float, float], image_size: tuple[int, int]
 
 def best_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
              min_size: tuple[int, int] = (1, 1), mass: float = DEFAULTS["box_mass"],
-             grid: int = DEFAULTS["box_grid"]) -> Box:
-    """The `box` strategy: best-IoU box around the salient region, grown to `aspect`."""
+             grid: int = DEFAULTS["box_grid"], faces: Faces | None = None) -> Box:
+    """The `box` strategy: best-IoU box around the salient region, grown to `aspect`.
+
+    With `faces`, the region first grows to hold every face it touches, and a grown box that
+    still cuts a face moves, keeping the region, by the rule of `place_window`.
+    """
     small, factor = _reduce(saliency, grid)
     left, top, w, h = best_iou_box(salient_mask(small, mass))
     sx = factor * image_size[0] / saliency.shape[1]
     sy = factor * image_size[1] / saliency.shape[0]
-    return grow_box((left * sx, top * sy, w * sx, h * sy), image_size, aspect, min_size)
+    region = (left * sx, top * sy, (left + w) * sx, (top + h) * sy)
+    if faces is None or not len(faces):
+        return grow_box((left * sx, top * sy, w * sx, h * sy), image_size, aspect, min_size)
+    region = _hold_faces(region, faces)
+    x0, y0, x1, y1 = region
+    box = grow_box((x0, y0, x1 - x0, y1 - y0), image_size, aspect, min_size)
+    if not cut_area(faces, np.array([box.left]), np.array([box.top]), box.width, box.height).any():
+        return box
+    return place_window(saliency, image_size, box.width, box.height, faces, within=region)
+
+
+def _hold_faces(region: tuple[float, float, float, float], faces: Faces) -> tuple:
+    """The region (x0, y0, x1, y1) grown until every face box it overlaps lies inside it."""
+    f = np.asarray(faces, dtype=np.float64).reshape(-1, 4)
+    fx0, fy0, fx1, fy1 = f[:, 0], f[:, 1], f[:, 0] + f[:, 2], f[:, 1] + f[:, 3]
+    x0, y0, x1, y1 = region
+    while True:
+        touch = (fx0 < x1) & (fx1 > x0) & (fy0 < y1) & (fy1 > y0)
+        grown = (min(x0, *fx0[touch], x0), min(y0, *fy0[touch], y0),
+                 max(x1, *fx1[touch], x1), max(y1, *fy1[touch], y1))
+        if grown == (x0, y0, x1, y1):
+            return grown
+        x0, y0, x1, y1 = grown
 
 
 def _reduce(saliency: np.ndarray, grid: int) -> tuple[np.ndarray, int]:
@@ -212,13 +374,21 @@ def _reduce(saliency: np.ndarray, grid: int) -> tuple[np.ndarray, int]:
 
 
 def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
-             strategy: str = "window", min_size: tuple[int, int] = (1, 1)) -> Box:
-    """The crop box for one target by the named strategy ("window" or "box")."""
+             strategy: str = "window", min_size: tuple[int, int] = (1, 1),
+             faces: Faces | None = None, face_margin: float = DEFAULTS["face_margin"],
+             face_weight: float = DEFAULTS["face_weight"],
+             edge_weight: float = DEFAULTS["edge_weight"]) -> Box:
+    """The crop box for one target by the named strategy ("window" or "box").
+
+    `faces` are the detector's boxes: they are widened (`widen_faces`) and added to the map
+    (`add_faces`) here, so every caller applies the face rule the same way.
+    """
+    if strategy not in ("window", "box"):
+        raise ValueError(f"unknown strategy {strategy!r}")
+    saliency, faces = with_faces(saliency, image_size, faces, face_margin, face_weight)
     if strategy == "box":
-        return best_box(saliency, image_size, aspect, min_size=min_size)
-    if strategy == "window":
-        return best_window(saliency, image_size, aspect)
-    raise ValueError(f"unknown strategy {strategy!r}")
+        return best_box(saliency, image_size, aspect, min_size=min_size, faces=faces)
+    return best_window(saliency, image_size, aspect, faces=faces, edge_weight=edge_weight)
 
 
 def focus_box(image_size: tuple[int, int], aspect: float,

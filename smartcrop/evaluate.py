@@ -6,6 +6,10 @@ prior; and the share of all fixations inside the crop for the largest window of 
 ratios and for windows zoomed to 0.6 per side, for the model, the centre crop and the oracle
 (the best window given the true fixations). A crop is bad when it keeps less than 80% of
 what the oracle's keeps. Runs on LiteRT; needs no TensorFlow.
+
+Faces are on by default, as in the CLI: the model's crops keep faces whole, and photos with a
+reference face get the face figure (`smartcrop.evaluate_faces`); `--no-faces` gives the
+numbers without them.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from smartcrop import cropping, metrics
+from smartcrop import cropping, evaluate_faces, metrics
+from smartcrop.faces import FaceDetector
 from smartcrop.fixations import density_map, fixation_counts, holdout_split, is_validation, load_datasets
-from smartcrop.images import to_rgb
+from smartcrop.images import shrink_for_model, to_rgb
 from smartcrop.options import parse_ratio
 from smartcrop.saliency import SaliencyModel, upsample, work_map
 
@@ -57,27 +62,39 @@ def mix_centre(saliency: np.ndarray, weight: float) -> np.ndarray:
     return (1 - weight) * saliency + weight * centre_prior(saliency.shape[1], saliency.shape[0])
 
 
-def evaluate_record(model: SaliencyModel, record, centre_mix: float = 0.0) -> dict:
-    """All numbers for one image."""
+def evaluate_record(model: SaliencyModel, record, centre_mix: float = 0.0,
+                    detector: FaceDetector | None = None, edge_weight: float = 0.0) -> dict:
+    """All numbers for one image. With a `detector`, the model's crops keep the faces it finds
+    (on the reduced image the CLI gives it) whole, and "faces" holds the face figure."""
     w, h = record.width, record.height
     with Image.open(record.path) as im:
-        small = mix_centre(model.predict(to_rgb(im)), centre_mix)
+        rgb = to_rgb(im)
+    small = mix_centre(model.predict(rgb), centre_mix)
+    faces, face_figure = None, {}
+    if detector is not None:
+        faces = evaluate_faces.face_array(
+            detector.detect(shrink_for_model(rgb, model.input_size()), (w, h)))
+        reference = evaluate_faces.reference_faces(detector, rgb)
+        if len(reference):
+            face_figure = evaluate_faces.face_numbers(work_map(small, w, h), (w, h), faces, reference,
+                                                      edge_weight=edge_weight)
     pred = upsample(small, w, h)
     density = density_map(record.fixations, w, h)
     counts = fixation_counts(record.fixations, w, h)
     out = {"model": metrics.all_metrics(pred, density, counts),
            "centre": metrics.all_metrics(centre_prior(w, h), density, counts), "crops": {}}
-    work = work_map(small, w, h)
+    work, widened = cropping.with_faces(work_map(small, w, h), (w, h), faces)
     for ratio in CROP_RATIOS:
         aspect = parse_ratio(ratio).aspect
         for zoom in ZOOMS:
             boxes = {
-                "model": cropping.best_window(work, (w, h), aspect, zoom),
+                "model": cropping.best_window(work, (w, h), aspect, zoom, widened, edge_weight),
                 "centre": centred_box((w, h), aspect, zoom),
                 "oracle": cropping.best_window(counts, (w, h), aspect, zoom),
             }
             out["crops"][f"{ratio}@{zoom:g}"] = {k: share_inside(record.fixations, b)
                                                  for k, b in boxes.items()}
+    out["faces"] = face_figure
     return out
 
 
@@ -166,6 +183,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="average each map with its mirror image's (test-time augmentation)")
     p.add_argument("--centre-mix", type=float, default=0.0, metavar="W",
                    help="score (1 - W) x the map + W x the centre prior (0 to 1; default 0)")
+    p.add_argument("--no-faces", dest="faces", action="store_false",
+                   help="crop without the face detector (as smartcrop --no-faces)")
+    p.add_argument("--edge-weight", type=float, default=cropping.DEFAULTS["edge_weight"], metavar="W",
+                   help="subtract W x the saliency along crop edges from each window's score")
     p.add_argument("--json", type=Path, help="write the summary (and per-image numbers) here")
     p.add_argument("--limit", type=int, default=0)
     args = p.parse_args(argv)
@@ -176,23 +197,29 @@ def main(argv: list[str] | None = None) -> None:
     try:
         records = select(load_datasets(args.datasets), args.split, args.val_dataset)
         model = SaliencyModel(args.weights, threads=2, flip=args.flip)
+        detector = FaceDetector() if args.faces else None
     except ValueError as e:
         sys.exit(f"smartcrop-eval: error: {e}")
     if args.limit:
         records = records[:args.limit]
     start = time.perf_counter()
-    results = [evaluate_record(model, r, args.centre_mix) for r in records]
+    results = [evaluate_record(model, r, args.centre_mix, detector, args.edge_weight) for r in records]
     summary = summarise(results)
     parts = by_dataset(results, records)
     counts = {name: sum(r.dataset == name for r in records) for name in parts}
     print(format_table(summary, len(results)))
     print("\n" + format_headlines({"all": summary, **parts}, {"all": len(results), **counts}))
+    faces = evaluate_faces.summarise_faces([r["faces"] for r in results])
+    if detector is not None:
+        print("\n" + evaluate_faces.format_faces(faces))
     print(f"\n{len(results)} images in {time.perf_counter() - start:.0f} s; model {model.path}")
     if args.json:
         settings = {"split": args.split, "val_dataset": args.val_dataset, "flip": args.flip,
-                    "centre_mix": args.centre_mix, "model": str(model.path),
+                    "centre_mix": args.centre_mix, "model": str(model.path), "faces": args.faces,
+                    "edge_weight": args.edge_weight,
                     "datasets": [str(d) for d in args.datasets]}
         args.json.write_text(json.dumps({"settings": settings, "summary": summary, "by_dataset": parts,
+                                         "faces": faces,
                                          "images": [r.key for r in records],
                                          "per_image": results}, indent=1))
 

@@ -482,3 +482,172 @@ def test_focus_box_holds_any_box_that_fits(w, h, aspect, fx, fy, fw, fh, strateg
     max_w, max_h = cropping.largest_window(w, h, aspect)
     if bw <= max_w and bh <= max_h:
         assert cropping.contains(b, (left, top, bw, bh))
+
+
+# --- faces: the no-cut rule ------------------------------------------------------------------
+
+from smartcrop.cropping import (  # noqa: E402
+    add_faces,
+    cut_area,
+    edge_sums,
+    faces_cut,
+    widen_faces,
+    with_faces,
+)
+
+
+@st.composite
+def int_faces(draw, max_w: int, max_h: int, n: int = 3):
+    """1 to n face boxes with whole-pixel corners inside a max_w x max_h image."""
+    faces = []
+    for _ in range(draw(st.integers(1, n))):
+        x0, y0 = draw(st.integers(0, max_w - 1)), draw(st.integers(0, max_h - 1))
+        faces.append([x0, y0, draw(st.integers(1, max_w - x0)), draw(st.integers(1, max_h - y0))])
+    return faces
+
+
+def _brute_cut(faces, left, top, w, h, whole=DEFAULTS["face_whole"]) -> float:
+    """Face area on the wrong side of the window, by counting pixels."""
+    total = 0.0
+    for fx, fy, fw, fh in faces:
+        inside = sum(1 for y in range(fy, fy + fh) for x in range(fx, fx + fw)
+                     if left <= x < left + w and top <= y < top + h)
+        wrong = min(inside, fw * fh - inside)
+        total += wrong if wrong > whole * fw * fh else 0
+    return total
+
+
+@FAST
+@given(image=st.tuples(st.integers(2, 14), st.integers(2, 14)), data=st.data())
+def test_cut_area_matches_pixel_counting(image, data):
+    w_img, h_img = image
+    faces = data.draw(int_faces(w_img, h_img))
+    w, h = data.draw(st.integers(1, w_img)), data.draw(st.integers(1, h_img))
+    lefts, tops = np.arange(w_img - w + 1), np.arange(h_img - h + 1)
+    cut = cut_area(np.array(faces, dtype=float), lefts, tops, w, h)
+    for y in tops:
+        for x in lefts:
+            assert cut[y, x] == pytest.approx(_brute_cut(faces, x, y, w, h))
+
+
+@FAST
+@given(saliency=maps(14, 2), data=st.data())
+def test_place_window_with_faces_matches_brute_force(saliency, data):
+    """Map at image resolution: among positions cutting the least face area (none when some
+    cut none), the most saliency; checked against every position."""
+    mh, mw = saliency.shape
+    faces = data.draw(int_faces(mw, mh))
+    w, h = data.draw(st.integers(1, mw)), data.draw(st.integers(1, mh))
+    box = place_window(saliency, (mw, mh), w, h, np.array(faces, dtype=float))
+    positions = [(x, y) for y in range(mh - h + 1) for x in range(mw - w + 1)]
+    least = min(_brute_cut(faces, x, y, w, h) for x, y in positions)
+    assert _brute_cut(faces, box.left, box.top, w, h) == pytest.approx(least)
+    best = max(float(saliency[y:y + h, x:x + w].sum()) for x, y in positions
+               if _brute_cut(faces, x, y, w, h) <= least + 1e-9)
+    assert float(saliency[box.top:box.top + h, box.left:box.left + w].sum()) == pytest.approx(best)
+
+
+def test_window_moves_off_a_face_it_would_cut():
+    """The saliency peak sits so that the best window ends inside a face; the rule moves it."""
+    sal = np.zeros((10, 20))
+    sal[:, :9] = 1.0  # best 10x10 window without faces: columns 0..9
+    face = np.array([[8.0, 2.0, 4.0, 4.0]])  # columns 8..11
+    plain = place_window(sal, (20, 10), 10, 10)
+    assert plain.left == 0 and faces_cut(plain, face) == 1  # it ends inside the face
+    box = place_window(sal, (20, 10), 10, 10, face)
+    assert faces_cut(box, face) == 0
+    assert box.left == 2  # holds the whole face and as much of the salient band as it can
+
+
+def test_fallback_when_every_window_cuts_a_face():
+    """Faces wider than the window fill the width: every position cuts one. The window cuts
+    the least face area (inside one of the narrower faces), the most saliency among those."""
+    sal = np.zeros((6, 30))
+    sal[:, 25] = 1.0
+    faces = [[0, 0, 12, 6], [12, 0, 9, 6], [21, 0, 9, 6]]
+    box = place_window(sal, (30, 6), 6, 6, np.array(faces, dtype=float))
+    cuts = {x: _brute_cut(faces, x, 0, 6, 6) for x in range(25)}
+    assert min(cuts.values()) > 0  # truly no escape
+    assert cuts[box.left] == min(cuts.values()) == 18  # 54-pixel face, 36 inside
+    assert box.left <= 25 < box.left + 6
+
+
+def test_no_faces_gives_the_old_boxes():
+    rng = np.random.default_rng(3)
+    sal = rng.random((24, 32))
+    for aspect in (1.0, 16 / 9, 9 / 16):
+        for strategy in ("window", "box"):
+            old = find_box(sal, (320, 240), aspect, strategy)
+            assert find_box(sal, (320, 240), aspect, strategy, faces=None) == old
+            assert find_box(sal, (320, 240), aspect, strategy, faces=np.zeros((0, 4))) == old
+
+
+@pytest.mark.parametrize("strategy", ["window", "box"])
+@pytest.mark.parametrize("aspect", [1.0, 16 / 9, 9 / 16, 1.91])
+def test_a_face_at_the_salient_spot_is_held_whole(strategy, aspect):
+    """Saliency peaks just below a face (as on a badge under a chin): the crop still holds the
+    face whole, for both strategies."""
+    sal = np.full((60, 80), 0.01)
+    sal[34:44, 50:60] = 1.0
+    face = np.array([[48.0, 14.0, 14.0, 16.0]])
+    box = find_box(sal, (800, 600), aspect, strategy, faces=face * 10)
+    assert faces_cut(box, face * 10) == 0
+    assert box.left <= 480 and box.top <= 140 and box.left + box.width >= 620 \
+        and box.top + box.height >= 300
+
+
+def test_box_region_grows_to_whole_faces():
+    """The salient region overlaps the lower half of a face: the box contains the face."""
+    sal = np.full((48, 64), 0.001)
+    sal[20:30, 20:30] = 1.0
+    face = np.array([[200.0, 120.0, 100.0, 120.0]])  # image 640x480, rows 120..240
+    box = find_box(sal, (640, 480), 1.0, "box", faces=face)
+    f = widen_faces(face, (640, 480))[0]
+    assert box.left <= f[0] and box.top <= f[1]
+    assert box.left + box.width >= f[0] + f[2] and box.top + box.height >= f[1] + f[3]
+
+
+def test_add_faces_adds_the_weight_over_the_faces():
+    sal = np.full((30, 40), 1 / 1200)
+    faces = np.array([[0.0, 0.0, 100.0, 100.0], [200.0, 100.0, 50.0, 50.0]])  # image 400x300
+    out = add_faces(sal, (400, 300), faces, 0.5)
+    added = out - sal
+    assert added.sum() == pytest.approx(0.5)
+    assert added[:10, :10].sum() == pytest.approx(0.4)  # 10000 of 12500 face pixels
+    assert added[10:15, 20:25].sum() == pytest.approx(0.1)
+    assert added[15:, :].sum() == pytest.approx(0) and added[:, 25:].sum() == pytest.approx(0)
+    assert add_faces(sal, (400, 300), faces, 0.0) is sal
+
+
+def test_widen_faces_stays_inside_the_image():
+    f = widen_faces(np.array([[0.0, 10.0, 10.0, 20.0]]), (15, 100), 0.5)
+    assert f[0] == pytest.approx([0.0, 0.0, 15.0, 40.0])
+    assert with_faces(np.ones((2, 2)), (15, 100), None)[1] is None
+
+
+@FAST
+@given(saliency=maps(12, 2), data=st.data())
+def test_edge_sums_match_brute_force(saliency, data):
+    mh, mw = saliency.shape
+    w, h = data.draw(st.integers(1, mw)), data.draw(st.integers(1, mh))
+    band = data.draw(st.integers(1, 3))
+    sums = edge_sums(summed_area_table(saliency), w, h, band)
+    for y in range(mh - h + 1):
+        for x in range(mw - w + 1):
+            expected = 0.0
+            if x > 0:
+                expected += saliency[y:y + h, max(0, x - band):x + band].sum()
+            if x + w < mw:
+                expected += saliency[y:y + h, max(0, x + w - band):x + w + band].sum()
+            if y > 0:
+                expected += saliency[max(0, y - band):y + band, x:x + w].sum()
+            if y + h < mh:
+                expected += saliency[max(0, y + h - band):y + h + band, x:x + w].sum()
+            assert sums[y, x] == pytest.approx(expected, abs=1e-9)
+
+
+def test_faces_cut_counts_faces():
+    faces = np.array([[0.0, 0.0, 10.0, 10.0], [15.0, 0.0, 10.0, 10.0], [40.0, 0.0, 5.0, 5.0]])
+    assert faces_cut(Box(5, 0, 30, 10), faces) == 1  # first halved, second whole, third out
+    assert faces_cut(Box(0, 0, 50, 10), faces) == 0
+    assert faces_cut(Box(5, 0, 15, 10), faces) == 2
