@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from smartcrop import cropping
+from smartcrop.faces import Face, FaceDetector
 from smartcrop.images import shrink_for_model
 from smartcrop.options import Target, parse_ratio, parse_size
 from smartcrop.saliency import SaliencyModel, upsample, work_map
@@ -17,11 +18,14 @@ from smartcrop.saliency import SaliencyModel, upsample, work_map
 
 @dataclass(frozen=True)
 class CropResult:
-    """One target's crop: the box in pixels of the upright image and its saliency share."""
+    """One target's crop: the box in pixels of the upright image, its saliency share, the faces
+    found (the same on every result of one image; empty with faces off) and how many it cuts."""
 
     target: str
     box: cropping.Box
     score: float
+    faces: tuple[Face, ...] = ()
+    face_cut: int = 0
 
 
 class SmartCropper:
@@ -30,17 +34,28 @@ class SmartCropper:
     Args:
         weights: a .tflite model or folder (default: the shipped weights/).
         strategy: "window" or "box" (see `smartcrop.cropping`).
+        faces: detect faces and keep them whole in crops (as the CLI's --faces, the default).
     """
 
-    def __init__(self, weights: Path | None = None, strategy: str = "window", threads: int = 2):
+    def __init__(self, weights: Path | None = None, strategy: str = "window", threads: int = 2,
+                 faces: bool = True):
         if strategy not in ("window", "box"):
             raise ValueError(f"strategy must be 'window' or 'box', not {strategy!r}")
         self.model = SaliencyModel(weights, threads=threads)
+        self.detector = FaceDetector() if faces else None
         self.strategy = strategy
 
+    def _small(self, image: Image.Image) -> Image.Image:
+        """The model input the CLI makes of a full decode (so a PNG gives the CLI's boxes)."""
+        return shrink_for_model(image, self.model.input_size())
+
     def _predict(self, image: Image.Image) -> np.ndarray:
-        """The map from the model input the CLI makes of a full decode (so a PNG gives the CLI's boxes)."""
-        return self.model.predict(shrink_for_model(image, self.model.input_size()))
+        return self.model.predict(self._small(image))
+
+    def faces(self, image: Image.Image) -> list[Face]:
+        """Faces in the upright image, boxes in its pixels, best score first ([] with faces off)."""
+        image = ImageOps.exif_transpose(image)
+        return self.detector.detect(self._small(image), image.size) if self.detector else []
 
     def saliency(self, image: Image.Image) -> np.ndarray:
         """Saliency map (sums to 1) with the upright image's height and width."""
@@ -57,9 +72,13 @@ class SmartCropper:
             raise ValueError("give at least one ratio or size")
         image = ImageOps.exif_transpose(image)
         w, h = image.size
-        work = work_map(self._predict(image), w, h)
+        small = self._small(image)
+        work = work_map(self.model.predict(small), w, h)
+        faces = tuple(self.detector.detect(small, (w, h)) if self.detector else ())
+        rows = np.array([[f.left, f.top, f.width, f.height] for f in faces]).reshape(-1, 4)
         results = []
         for t in targets:
-            box = cropping.find_box(work, (w, h), t.aspect, self.strategy, t.size or (1, 1))
-            results.append(CropResult(t.label, box, cropping.coverage(work, (w, h), box)))
+            box = cropping.find_box(work, (w, h), t.aspect, self.strategy, t.size or (1, 1), rows)
+            results.append(CropResult(t.label, box, cropping.coverage(work, (w, h), box), faces,
+                                      cropping.faces_cut(box, rows)))
         return results

@@ -302,12 +302,15 @@ def _terminate(signum, frame):
 @click.option("--from-list", type=click.File("r", encoding="utf-8"), metavar="FILE",
               help="Paths or object keys relative to the one INPUT, one a line ('-' for stdin), "
                    "instead of walking or listing it.")
+@click.option("--faces/--no-faces", default=True, show_default=True,
+              help="Detect faces and keep them whole: crops avoid cutting through a face, and the "
+                   "manifest lists the faces and how many each crop cuts.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per output on stderr.")
 @click.version_option(__version__, "--version", prog_name="smartcrop")
 def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upscale, manifest, save_saliency,
          debug, dry_run, skip_existing, overwrite, weights, jobs, batch_size, max_pixels, report, focus_file,
-         fit, background, engine, ray_address, from_list, quiet, verbose, preset, metadata):
+         fit, background, faces, engine, ray_address, from_list, quiet, verbose, preset, metadata):
     """Crop photos to the part people look at.
 
     INPUTS are image files and/or folders (walked recursively); OUTPUT is the output folder
@@ -333,7 +336,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
             upscale=upscale, dry_run=dry_run, skip_existing=skip_existing, overwrite=overwrite,
             save_saliency=save_saliency, debug=debug, weights=weights, jobs=jobs,
             batch_size=batch_size, max_pixels=max_pixels, report=report, focus=overrides, fit=fit,
-            background=background, max_upscale=max_upscale, metadata=metadata,
+            background=background, max_upscale=max_upscale, metadata=metadata, faces=faces,
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from None
@@ -356,12 +359,13 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
     warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
     from smartcrop.allocator import keep_freed_blocks
     from smartcrop.engines import local
-    from smartcrop.pipeline import load_model  # the runtime loads only now
+    from smartcrop.pipeline import load_detector, load_model  # the runtime loads only now
 
     keep_freed_blocks()
 
     try:
         model = load_model(options)  # for the ray engine too: bad weights fail before a cluster starts
+        detector = load_detector(options)  # a missing face model fails here too
         listed = from_list.read().splitlines() if from_list else None
         sink = None
         if manifest:  # its folder is created as --debug's is; opened before OUTPUT is made
@@ -392,12 +396,12 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
         if engine == "ray":
             from smartcrop.engines import ray as ray_engine
 
-            del model
+            del model, detector  # each worker loads its own
             summary = ray_engine.run_batch(options, inputs, output, reporter, on_plan=planned,
                                            listed=listed, address=ray_address)
         else:
             summary = local.run_batch(options, inputs, output, reporter, model, on_plan=planned,
-                                      listed=listed)
+                                      listed=listed, detector=detector)
     except KeyboardInterrupt:
         reporter.close()
         click.echo("smartcrop: interrupted; finished outputs are complete, rerun with "

@@ -31,14 +31,15 @@ DEFAULTS = {
     # box: the region search runs on a map at most this many cells on its long side.
     "box_grid": 48,
     # faces: each face box is widened by this share of its width and height on every side
-    # before the search (the detector's box runs from the brows to the chin; hair and forehead
-    # are outside it).
+    # before the search (the detector's box runs from the brows to the chin; the forehead is
+    # outside it). Measured: 0.2 halves the cuts of 0 (1.6% against 5.2%, README "Faces").
     "face_margin": 0.2,
     # faces: a face with at most this share of its area on the wrong side of an edge is whole.
     "face_whole": 0.02,
     # faces: saliency added to the map (which sums to 1) over face boxes, shared in proportion
-    # to their area.
-    "face_weight": 0.5,
+    # to their area; for window and for box (where it draws the salient region to faces).
+    "face_weight": 0.1,
+    "box_face_weight": 0.5,
     # edge penalty: saliency within this many map cells of a crop edge (not an image border)
     # is subtracted from the window's score, times the weight. Weight 0: off (measured in README).
     "edge_band": 2,
@@ -376,15 +377,18 @@ def _reduce(saliency: np.ndarray, grid: int) -> tuple[np.ndarray, int]:
 def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
              strategy: str = "window", min_size: tuple[int, int] = (1, 1),
              faces: Faces | None = None, face_margin: float = DEFAULTS["face_margin"],
-             face_weight: float = DEFAULTS["face_weight"],
+             face_weight: float | None = None,
              edge_weight: float = DEFAULTS["edge_weight"]) -> Box:
     """The crop box for one target by the named strategy ("window" or "box").
 
     `faces` are the detector's boxes: they are widened (`widen_faces`) and added to the map
-    (`add_faces`) here, so every caller applies the face rule the same way.
+    (`add_faces`, `face_weight`; default: the strategy's own) here, so every caller applies the
+    face rule the same way.
     """
     if strategy not in ("window", "box"):
         raise ValueError(f"unknown strategy {strategy!r}")
+    if face_weight is None:
+        face_weight = DEFAULTS["box_face_weight" if strategy == "box" else "face_weight"]
     saliency, faces = with_faces(saliency, image_size, faces, face_margin, face_weight)
     if strategy == "box":
         return best_box(saliency, image_size, aspect, min_size=min_size, faces=faces)

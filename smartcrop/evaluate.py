@@ -63,17 +63,21 @@ def mix_centre(saliency: np.ndarray, weight: float) -> np.ndarray:
 
 
 def evaluate_record(model: SaliencyModel, record, centre_mix: float = 0.0,
-                    detector: FaceDetector | None = None, edge_weight: float = 0.0) -> dict:
-    """All numbers for one image. With a `detector`, the model's crops keep the faces it finds
-    (on the reduced image the CLI gives it) whole, and "faces" holds the face figure."""
+                    detector: FaceDetector | None = None, edge_weight: float = 0.0,
+                    use_faces: bool = True) -> dict:
+    """All numbers for one image. With a `detector`, "faces" holds the face figure, and with
+    `use_faces` the model's crops keep the faces it finds (on the reduced image the CLI gives
+    it) whole."""
     w, h = record.width, record.height
     with Image.open(record.path) as im:
         rgb = to_rgb(im)
+        rgb.load()  # to_rgb may hand back the file's own lazy image
     small = mix_centre(model.predict(rgb), centre_mix)
     faces, face_figure = None, {}
     if detector is not None:
-        faces = evaluate_faces.face_array(
-            detector.detect(shrink_for_model(rgb, model.input_size()), (w, h)))
+        if use_faces:
+            faces = evaluate_faces.face_array(
+                detector.detect(shrink_for_model(rgb, model.input_size()), (w, h)))
         reference = evaluate_faces.reference_faces(detector, rgb)
         if len(reference):
             face_figure = evaluate_faces.face_numbers(work_map(small, w, h), (w, h), faces, reference,
@@ -184,7 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--centre-mix", type=float, default=0.0, metavar="W",
                    help="score (1 - W) x the map + W x the centre prior (0 to 1; default 0)")
     p.add_argument("--no-faces", dest="faces", action="store_false",
-                   help="crop without the face detector (as smartcrop --no-faces)")
+                   help="crop without faces (as smartcrop --no-faces); the face figure still counts "
+                        "the cuts")
     p.add_argument("--edge-weight", type=float, default=cropping.DEFAULTS["edge_weight"], metavar="W",
                    help="subtract W x the saliency along crop edges from each window's score")
     p.add_argument("--json", type=Path, help="write the summary (and per-image numbers) here")
@@ -197,21 +202,21 @@ def main(argv: list[str] | None = None) -> None:
     try:
         records = select(load_datasets(args.datasets), args.split, args.val_dataset)
         model = SaliencyModel(args.weights, threads=2, flip=args.flip)
-        detector = FaceDetector() if args.faces else None
+        detector = FaceDetector()  # the product's faces with --faces, and the reference ones
     except ValueError as e:
         sys.exit(f"smartcrop-eval: error: {e}")
     if args.limit:
         records = records[:args.limit]
     start = time.perf_counter()
-    results = [evaluate_record(model, r, args.centre_mix, detector, args.edge_weight) for r in records]
+    results = [evaluate_record(model, r, args.centre_mix, detector, args.edge_weight, args.faces)
+               for r in records]
     summary = summarise(results)
     parts = by_dataset(results, records)
     counts = {name: sum(r.dataset == name for r in records) for name in parts}
     print(format_table(summary, len(results)))
     print("\n" + format_headlines({"all": summary, **parts}, {"all": len(results), **counts}))
     faces = evaluate_faces.summarise_faces([r["faces"] for r in results])
-    if detector is not None:
-        print("\n" + evaluate_faces.format_faces(faces))
+    print("\n" + evaluate_faces.format_faces(faces))
     print(f"\n{len(results)} images in {time.perf_counter() - start:.0f} s; model {model.path}")
     if args.json:
         settings = {"split": args.split, "val_dataset": args.val_dataset, "flip": args.flip,

@@ -102,6 +102,7 @@ class CropOptions:
     background: str = "auto"  # behind padded images: auto | blur | #rrggbb
     max_upscale: float = DEFAULT_MAX_UPSCALE  # an output needing more enlargement fails
     metadata: str = "none"  # none | rights (artist, copyright, credit) | all (less GPS)
+    faces: bool = True  # --faces/--no-faces: detect faces and keep them whole in crops
 
     def __post_init__(self) -> None:
         if not self.targets:

@@ -1,4 +1,5 @@
-"""Debug view: the photo under its saliency heat map, each crop box drawn and labelled."""
+"""Debug view: the photo under its saliency heat map, each crop box drawn and labelled, faces
+outlined."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from smartcrop.cropping import Box
 from smartcrop.saliency import upsample
 
 VIEW_SIDE = 1024
+FACE_COLOUR = (255, 40, 40)  # face boxes: red, dashed, so they read apart from crop boxes
 COLOURS = [(0, 200, 255), (255, 80, 200), (120, 255, 60), (255, 170, 0), (255, 255, 255),
            (160, 120, 255)]
 
@@ -24,8 +26,9 @@ def heat_colours(values: np.ndarray) -> np.ndarray:
 
 
 def draw_overlay(photo: Image.Image, saliency: np.ndarray, image_size: tuple[int, int],
-                 boxes: dict[str, Box]) -> Image.Image:
-    """An RGB view (long side <= 1024) with heat map blended in and labelled crop boxes."""
+                 boxes: dict[str, Box], faces=()) -> Image.Image:
+    """An RGB view (long side <= 1024) with heat map blended in, labelled crop boxes and the
+    face boxes (anything with left, top, width, height in image pixels) dashed in red."""
     photo = photo.convert("RGB")
     scale = min(1.0, VIEW_SIDE / max(photo.size))
     view_size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
@@ -39,6 +42,9 @@ def draw_overlay(photo: Image.Image, saliency: np.ndarray, image_size: tuple[int
     draw = ImageDraw.Draw(out)
     fx, fy = view_size[0] / image_size[0], view_size[1] / image_size[1]
     width = max(2, view_size[0] // 300)
+    for f in faces:
+        _dashed_rect(draw, (f.left * fx, f.top * fy, (f.left + f.width) * fx, (f.top + f.height) * fy),
+                     FACE_COLOUR, max(1, width - 1))
     merged: dict[Box, list[str]] = {}
     for label, b in boxes.items():  # identical boxes share one rectangle and one label
         merged.setdefault(b, []).append(label)
@@ -86,3 +92,17 @@ def _label_spot(rect, size, inset, view_size, placed) -> tuple[float, float]:
             if not any(x < px1 and px0 < x + w and y < py1 and py0 < y + h for px0, py0, px1, py1 in placed):
                 return x, y
     return first
+
+
+def _dashed_rect(draw: ImageDraw.ImageDraw, rect: tuple[float, float, float, float],
+                 colour: tuple[int, int, int], width: int, dash: int = 6) -> None:
+    """A rectangle outline drawn in dashes of `dash` pixels."""
+    x0, y0, x1, y1 = rect
+    for a, b, fixed, horizontal in ((x0, x1, y0, True), (x0, x1, y1, True), (y0, y1, x0, False),
+                                    (y0, y1, x1, False)):
+        pos = a
+        while pos < b:
+            end = min(b, pos + dash)
+            line = (pos, fixed, end, fixed) if horizontal else (fixed, pos, fixed, end)
+            draw.line(line, fill=colour, width=width)
+            pos += 2 * dash

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from smartcrop import cropping, focus, images, metadata, padding
+from smartcrop.faces import FaceDetector
 from smartcrop.images import ImageError, ImageInfo
 from smartcrop.options import CropOptions, Target
 from smartcrop.saliency import SaliencyModel, work_map
@@ -151,16 +152,23 @@ def load_model(options: CropOptions) -> SaliencyModel:
                          batch_size=options.batch_size)
 
 
+def load_detector(options: CropOptions) -> FaceDetector | None:
+    """The face detector (one interpreter per job, one thread each), or None with --no-faces."""
+    return FaceDetector(workers=options.jobs) if options.faces else None
+
+
 class Cropper:
     """The per-image core for one CropOptions: `process` turns one input into its crops and records.
 
     Engines (`smartcrop.engines`) decide how many run at once and where.
     """
 
-    def __init__(self, options: CropOptions, output: Path | StoredPath, model: SaliencyModel | None = None):
+    def __init__(self, options: CropOptions, output: Path | StoredPath, model: SaliencyModel | None = None,
+                 detector: FaceDetector | None = None):
         self.options = options
         self.output = output
         self.model = model or load_model(options)
+        self.detector = detector or load_detector(options)
         self.overrides = focus.by_input(options.focus)  # reviewer overrides, by input
 
     # -- one image ---------------------------------------------------------------------
@@ -205,12 +213,15 @@ class Cropper:
         decoded = images.decode_for_model(item.path, info)
         small = images.shrink_for_model(decoded, self.model.input_size())
         saliency = self.model.predict(small)
+        # Faces from the same small image (a few ms), in upright full-image pixels.
+        faces = self.detector.detect(small, (info.width, info.height)) if self.detector else None
+        face_rows = np.array([[f.left, f.top, f.width, f.height] for f in faces or ()]).reshape(-1, 4)
         animated = info.frames > 1 and outputs[self.options.targets[0]].suffix in (".gif", ".webp")
         work = work_map(saliency, info.width, info.height)
-        boxes = {t: self._box(work, info, t, overrides[t]) for t in self.options.targets}
-        fits = {t: self._fit(work, info, boxes[t], overrides[t]) for t in self.options.targets}
+        boxes = {t: self._box(work, info, t, overrides[t], face_rows) for t in self.options.targets}
+        fits = {t: self._fit(work, info, boxes[t], overrides[t], face_rows) for t in self.options.targets}
         boxes.update({t: cropping.Box(0, 0, info.width, info.height) for t in fits if fits[t] == "pad"})
-        self._write_extras(item, info, saliency, boxes)
+        self._write_extras(item, info, saliency, boxes, faces)
         if self.options.report:
             from smartcrop.report import write_thumbnails
 
@@ -233,6 +244,9 @@ class Cropper:
         for t in self.options.targets:
             status = "error" if t in failed else "ok" if t in todo else "skipped"
             rec = self._record(item, t, info, boxes[t], outputs[t], status, overrides[t], fits[t])
+            if faces is not None:
+                rec["faces"] = [f.as_list() for f in faces]
+                rec["face_cut"] = cropping.faces_cut(boxes[t], face_rows)
             if status == "error":
                 rec["error"] = failed[t]
             else:
@@ -261,24 +275,26 @@ class Cropper:
         return {t: focus.pick(entries, t) for t in self.options.targets}
 
     def _fit(self, work: np.ndarray, info: ImageInfo, box: cropping.Box,
-             override: focus.Focus | None = None) -> str:
-        """"crop" or "pad" for one output, as --fit says. auto: by the crop's saliency share; for
-        an overridden output, by whether the crop holds the reviewer's box (a point always fits)."""
+             override: focus.Focus | None = None, faces: np.ndarray | None = None) -> str:
+        """"crop" or "pad" for one output, as --fit says. auto: by the crop's saliency share and
+        whether it cuts a face; for an overridden output, by whether the crop holds the
+        reviewer's box (a point always fits)."""
         if self.options.fit != "auto":
             return self.options.fit
         if override:
             return "pad" if override.box and not cropping.contains(box, override.box) else "crop"
-        return padding.choose(cropping.coverage(work, (info.width, info.height), box))
+        return padding.choose(cropping.coverage(work, (info.width, info.height), box),
+                              cropping.faces_cut(box, faces) if faces is not None else None)
 
     def _box(self, work: np.ndarray, info: ImageInfo, target: Target,
-             override: focus.Focus | None = None) -> cropping.Box:
+             override: focus.Focus | None = None, faces: np.ndarray | None = None) -> cropping.Box:
         # The box strategy grows small boxes to the output size rather than upscale later.
         min_size = target.size or (1, 1)
         if override:
             return cropping.focus_box((info.width, info.height), target.aspect, override.point,
                                       override.box, self.options.strategy, min_size)
         return cropping.find_box(work, (info.width, info.height), target.aspect,
-                                 self.options.strategy, min_size)
+                                 self.options.strategy, min_size, faces)
 
     def _write_crops(self, item, info, outputs, boxes, todo, animated, full, fits=None) -> dict[Target, str]:
         """Write the outputs in `todo` (existing ones already refused); returns the reason for
@@ -375,7 +391,7 @@ class Cropper:
                 f"{self.options.max_upscale:g}x (see --max-upscale, --no-upscale"
                 f"{'' if fit == 'pad' else ', --fit pad'})")
 
-    def _write_extras(self, item, info, saliency, boxes) -> None:
+    def _write_extras(self, item, info, saliency, boxes, faces=None) -> None:
         """The saliency map (8-bit PNG, the upright image's size) and the debug overlay, if asked."""
         if self.options.save_saliency:
             from smartcrop.saliency import to_png_array
@@ -394,7 +410,7 @@ class Cropper:
             path = self.options.debug / item.stem.parent / f"{item.stem.name}.jpg"
             view = images.load_for_model(item.path, info, (VIEW_SIDE, VIEW_SIDE))
             overlay = draw_overlay(view, saliency, (info.width, info.height),
-                                   {t.label: b for t, b in boxes.items()})
+                                   {t.label: b for t, b in boxes.items()}, faces or ())
             self._save_extra(overlay, path)
 
     @staticmethod
@@ -419,9 +435,12 @@ class Cropper:
             "fit": fit if box else None,
             "source": "focus" if override else "model",
             "focus": override.fingerprint if override else None,
+            "faces": None,  # face boxes [left, top, width, height] found (None: not looked for)
+            "face_cut": None,  # how many of them the crop cuts
         }
 
     def _error(self, item: InputItem, target: Target, reason: str) -> dict:
         return {"input": str(item.path), "output": None, **target.record_fields(), "box": None,
                 "image_size": None, "strategy": self.options.strategy, "score": None,
-                "status": "error", "error": reason, "fit": None, "source": "model", "focus": None}
+                "status": "error", "error": reason, "fit": None, "source": "model", "focus": None,
+                "faces": None, "face_cut": None}

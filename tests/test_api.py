@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import photo
@@ -9,7 +11,7 @@ from PIL import Image
 
 import smartcrop
 from smartcrop import SmartCropper
-from smartcrop.cropping import Box
+from smartcrop.cropping import Box, faces_cut
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +105,17 @@ def test_api_boxes_equal_the_cli_boxes_for_a_png(tmp_path, model, monkeypatch):
     options = CropOptions(targets=(parse_ratio("1:1"), parse_ratio("9:16")), dry_run=True)
     item = collect_inputs([path], tmp_path / "out")[0]
     assert [r["box"] for r in Cropper(options, tmp_path / "out", model).process(item).records] == api
+
+
+def test_faces_and_face_fields(cropper):
+    astronaut = Image.open(Path(__file__).parent / "data" / "astronaut.png")
+    (face,) = cropper.faces(astronaut)
+    assert face.as_list() == pytest.approx([172, 66, 106, 106], abs=2) and face.score > 0.85
+    results = cropper.crop_boxes(astronaut, ratios=["16:9"], sizes=["1080x566"])
+    for r in results:
+        assert r.faces == (face,) and r.face_cut == 0
+    off = SmartCropper(threads=1, faces=False)
+    assert off.faces(astronaut) == []
+    (r,) = off.crop_boxes(astronaut, sizes=["1080x566"])
+    assert r.faces == () and r.face_cut == 0  # nothing looked for, nothing counted
+    assert faces_cut(r.box, [face.as_list()]) == 1  # though the map alone cuts her face

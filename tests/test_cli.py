@@ -670,3 +670,60 @@ def test_fit_auto_follows_the_reviewers_box(cli, tmp_path):
     assert r.exit_code == 0, r.output
     got = {Path(x["input"]).stem: (x["fit"], x["source"]) for x in r.records}
     assert got == {"group": ("crop", "focus"), "same": ("pad", "focus")}
+
+
+# --- faces -----------------------------------------------------------------------------------
+
+ASTRONAUT = ROOT / "tests" / "data" / "astronaut.png"
+ASTRONAUT_FACE = [172, 66, 106, 106]  # what the detector finds (tests/test_faces.py)
+
+
+def _holds(box, face) -> bool:
+    return (box[0] <= face[0] and box[1] <= face[1] and face[0] + face[2] <= box[0] + box[2]
+            and face[1] + face[3] <= box[1] + box[3])
+
+
+def test_manifest_lists_faces_and_cuts(cli, tmp_path):
+    r = cli(ASTRONAUT, tmp_path / "out", "--ratio", "16:9", "--ratio", "9:16", "--size", "1600x900",
+            "--size", "1080x566", "--manifest", "-")
+    assert r.exit_code == 0 and len(r.records) == 4
+    for rec in r.records:
+        (face,) = rec["faces"]  # the same list on every record of the input
+        assert face == pytest.approx(ASTRONAUT_FACE, abs=2)
+        assert rec["face_cut"] == 0 and _holds(rec["box"], face)
+
+
+def test_astronaut_wide_sizes_hold_her_face_and_forehead(cli, tmp_path):
+    """The issue's case: without faces both wide crops started at her nose."""
+    r = cli(ASTRONAUT, tmp_path / "out", "--size", "1600x900", "--size", "1080x566", "--manifest", "-")
+    for rec in r.records:
+        top = rec["box"][1]
+        assert top <= ASTRONAUT_FACE[1] - 0.15 * ASTRONAUT_FACE[3]  # forehead above the box kept
+
+
+def test_no_faces_gives_the_boxes_of_the_map_alone(cli, model, tmp_path):
+    """--no-faces: no detector, no face fields, and the boxes of the map-only search."""
+    from smartcrop import cropping, images
+    from smartcrop.saliency import work_map
+
+    info = images.read_info(ASTRONAUT, 10**9)
+    small = images.shrink_for_model(images.decode_for_model(ASTRONAUT, info), model.input_size())
+    work = work_map(model.predict(small), 512, 512)
+    for strategy in ("window", "box"):
+        args = (ASTRONAUT, "--ratio", "16:9", "--size", "1080x566", "--strategy", strategy, "--manifest", "-")
+        off = cli(args[0], tmp_path / strategy, *args[1:], "--no-faces").records
+        for rec, (aspect, size) in zip(off, ((16 / 9, (1, 1)), (1080 / 566, (1080, 566))), strict=True):
+            assert rec["faces"] is None and rec["face_cut"] is None
+            assert rec["box"] == cropping.find_box(work, (512, 512), aspect, strategy, size).as_list()
+            assert cropping.faces_cut(cropping.Box(*rec["box"]), [ASTRONAUT_FACE]) == 1  # the old cut
+        on = cli(args[0], tmp_path / f"{strategy}-faces", *args[1:]).records
+        assert [rec["face_cut"] for rec in on] == [0, 0]
+
+
+def test_face_cut_counts_a_cut_a_focus_override_forces(cli, tmp_path):
+    """A reviewer's focus point wins over the face rule; the record says the face is cut."""
+    focus = tmp_path / "focus.csv"
+    focus.write_text(f"{ASTRONAUT},256,244\n")  # a 512x288 window from y=100
+    r = cli(ASTRONAUT, tmp_path / "out", "--size", "1600x900", "--focus", focus, "--manifest", "-")
+    (rec,) = r.records
+    assert rec["source"] == "focus" and rec["box"][1] > ASTRONAUT_FACE[1] and rec["face_cut"] == 1

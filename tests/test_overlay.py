@@ -70,3 +70,18 @@ def test_every_label_is_drawn_on_a_tiny_view():
     out = np.asarray(draw_overlay(photo((120, 90)), _uniform(), (120, 90), boxes))
     for colour in COLOURS[:3]:  # each label's outline in its box's colour
         assert (out == colour).all(axis=-1).sum() > 10
+
+
+def test_overlay_outlines_faces_dashed_in_red():
+    from smartcrop.faces import Face
+    from smartcrop.overlay import FACE_COLOUR
+
+    blank = draw_overlay(photo((400, 300)), _uniform(), (800, 600), {})
+    out = np.asarray(draw_overlay(photo((400, 300)), _uniform(), (800, 600), {},
+                                  [Face(200.0, 100.0, 200.0, 200.0, 0.9)])).astype(int)
+    changed = np.abs(out - np.asarray(blank).astype(int)).sum(axis=2) > 0
+    ys, xs = np.nonzero(changed)
+    assert (xs.min(), ys.min(), xs.max(), ys.max()) == pytest.approx((100, 50, 200, 150), abs=2)
+    top = out[50, 100:200]  # the top edge: dashes of the face colour with gaps between
+    is_red = (np.abs(top - FACE_COLOUR).sum(axis=1) < 30)
+    assert 0.3 < is_red.mean() < 0.7

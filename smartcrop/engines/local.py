@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from smartcrop.engines import Summary, plan, process
+from smartcrop.faces import FaceDetector
 from smartcrop.options import CropOptions
 from smartcrop.pipeline import Cropper, ImageResult, InputItem
 from smartcrop.saliency import SaliencyModel
@@ -42,14 +43,15 @@ def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output:
               on_result: Callable[[ImageResult], None] = lambda r: None,
               model: SaliencyModel | None = None,
               on_plan: Callable[[list[InputItem]], None] = lambda items: None,
-              listed: Sequence[str] | None = None) -> Summary:
+              listed: Sequence[str] | None = None,
+              detector: FaceDetector | None = None) -> Summary:
     """Crop every input; `on_plan` sees the input list once (walked once), `on_result` each
     image's records as they finish. `listed`: see `collect_inputs`."""
     start = time.perf_counter()
     items = plan(options, inputs, output, listed)
     on_plan(items)
     summary = Summary()
-    for result in run(Cropper(options, output, model), items):
+    for result in run(Cropper(options, output, model, detector), items):
         summary.add(result)
         on_result(result)
     summary.seconds = time.perf_counter() - start

@@ -17,16 +17,17 @@ from pathlib import Path
 from typing import Any
 
 STAGES = ("read header", "model's decode (JPEG shrunk on load)", "model input from that decode",
-          "model inference", "crop search", "full decode for the crops", "crop + encode + write")
+          "model inference", "face detection", "crop search", "full decode for the crops",
+          "crop + encode + write")
 
 
 def _import_smartcrop(repo: Path) -> dict[str, Any]:
     """This checkout's smartcrop modules (not an installed copy)."""
     sys.path.insert(0, str(repo))
-    from smartcrop import allocator, cropping, images, options, saliency
+    from smartcrop import allocator, cropping, faces, images, options, saliency
 
-    return {"allocator": allocator, "cropping": cropping, "images": images, "options": options,
-            "saliency": saliency}
+    return {"allocator": allocator, "cropping": cropping, "faces": faces, "images": images,
+            "options": options, "saliency": saliency}
 
 
 def _timed(fn: Callable[[], Any], into: list[float]) -> Any:
@@ -42,8 +43,8 @@ def _default_jobs(options_module) -> int:
     return next(f.default for f in dataclasses.fields(options_module.CropOptions) if f.name == "jobs")
 
 
-def _one_photo(sc: dict[str, Any], model, photo: Path, aspects: dict[str, float], out: Path,
-               times: dict[str, list[float]]) -> None:
+def _one_photo(sc: dict[str, Any], model, detector, photo: Path, aspects: dict[str, float],
+               out: Path, times: dict[str, list[float]]) -> None:
     """Run the pipeline's stages on one photo, timing each."""
     images, cropping, saliency = sc["images"], sc["cropping"], sc["saliency"]
     t = times
@@ -54,23 +55,25 @@ def _one_photo(sc: dict[str, Any], model, photo: Path, aspects: dict[str, float]
     small = _timed(lambda: images.shrink_for_model(decoded, model.input_size()), t[STAGES[2]])
     smap = _timed(lambda: model.predict(small), t[STAGES[3]])
     size = (info.width, info.height)
+    found_faces = _timed(lambda: detector.detect(small, size), t[STAGES[4]])  # same small image
+    rows = [[f.left, f.top, f.width, f.height] for f in found_faces]
 
     def search() -> dict:  # as the pipeline: one work map, a box and its score per target
         work = saliency.work_map(smap, *size)
-        found = {k: cropping.find_box(work, size, a) for k, a in aspects.items()}
+        found = {k: cropping.find_box(work, size, a, faces=rows) for k, a in aspects.items()}
         for box in found.values():
             cropping.coverage(work, size, box)
         return found
 
-    boxes = _timed(search, t[STAGES[4]])
-    full = _timed(lambda: images.load_full(photo, info.orientation), t[STAGES[5]])
+    boxes = _timed(search, t[STAGES[5]])
+    full = _timed(lambda: images.load_full(photo, info.orientation), t[STAGES[6]])
 
     def encode() -> None:
         for key, b in boxes.items():
             crop = full.crop((b.left, b.top, b.left + b.width, b.top + b.height))
             images.save_atomic(crop, out / f"{photo.stem}_{key}.jpg", 90, full.info.get("icc_profile"))
 
-    _timed(encode, t[STAGES[6]])
+    _timed(encode, t[STAGES[7]])
 
 
 def stage_breakdown(repo: Path, photos: list[Path], aspects: dict[str, float], runs: int) -> dict:
@@ -82,14 +85,18 @@ def stage_breakdown(repo: Path, photos: list[Path], aspects: dict[str, float], r
     threads = max(1, (os.cpu_count() or 1) // _default_jobs(sc["options"]))
     load: list[float] = []
     model = _timed(lambda: sc["saliency"].SaliencyModel(threads=threads, workers=1), load)
-    model.predict(sc["images"].load_for_model(photos[0], sc["images"].read_info(
-        photos[0], sc["options"].DEFAULT_MAX_PIXELS), model.input_size()))  # warm-up, untimed
+    detector = _timed(lambda: sc["faces"].FaceDetector(), load)  # one thread, as each CLI job's
+    warm = sc["images"].load_for_model(photos[0], sc["images"].read_info(
+        photos[0], sc["options"].DEFAULT_MAX_PIXELS), model.input_size())
+    model.predict(warm)  # warm-up, untimed
+    detector.detect(warm)
     times: dict[str, list[float]] = {s: [] for s in STAGES}
     with tempfile.TemporaryDirectory(dir=photos[0].parent.parent) as tmp:
         for _ in range(runs):
             for photo in photos:
-                _one_photo(sc, model, photo, aspects, Path(tmp), times)
+                _one_photo(sc, model, detector, photo, aspects, Path(tmp), times)
     medians = {s: statistics.median(v) for s, v in times.items()}
     return {"median_ms": medians, "total_ms": sum(medians.values()), "model_load_ms": load[0],
+            "face_model_load_ms": load[1],
             "interpreter_threads": threads, "outputs_per_photo": len(aspects),
             "samples_per_stage": len(times[STAGES[0]])}
