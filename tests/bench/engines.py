@@ -69,13 +69,15 @@ def _pss_mb(pid: int) -> float:
 class PeakMemory:
     """Peak summed PSS (MB) of this process and every Ray process, sampled every 0.2 s."""
 
-    def __init__(self):
+    def __init__(self, ray_processes: bool = True):
         self.peak, self._stop = 0.0, threading.Event()
+        self._ray = ray_processes  # the local engine: this process only (no /proc scan in its GIL)
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, sum(_pss_mb(p) for p in set(_ray_pids())))
+            pids = set(_ray_pids()) if self._ray else {os.getpid()}
+            self.peak = max(self.peak, sum(_pss_mb(p) for p in pids))
             time.sleep(0.2)
 
     def __enter__(self):
@@ -89,7 +91,7 @@ class PeakMemory:
 
 def run_local(photos: Path, out: Path) -> dict:
     options = CropOptions(targets=TARGETS, jobs=2)
-    with PeakMemory() as mem:
+    with PeakMemory(ray_processes=False) as mem:
         t0 = time.perf_counter()
         model = load_model(options)
         summary = local.run_batch(options, [photos], out, model=model)
