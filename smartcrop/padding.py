@@ -31,12 +31,26 @@ def canvas_size(width: int, height: int, aspect: float) -> tuple[int, int]:
     return max(width, round(height * aspect)), height
 
 
-def choose(score: float | None, face_cut: int | None = None,
+def choose(score: float | None, faces_lost: int | None = None,
            min_score: float = AUTO_MIN_SCORE) -> str:
-    """``--fit auto``: "crop" when the crop cuts no face and keeps `min_score` of the saliency."""
-    if face_cut:
+    """``--fit auto``: "crop" when the crop keeps every face whole (`faces_lost` = 0 or
+    unknown) and `min_score` of the saliency; "pad" otherwise."""
+    if faces_lost:
         return "pad"
     return "crop" if score is None or score >= min_score else "pad"
+
+
+def faces_lost(box, faces, whole: float = 0.02) -> int:
+    """How many faces (rows of left, top, width, height) have more than `whole` of their area
+    outside `box` (a cropping.Box): cut by its edge or left out altogether. A group photo's
+    9:16 crop loses people either way; padding keeps them all."""
+    f = np.asarray(faces, dtype=np.float64).reshape(-1, 4)
+    if not len(f):
+        return 0
+    ix = np.clip(np.minimum(f[:, 0] + f[:, 2], box.left + box.width) - np.maximum(f[:, 0], box.left), 0, None)
+    iy = np.clip(np.minimum(f[:, 1] + f[:, 3], box.top + box.height) - np.maximum(f[:, 1], box.top), 0, None)
+    area = f[:, 2] * f[:, 3]
+    return int(np.sum(area - ix * iy > whole * area))
 
 
 def parse_colour(text: str) -> tuple[int, int, int]:

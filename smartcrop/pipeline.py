@@ -277,14 +277,14 @@ class Cropper:
     def _fit(self, work: np.ndarray, info: ImageInfo, box: cropping.Box,
              override: focus.Focus | None = None, faces: np.ndarray | None = None) -> str:
         """"crop" or "pad" for one output, as --fit says. auto: by the crop's saliency share and
-        whether it cuts a face; for an overridden output, by whether the crop holds the
+        whether it holds every face whole; for an overridden output, by whether the crop holds the
         reviewer's box (a point always fits)."""
         if self.options.fit != "auto":
             return self.options.fit
         if override:
             return "pad" if override.box and not cropping.contains(box, override.box) else "crop"
         return padding.choose(cropping.coverage(work, (info.width, info.height), box),
-                              cropping.faces_cut(box, faces) if faces is not None else None)
+                              padding.faces_lost(box, faces) if faces is not None else None)
 
     def _box(self, work: np.ndarray, info: ImageInfo, target: Target,
              override: focus.Focus | None = None, faces: np.ndarray | None = None) -> cropping.Box:

@@ -727,3 +727,20 @@ def test_face_cut_counts_a_cut_a_focus_override_forces(cli, tmp_path):
     r = cli(ASTRONAUT, tmp_path / "out", "--size", "1600x900", "--focus", focus, "--manifest", "-")
     (rec,) = r.records
     assert rec["source"] == "focus" and rec["box"][1] > ASTRONAUT_FACE[1] and rec["face_cut"] == 1
+
+
+def test_fit_auto_pads_a_row_of_faces_no_story_holds(cli, tmp_path):
+    """Three people side by side: a 9:16 window holds one face; auto pads. One alone: crop."""
+    astronaut = Image.open(ROOT / "tests" / "data" / "astronaut.png").convert("RGB")
+    row = Image.new("RGB", (3 * 512, 512))
+    for k in range(3):
+        row.paste(astronaut, (512 * k, 0))
+    (tmp_path / "in").mkdir()
+    row.save(tmp_path / "in" / "row.png")
+    astronaut.save(tmp_path / "in" / "one.png")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "9:16", "--fit", "auto", "--manifest", "-")
+    assert r.exit_code == 0, r.output
+    got = {Path(x["input"]).stem: x for x in r.records}
+    assert len(got["row"]["faces"]) == 3 and got["row"]["fit"] == "pad"
+    assert got["row"]["output_size"] == [1536, 2731]
+    assert len(got["one"]["faces"]) == 1 and got["one"]["fit"] == "crop"

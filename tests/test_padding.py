@@ -8,6 +8,7 @@ from conftest import photo
 from PIL import Image
 
 from smartcrop import padding
+from smartcrop.cropping import Box
 
 
 @pytest.mark.parametrize(("size", "aspect", "canvas"), [
@@ -54,5 +55,15 @@ def test_alpha_shows_the_background():
 def test_auto_fit_rule():
     assert padding.choose(0.9) == "crop"
     assert padding.choose(padding.AUTO_MIN_SCORE - 0.01) == "pad"
-    assert padding.choose(0.99, face_cut=1) == "pad"
-    assert padding.choose(0.99, face_cut=0) == "crop"
+    assert padding.choose(0.99, faces_lost=1) == "pad"
+    assert padding.choose(0.99, faces_lost=0) == "crop"
+
+
+def test_faces_lost_counts_cut_and_left_out_faces():
+    box = Box(100, 0, 200, 400)
+    faces = [[120, 10, 50, 50],  # inside
+             [280, 10, 50, 50],  # cut by the right edge
+             [10, 10, 50, 50],  # left out
+             [99.5, 10, 50, 50]]  # 1% outside: whole
+    assert padding.faces_lost(box, faces) == 2
+    assert padding.faces_lost(box, []) == 0
