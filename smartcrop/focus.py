@@ -54,9 +54,13 @@ class Focus:
         return csv_line(self.input, self.point or self.box, self.target)
 
 
-def input_key(path: str | os.PathLike) -> str:
-    """Inputs match by absolute, normalised path: ``./a.jpg`` and ``a.jpg`` are the same input."""
-    return os.path.normcase(os.path.abspath(os.fspath(path)))
+def input_key(path) -> str:
+    """Inputs match by absolute, normalised path: ``./a.jpg`` and ``a.jpg`` are the same input.
+    Object-storage inputs (``s3://bucket/a.jpg``, storage.StoredPath) match by their URI."""
+    text = os.fspath(path) if isinstance(path, str | os.PathLike) else str(path)
+    if "://" in text:
+        return text
+    return os.path.normcase(os.path.abspath(text))
 
 
 def csv_line(input_path: str, values: Sequence[float], target: str | None = None) -> str:

@@ -79,6 +79,14 @@ def test_check_against_the_batch(tmp_path):
         run("in/a.jpg,1,1,1:1\nin/a.jpg,2,2,1x1\n")
 
 
+def test_object_storage_inputs_match_by_uri(tmp_path):
+    from smartcrop.storage import StoredPath
+
+    uri = "s3://bucket/trips/a.jpg"
+    assert input_key(StoredPath(uri)) == input_key(uri) == uri
+    check(read_focus(write(tmp_path, f"{uri},1,1\n")), [StoredPath(uri)], TARGETS, lambda p: (10, 10))
+
+
 def test_unreadable_input_is_left_to_its_error_record(tmp_path):
     def size(path):
         raise ValueError("cannot decode")
