@@ -132,3 +132,22 @@ def test_browser_shows_flagged_items_first(tmp_path):
     assert "page 1 of 2" in dom
     assert 'loading="lazy"' in dom
     assert "in/cut.jpg,1,1,10,10,9:16" in dom  # the fix line, ready to copy
+
+
+def test_the_report_decodes_nothing_more(cli, make_image, tmp_path, monkeypatch):
+    """Sprites come from the image decoded for the model: a batch with --report decodes each
+    file as many times as one without."""
+    import smartcrop.images
+
+    calls = []
+    real = smartcrop.images._decode
+    monkeypatch.setattr(smartcrop.images, "_decode", lambda *a, **k: calls.append(1) or real(*a, **k))
+    make_image("a.jpg", size=(1200, 900))
+    make_image("b.png", size=(500, 700), seed=1)
+    args = (tmp_path / "in", "--ratio", "9:16", "--size", "300x300", "--overwrite")
+    assert cli(*args[:1], tmp_path / "plain", *args[1:]).exit_code == 0
+    plain = len(calls)
+    calls.clear()
+    r = cli(*args[:1], tmp_path / "reviewed", *args[1:], "--report", tmp_path / "r.html")
+    assert r.exit_code == 0 and (tmp_path / "r_files" / "a.jpg").is_file()
+    assert len(calls) == plain > 0
