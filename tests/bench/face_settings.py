@@ -1,0 +1,135 @@
+"""How the face settings were chosen: face cuts and fixation retention for each setting tried.
+
+For every validation photo it runs the saliency model and the face detector once (raw outputs
+kept, so each score threshold is a re-decode), finds the reference faces as smartcrop-eval
+does, then scores each setting: the face figure (smartcrop.evaluate_faces.face_numbers) and
+the share of fixations inside the model's window at the largest and 0.6-zoomed sizes, with the
+centre crop and the fixation oracle for gap closed. Needs ../shared/datasets.
+
+    .venv/bin/python tests/bench/face_settings.py ../shared/datasets/{osie,eyecrowd,scene500}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from smartcrop import cropping, evaluate, evaluate_faces  # noqa: E402
+from smartcrop.faces import FaceDetector  # noqa: E402
+from smartcrop.fixations import fixation_counts, is_validation, load_datasets  # noqa: E402
+from smartcrop.images import shrink_for_model, to_rgb  # noqa: E402
+from smartcrop.options import parse_ratio  # noqa: E402
+from smartcrop.saliency import SaliencyModel, work_map  # noqa: E402
+
+# Each setting: detector thresholds and find_box keywords; {} is the shipped defaults.
+SETTINGS = [
+    {"faces": False}, {},
+    {"min_score": 0.3}, {"min_score": 0.5}, {"min_score": 0.6}, {"min_score": 0.75},
+    {"min_size": 0.0}, {"min_size": 0.04},
+    {"face_margin": 0.0}, {"face_margin": 0.1}, {"face_margin": 0.3},
+    {"face_weight": 0.0}, {"face_weight": 0.25}, {"face_weight": 0.5},
+    {"box_face_weight": 0.0}, {"box_face_weight": 0.25}, {"box_face_weight": 1.0},
+    {"edge_weight": 0.25}, {"edge_weight": 0.5}, {"edge_weight": 1.0},
+    {"faces": False, "edge_weight": 0.5},
+]
+
+
+def prepare(records, model: SaliencyModel, detector: FaceDetector) -> list[dict]:
+    """Per photo: the map, the detector's raw outputs on the CLI's small image, the references."""
+    out = []
+    for r in records:
+        with Image.open(r.path) as im:
+            rgb = to_rgb(im)
+            rgb.load()
+        small = shrink_for_model(rgb, model.input_size())
+        canvas, letterbox = detector.model_input(small)
+        out.append({"size": (r.width, r.height), "map": model.predict(rgb), "raw": detector.raw(canvas),
+                    "letterbox": letterbox, "fixations": r.fixations,
+                    "reference": evaluate_faces.reference_faces(detector, rgb)})
+    return out
+
+
+def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
+    setting = dict(setting)
+    use_faces = setting.pop("faces", True)
+    detector.min_score = setting.pop("min_score", 0.4)
+    detector.min_size = setting.pop("min_size", 0.02)
+    box_weight = setting.pop("box_face_weight", None)
+    rows, kept = [], {1.0: [], 0.6: []}
+    for p in photos:
+        size = p["size"]
+        work = work_map(p["map"], *size)
+        faces = None
+        if use_faces:
+            faces = evaluate_faces.face_array(detector.decode(*p["raw"], p["letterbox"], size))
+        if len(p["reference"]):
+            rows += _face_rows(work, size, faces, p["reference"], setting, box_weight)
+        window_work, widened = cropping.with_faces(work, size, faces, setting.get("face_margin", 0.2),
+                                                   setting.get("face_weight", 0.1))
+        counts = fixation_counts(p["fixations"], *size)
+        for ratio in evaluate.CROP_RATIOS:
+            aspect = parse_ratio(ratio).aspect
+            for zoom in kept:
+                model = cropping.best_window(window_work, size, aspect, zoom, widened,
+                                             setting.get("edge_weight", 0.0))
+                kept[zoom].append([evaluate.share_inside(p["fixations"], b) for b in (
+                    model, evaluate.centred_box(size, aspect, zoom),
+                    cropping.best_window(counts, size, aspect, zoom))])
+    result = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    for zoom, values in kept.items():
+        m, c, o = np.mean(values, axis=0)
+        result[f"retention@{zoom:g}"], result[f"gap@{zoom:g}"] = float(m), float((m - c) / (o - c))
+    return result
+
+
+def _face_rows(work, size, faces, reference, setting, box_weight) -> list[dict]:
+    """Per ratio (largest windows): cuts and face area kept for window and box, and the limit.
+    `face_weight` in `setting` is the window's; `box_weight` the box's (None: its default)."""
+    per_strategy = {"window": dict(setting),
+                    "box": {k: v for k, v in setting.items() if k != "face_weight"}}
+    if box_weight is not None:
+        per_strategy["box"]["face_weight"] = box_weight
+    areas = reference[:, 2] * reference[:, 3]
+    rows = []
+    for ratio in evaluate.CROP_RATIOS:
+        aspect = parse_ratio(ratio).aspect
+        window = cropping.largest_window(*size, aspect)
+        row = {"limit": float(not evaluate_faces.can_avoid_cut(reference, size, *window))}
+        for strategy, kw in per_strategy.items():
+            if strategy == "box":
+                kw = {k: v for k, v in kw.items() if k != "edge_weight"}
+            box = cropping.find_box(work, size, aspect, strategy, faces=faces, **kw)
+            shares = evaluate_faces.inside_shares(reference, box)
+            row[f"{strategy}_cut"] = float(evaluate_faces.cuts(shares))
+            row[f"{strategy}_kept"] = float((shares * areas).sum() / areas.sum())
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("datasets", nargs="+", type=Path)
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    records = [r for r in load_datasets(args.datasets) if is_validation(r)]
+    detector = FaceDetector()
+    photos = prepare(records, SaliencyModel(threads=1), detector)
+    print(f"{len(photos)} photos, {sum(len(p['reference']) > 0 for p in photos)} with a reference face")
+    results = []
+    for setting in SETTINGS:
+        r = score(photos, detector, setting)
+        results.append({"setting": setting, **r})
+        print(json.dumps(setting), " ".join(f"{k}={v:.4f}" for k, v in r.items()), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
