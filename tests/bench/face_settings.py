@@ -22,7 +22,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from smartcrop import cropping, evaluate, evaluate_faces  # noqa: E402
-from smartcrop.faces import FaceDetector  # noqa: E402
+from smartcrop.faces import FaceDetector, iou  # noqa: E402
 from smartcrop.fixations import fixation_counts, is_validation, load_datasets  # noqa: E402
 from smartcrop.images import shrink_for_model, to_rgb  # noqa: E402
 from smartcrop.options import parse_ratio  # noqa: E402
@@ -81,12 +81,38 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
                                              setting.get("edge_weight", 0.0))
                 kept[zoom].append([evaluate.share_inside(p["fixations"], b) for b in (
                     model, evaluate.centred_box(size, aspect, zoom),
-                    cropping.best_window(counts, size, aspect, zoom))])
+                    cropping.best_window(counts, size, aspect, zoom),
+                    # the oracle held to the same rule: keeps the same faces whole
+                    cropping.best_window(counts, size, aspect, zoom, widened))])
     result = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     for zoom, values in kept.items():
-        m, c, o = np.mean(values, axis=0)
+        m, c, o, whole = np.mean(values, axis=0)
         result[f"retention@{zoom:g}"], result[f"gap@{zoom:g}"] = float(m), float((m - c) / (o - c))
+        result[f"oracle@{zoom:g}"], result[f"oracle_faces_whole@{zoom:g}"] = float(o), float(whole)
     return result
+
+
+def recall_by_size(photos: list[dict], detector: FaceDetector) -> dict[str, list]:
+    """With the shipped thresholds: per size band of reference faces (shorter side over the
+    photo's long side), how many there are and the share the product's pass finds (IoU > 0.3);
+    and the smallest face it finds."""
+    detector.min_score, detector.min_size = 0.4, 0.02
+    found, smallest = [], 1.0
+    for p in photos:
+        faces = evaluate_faces.face_array(detector.decode(*p["raw"], p["letterbox"], p["size"]))
+        long_side = max(p["size"])
+        if len(faces):
+            smallest = min(smallest, float(faces[:, 2:].min(axis=1).min() / long_side))
+        corners = np.c_[faces[:, :2], faces[:, :2] + faces[:, 2:]]
+        for r in p["reference"]:
+            hit = len(faces) and iou(np.r_[r[:2], r[:2] + r[2:]], corners).max() > 0.3
+            found.append((min(r[2], r[3]) / long_side, bool(hit)))
+    a = np.array(found, dtype=float).reshape(-1, 2)
+    bands = {}
+    for lo, hi in ((0, 0.03), (0.03, 0.04), (0.04, 0.05), (0.05, 0.07), (0.07, 0.1), (0.1, 1.0), (0, 1.0)):
+        m = (a[:, 0] >= lo) & (a[:, 0] < hi)
+        bands[f"{lo:g}-{hi:g}"] = [int(m.sum()), float(a[m, 1].mean()) if m.any() else None]
+    return {"smallest_found": smallest, "bands": bands}
 
 
 def _face_rows(work, size, faces, reference, setting, box_weight) -> list[dict]:
@@ -117,18 +143,22 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("datasets", nargs="+", type=Path)
     p.add_argument("--json", type=Path)
+    p.add_argument("--settings", type=json.loads, default=SETTINGS, metavar="JSON",
+                   help='the settings to score, e.g. \'[{}, {"min_score": 0.5}]\' (default: all tried)')
     args = p.parse_args()
     records = [r for r in load_datasets(args.datasets) if is_validation(r)]
     detector = FaceDetector()
     photos = prepare(records, SaliencyModel(threads=1), detector)
     print(f"{len(photos)} photos, {sum(len(p['reference']) > 0 for p in photos)} with a reference face")
+    sizes = recall_by_size(photos, detector)
+    print("reference faces by size (count, share found):", json.dumps(sizes))
     results = []
-    for setting in SETTINGS:
+    for setting in args.settings:
         r = score(photos, detector, setting)
         results.append({"setting": setting, **r})
         print(json.dumps(setting), " ".join(f"{k}={v:.4f}" for k, v in r.items()), flush=True)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+        args.json.write_text(json.dumps({"recall_by_size": sizes, "settings": results}, indent=1))
 
 
 if __name__ == "__main__":
