@@ -58,11 +58,15 @@ class _Reporter:
 
             self.bar = tqdm(unit="img", file=sys.stderr, leave=False)
 
-    def planned(self, items) -> None:
-        """The batch's input list is known: it sets the progress bar's total."""
+    def planned(self, items, ignored=()) -> None:
+        """The batch's input list is known: it sets the progress bar's total and says what the
+        walk left out (one warning line)."""
         if self.bar is not None:
             self.bar.total = len(items)
             self.bar.refresh()
+        line = _ignored_line(ignored)
+        if line:
+            self._echo(line)
 
     def __call__(self, result) -> None:
         if self.manifest:
@@ -123,6 +127,18 @@ class _Reporter:
         return (f"smartcrop: error: {n} output{'s exist' if n > 1 else ' exists'} already "
                 f"({self.first_existing}{' and others' if n > 1 else ''}) and were not "
                 f"replaced: rerun with --overwrite to replace them or --skip-existing to keep them")
+
+
+def _ignored_line(ignored) -> str | None:
+    """One warning for the files found in input folders but not read (not images by their
+    extension): how many, which extensions, and the first one as an example."""
+    if not ignored:
+        return None
+    exts = sorted({p.suffix.lower() or "no extension" for p in ignored})
+    shown = ", ".join(exts[:8]) + (f" and {len(exts) - 8} more" if len(exts) > 8 else "")
+    what = ("1 file in the input folders is not an image by its extension and was" if len(ignored) == 1
+            else f"{len(ignored)} files in the input folders are not images by their extension and were")
+    return f"smartcrop: warning: {what} left out ({shown}; e.g. {ignored[0]})"
 
 
 def _verbose_line(r: dict) -> str:
@@ -385,11 +401,11 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
 
     started = []
 
-    def planned(items):
+    def planned(items, ignored):
         if options.focus:
             _check_focus(options, items)
         started.append(True)
-        reporter.planned(items)
+        reporter.planned(items, ignored)
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -53,10 +53,17 @@ def _is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
-def _walk(root: Path, skip: set[Path], errors: dict[Path, str]) -> Iterator[Path]:
+def _is_left_out(name: str) -> bool:
+    """A walked file that is not read and should be reported: not an image by its extension,
+    and not hidden (dot-files such as .DS_Store are left out silently)."""
+    return not name.startswith(".") and not _is_image_name(Path(name))
+
+
+def _walk(root: Path, skip: set[Path], errors: dict[Path, str], ignored: list) -> Iterator[Path]:
     """Image files under `root`, sorted, following links but visiting each folder once.
 
-    Folders that cannot be listed are yielded too, their reason put in `errors`.
+    Folders that cannot be listed are yielded too, their reason put in `errors`; files left
+    out as not images go to `ignored`.
     """
     seen: set[tuple[int, int]] = set()
     unlisted: list[OSError] = []
@@ -79,6 +86,8 @@ def _walk(root: Path, skip: set[Path], errors: dict[Path, str]) -> Iterator[Path
         for name in sorted(filenames):
             if _is_image_name(Path(name)):
                 yield here / name
+            elif _is_left_out(name):
+                ignored.append(here / name)
     for e in unlisted:
         errors[Path(e.filename)] = f"cannot list folder: {e.strerror or e}"
         yield Path(e.filename)
@@ -89,14 +98,21 @@ def walk_order(rel: Path) -> tuple:
     return (*((1, part) for part in rel.parts[:-1]), (0, rel.name))
 
 
-def _list_objects(root: StoredPath, skip: Sequence[StoredPath]) -> list[tuple[StoredPath, Path]]:
-    """Image objects under a prefix (or the one object named), in walk order, outputs left out."""
-    found = []
+def _list_objects(root: StoredPath, skip: Sequence[StoredPath],
+                  ignored: list) -> list[tuple[StoredPath, Path]]:
+    """Image objects under a prefix (or the one object named), in walk order, outputs left out;
+    objects left out as not images go to `ignored`."""
+    found, others = [], []
     for obj in root.walk_files():
         if obj == root:
             return [(obj, Path(obj.name))]
-        if _is_image_name(Path(obj.name)) and not any(obj.is_relative_to(s) for s in skip):
+        if any(obj.is_relative_to(s) for s in skip):
+            continue
+        if _is_image_name(Path(obj.name)):
             found.append((obj, obj.relative_to(root)))
+        elif _is_left_out(obj.name):
+            others.append(obj)
+    ignored += sorted(others, key=lambda o: walk_order(o.relative_to(root)))
     return sorted(found, key=lambda f: walk_order(f[1]))
 
 
@@ -107,7 +123,8 @@ def _listed(root: Path | StoredPath, listed: Sequence[str]) -> list[tuple[Path |
 
 
 def collect_inputs(inputs: Sequence[Path | StoredPath], output: Path | StoredPath,
-                   skip: Sequence[Path] = (), listed: Sequence[str] | None = None) -> list[InputItem]:
+                   skip: Sequence[Path] = (), listed: Sequence[str] | None = None,
+                   ignored: list | None = None) -> list[InputItem]:
     """Expand files and folders (local, or object-storage prefixes) into items with
     collision-free output stems.
 
@@ -115,8 +132,10 @@ def collect_inputs(inputs: Sequence[Path | StoredPath], output: Path | StoredPat
     name. Stems that would collide get the source extension appended (``a_png``), then a
     counter (``a-2``), in input order, so the same inputs always give the same names.
     `listed` (paths relative to the one input, e.g. a list of object keys) replaces walking
-    it, and gives the same names a walk would.
+    it, and gives the same names a walk would. Files found in folders but not read (not
+    images by their extension; hidden files aside) are appended to `ignored` when given.
     """
+    ignored = [] if ignored is None else ignored
     skip_resolved = {p.resolve() for p in (output, *skip) if isinstance(p, Path)}
     found: list[tuple[Path | StoredPath, Path]] = []
     errors: dict[Path, str] = {}
@@ -124,10 +143,10 @@ def collect_inputs(inputs: Sequence[Path | StoredPath], output: Path | StoredPat
         if listed is not None:
             found += _listed(inp, listed)
         elif isinstance(inp, StoredPath):
-            found += _list_objects(inp, [p for p in (output, *skip) if isinstance(p, StoredPath)])
+            found += _list_objects(inp, [p for p in (output, *skip) if isinstance(p, StoredPath)], ignored)
         elif inp.is_dir():
             found += [(p, p.relative_to(inp) if p != inp else Path(inp.resolve().name))
-                      for p in _walk(inp, skip_resolved, errors)]
+                      for p in _walk(inp, skip_resolved, errors, ignored)]
         else:
             found.append((inp, Path(inp.name)))
     stems = [rel.with_suffix("") for _, rel in found]

@@ -404,6 +404,30 @@ def test_quiet_verbose_strategy_and_format(cli, make_image, tmp_path):
     assert "a_1x1.png" in r.stderr
 
 
+def test_files_left_out_of_a_walk_get_one_warning(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    for name in ("notes.txt", "trips/raw.dng", "trips/clip.MOV", ".DS_Store", "trips/.hidden.txt"):
+        (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / name).write_bytes(b"x")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--dry-run")
+    warned = [line for line in r.stderr.splitlines() if "not images" in line]
+    assert r.exit_code == 0 and warned == [
+        f"smartcrop: warning: 3 files in the input folders are not images by their extension and were "
+        f"left out (.dng, .mov, .txt; e.g. {tmp_path / 'in' / 'notes.txt'})"]
+    assert "1 images, 1 outputs" in r.stderr
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--dry-run", "-q")
+    assert r.exit_code == 0 and r.stderr == ""  # -q: only errors, as for the upscale warnings
+    listed = tmp_path / "list.txt"
+    listed.write_text("a.jpg\n")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--dry-run", "--from-list", listed)
+    assert r.exit_code == 0 and "warning" not in r.stderr  # a list is not walked
+    (tmp_path / "in" / "notes.txt").unlink()
+    (tmp_path / "in" / "trips" / "clip.MOV").unlink()
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--dry-run")
+    assert (f"warning: 1 file in the input folders is not an image by its extension and was left out "
+            f"(.dng; e.g. {tmp_path / 'in' / 'trips' / 'raw.dng'})") in r.stderr
+
+
 def test_progress_bar_on_a_terminal_counts_every_input(tmp_path, make_image):
     """With stderr on a terminal the bar's total comes from the one walk of the inputs."""
     import fcntl

@@ -17,6 +17,7 @@ from smartcrop.faces import FaceDetector
 from smartcrop.options import CropOptions, parse_ratio, parse_size
 from smartcrop.pipeline import Cropper, collect_inputs
 from smartcrop.saliency import work_map
+from smartcrop.storage import StoredPath
 
 RECORD_KEYS = {"input", "output", "box", "image_size", "strategy", "score", "status", "error"}
 
@@ -53,9 +54,39 @@ def test_collect_mirrors_folders_and_skips_non_images(tmp_path, make_image):
     (tmp_path / "in" / "notes.txt").write_text("x")
     (tmp_path / "in" / ".hidden.jpg").write_bytes(b"x")
     (tmp_path / "in" / ".beach.jpg.abc.part").write_bytes(b"x")
-    items = collect_inputs([tmp_path / "in"], tmp_path / "out")
+    (tmp_path / "in" / ".DS_Store").write_bytes(b"x")
+    (tmp_path / "in" / "trips" / "raw.DNG").write_bytes(b"x")
+    (tmp_path / "in" / "trips" / "README").write_text("x")
+    ignored = []
+    items = collect_inputs([tmp_path / "in"], tmp_path / "out", ignored=ignored)
     assert stems(items) == ["top", "trips/beach"]
     assert items[1].path == tmp_path / "in" / "trips" / "beach.jpg"
+    # Non-images are reported back in walk order; hidden files are not.
+    assert ignored == [tmp_path / "in" / "notes.txt", tmp_path / "in" / "trips" / "README",
+                       tmp_path / "in" / "trips" / "raw.DNG"]
+
+
+def test_collect_reports_nothing_for_files_given_or_listed(tmp_path, make_image):
+    make_image("a.jpg")
+    (tmp_path / "in" / "notes.txt").write_text("x")
+    (tmp_path / "in" / "out").mkdir()
+    (tmp_path / "in" / "out" / "log.txt").write_text("an output folder is not an input")
+    ignored = []
+    collect_inputs([tmp_path / "in" / "notes.txt"], tmp_path / "out", ignored=ignored)  # tried, fails
+    collect_inputs([tmp_path / "in"], tmp_path / "in" / "out", ignored=ignored, listed=["a.jpg"])
+    assert ignored == []
+    collect_inputs([tmp_path / "in"], tmp_path / "in" / "out", ignored=ignored)
+    assert ignored == [tmp_path / "in" / "notes.txt"]
+
+
+def test_collect_reports_non_image_objects_under_a_prefix(monkeypatch):
+    root = StoredPath("s3://b/in")
+    keys = ["in/b.jpg", "in/sub/clip.mov", "in/.keep", "in/a.txt", "in/out/a_1x1.jpg", "in/out/x.log"]
+    monkeypatch.setattr(StoredPath, "walk_files", lambda self: iter(StoredPath(f"s3://b/{k}") for k in keys))
+    ignored = []
+    items = collect_inputs([root], StoredPath("s3://b/in/out"), ignored=ignored)
+    assert [str(i.path) for i in items] == ["s3://b/in/b.jpg"]
+    assert [str(p) for p in ignored] == ["s3://b/in/a.txt", "s3://b/in/sub/clip.mov"]
 
 
 def test_collect_gives_colliding_names_distinct_stems(tmp_path, make_image):

@@ -42,14 +42,16 @@ def run(cropper: Cropper, items: Sequence[InputItem]) -> Iterator[ImageResult]:
 def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output: Path | StoredPath,
               on_result: Callable[[ImageResult], None] = lambda r: None,
               model: SaliencyModel | None = None,
-              on_plan: Callable[[list[InputItem]], None] = lambda items: None,
+              on_plan: Callable[[list[InputItem], list], None] = lambda items, ignored: None,
               listed: Sequence[str] | None = None,
               detector: FaceDetector | None = None) -> Summary:
-    """Crop every input; `on_plan` sees the input list once (walked once), `on_result` each
-    image's records as they finish. `listed`: see `collect_inputs`."""
+    """Crop every input; `on_plan` sees the input list once (walked once) and the files the walk
+    left out as not images, `on_result` each image's records as they finish. `listed`: see
+    `collect_inputs`."""
     start = time.perf_counter()
-    items = plan(options, inputs, output, listed)
-    on_plan(items)
+    ignored: list[Path | StoredPath] = []
+    items = plan(options, inputs, output, listed, ignored)
+    on_plan(items, ignored)
     summary = Summary()
     for result in run(Cropper(options, output, model, detector), items):
         summary.add(result)

@@ -64,7 +64,7 @@ class CropActor:
 
 def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output: Path | StoredPath,
               on_result: Callable[[ImageResult], None] = lambda r: None,
-              on_plan: Callable[[list[InputItem]], None] = lambda items: None,
+              on_plan: Callable[[list[InputItem], list], None] = lambda items, ignored: None,
               listed: Sequence[str] | None = None, address: str | None = None,
               num_cpus: int | None = None) -> Summary:
     """Crop every input on a Ray cluster: the session already open in this process if any,
@@ -77,8 +77,9 @@ def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output:
     start = time.perf_counter()
     # Outputs written from here on are this run's (object stores keep whole seconds).
     run_began = math.floor(time.time()) - 1
-    items = plan(options, inputs, output, listed)
-    on_plan(items)
+    ignored: list[Path | StoredPath] = []
+    items = plan(options, inputs, output, listed, ignored)
+    on_plan(items, ignored)
     summary = Summary()
     if items:
         import ray
