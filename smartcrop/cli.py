@@ -307,7 +307,8 @@ def _terminate(signum, frame):
                    "[,target] in upright pixels. Overridden outputs are redone even with --skip-existing.")
 @click.option("--fit", type=click.Choice(FITS), default="crop", show_default=True,
               help="pad: letterbox the whole image into the target; auto: pad only when the crop "
-                   "would lose too much (a face cut or left out, or under 65% of the saliency).")
+                   "would lose too much (a face cut, a prominent face left out, or under 65% of the "
+                   "saliency).")
 @click.option("--background", default="auto", show_default=True, metavar="blur|#rrggbb|auto",
               help="Behind padded images: the photo blurred and darkened, a colour, or auto (the "
                    "border's colour when it is plain, else blur).")

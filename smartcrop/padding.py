@@ -14,9 +14,15 @@ from PIL import Image, ImageFilter
 from smartcrop.images import has_alpha, to_8bit
 
 # --fit auto crops when the crop keeps at least this share of the predicted saliency (and
-# cuts no face), pads otherwise. Measured on dataset photos against where people looked
-# (tests/bench/fit_threshold.py; README "Padding").
+# loses no face, see faces_lost), pads otherwise. Measured on dataset photos against where
+# people looked (tests/bench/fit_threshold.py; README "Padding").
 AUTO_MIN_SCORE = 0.65
+# --fit auto pads for a face the crop leaves out only when the face's side is at least this
+# share of the largest face's (a face cut by the crop's edge always counts). On 300 dataset
+# photos, faces left out of crops are mostly 0.6-1.0 of the largest (crowds and group rows);
+# 0.5 still pads for a second subject at 0.54-0.66 that 0.75 would drop, and crops past
+# bystanders at 0.33-0.37 (tests/bench/fit_faces.py; README "Padding").
+AUTO_PROMINENT_FACE = 0.5
 # A border whose pixels spread less than this (std per channel, 0-255) counts as plain.
 PLAIN_BORDER_STD = 10.0
 # The blurred backdrop is made this small (long side), blurred, then enlarged: cheap and smooth.
@@ -33,24 +39,30 @@ def canvas_size(width: int, height: int, aspect: float) -> tuple[int, int]:
 
 def choose(score: float | None, faces_lost: int | None = None,
            min_score: float = AUTO_MIN_SCORE) -> str:
-    """``--fit auto``: "crop" when the crop keeps every face whole (`faces_lost` = 0 or
-    unknown) and `min_score` of the saliency; "pad" otherwise."""
+    """``--fit auto``: "crop" when the crop loses no face (`faces_lost` = 0 or unknown) and
+    keeps `min_score` of the saliency; "pad" otherwise."""
     if faces_lost:
         return "pad"
     return "crop" if score is None or score >= min_score else "pad"
 
 
-def faces_lost(box, faces, whole: float = 0.02) -> int:
-    """How many faces (rows of left, top, width, height) have more than `whole` of their area
-    outside `box` (a cropping.Box): cut by its edge or left out altogether. A group photo's
-    9:16 crop loses people either way; padding keeps them all."""
+def faces_lost(box, faces, whole: float = 0.02, prominent: float = AUTO_PROMINENT_FACE) -> int:
+    """How many faces (rows of left, top, width, height) `box` (a cropping.Box) loses: every
+    face its edge cuts (more than `whole` of the face on each side, as `cropping.faces_cut`
+    counts), and every face it leaves out (all but `whole` outside) whose side (square root of
+    its area) is at least `prominent` times the largest face's. A group photo's 9:16 crop loses
+    people either way; a small bystander left out does not make it pad."""
     f = np.asarray(faces, dtype=np.float64).reshape(-1, 4)
     if not len(f):
         return 0
     ix = np.clip(np.minimum(f[:, 0] + f[:, 2], box.left + box.width) - np.maximum(f[:, 0], box.left), 0, None)
     iy = np.clip(np.minimum(f[:, 1] + f[:, 3], box.top + box.height) - np.maximum(f[:, 1], box.top), 0, None)
     area = f[:, 2] * f[:, 3]
-    return int(np.sum(area - ix * iy > whole * area))
+    inside = ix * iy
+    cut = np.minimum(inside, area - inside) > whole * area
+    left_out = ~cut & (area - inside > whole * area)
+    side = np.sqrt(area)
+    return int(np.sum(cut) + np.sum(left_out & (side >= prominent * side.max())))
 
 
 def parse_colour(text: str) -> tuple[int, int, int]:

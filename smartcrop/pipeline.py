@@ -296,8 +296,8 @@ class Cropper:
     def _fit(self, work: np.ndarray, info: ImageInfo, box: cropping.Box,
              override: focus.Focus | None = None, faces: np.ndarray | None = None) -> str:
         """"crop" or "pad" for one output, as --fit says. auto: by the crop's saliency share and
-        whether it holds every face whole; for an overridden output, by whether the crop holds the
-        reviewer's box (a point always fits)."""
+        whether it loses a face (`padding.faces_lost`); for an overridden output, by whether the
+        crop holds the reviewer's box (a point always fits)."""
         if self.options.fit != "auto":
             return self.options.fit
         if override:

@@ -768,3 +768,26 @@ def test_fit_auto_pads_a_row_of_faces_no_story_holds(cli, tmp_path):
     assert len(got["row"]["faces"]) == 3 and got["row"]["fit"] == "pad"
     assert got["row"]["output_size"] == [1536, 2731]
     assert len(got["one"]["faces"]) == 1 and got["one"]["fit"] == "crop"
+
+
+def test_fit_auto_crops_past_a_small_bystander_left_out(cli, tmp_path):
+    """A small second face at the edge (under half the main face's side), left out of the 4:5
+    crop, does not make auto pad; the rule that counted every face left out would have."""
+    from smartcrop import padding
+    from smartcrop.cropping import Box
+
+    astronaut = Image.open(ROOT / "tests" / "data" / "astronaut.png").convert("RGB")
+    im = Image.new("RGB", (1500, 1024), (90, 90, 100))
+    im.paste(astronaut.resize((1024, 1024)), (0, 0))
+    im.paste(astronaut.resize((500, 500)), (1000, 524))
+    (tmp_path / "in").mkdir()
+    im.save(tmp_path / "in" / "bystander.png")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "4:5", "--fit", "auto", "--dry-run",
+            "--manifest", "-")
+    assert r.exit_code == 0, r.output
+    (rec,) = r.records
+    main, small = sorted(rec["faces"], key=lambda f: -f[2])
+    box = Box(*rec["box"])
+    assert small[2] < 0.5 * main[2] and box.left + box.width <= small[0]  # small, left out
+    assert rec["fit"] == "crop" and rec["face_cut"] == 0
+    assert padding.faces_lost(box, rec["faces"], prominent=0) == 1  # the old rule: pad

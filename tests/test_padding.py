@@ -67,3 +67,15 @@ def test_faces_lost_counts_cut_and_left_out_faces():
              [99.5, 10, 50, 50]]  # 1% outside: whole
     assert padding.faces_lost(box, faces) == 2
     assert padding.faces_lost(box, []) == 0
+
+
+def test_faces_lost_counts_left_out_faces_only_when_prominent():
+    box = Box(100, 0, 200, 400)
+    largest = [150, 10, 60, 60]  # inside
+    assert padding.faces_lost(box, [largest, [10, 100, 30, 30]]) == 1  # half its side: counts
+    assert padding.faces_lost(box, [largest, [10, 100, 29, 29]]) == 0  # a bystander: does not
+    assert padding.faces_lost(box, [largest, [10, 100, 29, 29]], prominent=0) == 1  # the old rule
+    assert padding.faces_lost(box, [largest, [290, 100, 20, 20]]) == 1  # cut: counts at any size
+    assert padding.faces_lost(box, [largest, [299.9, 100, 20, 20]]) == 0  # 0.5% inside: left out
+    assert padding.faces_lost(box, [[10, 100, 29, 29]]) == 1  # the only face is the largest
+    assert padding.faces_lost(box, [[10, 100, 60, 60], [120, 100, 20, 20]], prominent=0.5) == 1
