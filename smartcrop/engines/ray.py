@@ -9,11 +9,14 @@ streams them to the manifest and the progress bar as they arrive (completion ord
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -22,6 +25,7 @@ from pathlib import Path
 from smartcrop.engines import Summary, plan, process
 from smartcrop.options import CropOptions
 from smartcrop.pipeline import Cropper, ImageResult, InputItem
+from smartcrop.report import report_files
 from smartcrop.storage import StoredPath, as_location, written_before
 
 # Inputs per actor call: small, so records stream back soon and a retried call redoes little.
@@ -72,7 +76,8 @@ def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output:
     CPUs, default all cores) and stopped at the end.
 
     Interrupting (KeyboardInterrupt) stops the job: the driver disconnects, which ends its
-    actors; finished outputs are complete, unfinished ones absent.
+    actors; finished outputs are complete, unfinished ones absent (temporary files of writes
+    cut short are removed once the cluster is down).
     """
     start = time.perf_counter()
     # Outputs written from here on are this run's (object stores keep whole seconds).
@@ -85,16 +90,25 @@ def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output:
         import ray
 
         ours = not ray.is_initialized()  # a caller's own Ray session is used as it is
-        if ours:
-            _connect(address, num_cpus)
         try:
-            for index, records in _results(items, options, output, run_began):
-                result = ImageResult(items[index], records)
-                summary.add(result)
-                on_result(result)
+            with _interruptible() as interrupted:
+                try:
+                    if ours:
+                        _connect(address, num_cpus)
+                    for index, records in _results(items, options, output, run_began):
+                        result = ImageResult(items[index], records)
+                        summary.add(result)
+                        on_result(result)
+                        if interrupted:
+                            raise KeyboardInterrupt
+                    if interrupted:  # the KeyboardInterrupt was lost inside Ray: stop anyway
+                        raise KeyboardInterrupt
+                finally:
+                    if ours:
+                        ray.shutdown()
         finally:
-            if ours:
-                ray.shutdown()
+            roots = [output, options.save_saliency, options.debug, report_files(options.report)]
+            _remove_partial_writes(items, [r for r in roots if isinstance(r, Path)], run_began)
     summary.seconds = time.perf_counter() - start
     return summary
 
@@ -105,18 +119,68 @@ def _connect(address: str | None, num_cpus: int | None) -> None:
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     quiet = {"log_to_driver": False, "logging_level": "ERROR", "include_dashboard": False}
+    main = threading.current_thread() is threading.main_thread()
+    term = signal.getsignal(signal.SIGTERM) if main else None
     with _native_stderr_silenced():
         if address:
             env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV)}
             ray.init(address=address, runtime_env={"env_vars": env}, **quiet)
         else:
             ray.init(num_cpus=num_cpus, object_store_memory=OBJECT_STORE_BYTES, **quiet)
+    if term is not None:
+        # ray.init installs a SIGTERM handler that exits with status 15 (and its C++ core one that
+        # prints a stack dump): the caller's own (the CLI's: stop as on Ctrl-C) is put back.
+        signal.signal(signal.SIGTERM, term)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
     # Ray Data's own INFO/WARNING lines ("execution finished", "progress bars disabled"): our
     # bar and summary line report the run.
     logging.getLogger("ray.data").setLevel(logging.ERROR)
+
+
+@contextmanager
+def _interruptible():
+    """Yields a list that becomes true on Ctrl-C, which still raises KeyboardInterrupt. From the
+    interrupt until the block ends (Ray shut down), stdout is muted: Ray's error listener would
+    print the kills of our own actors there ("(raylet) Task ... failed ... will be retried").
+    Only where SIGINT has Python's default handler, in the main thread; else a no-op."""
+    interrupted: list[bool] = []
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield interrupted
+        return
+    stdout = sys.stdout
+
+    def handler(signum, frame):
+        if not interrupted:
+            interrupted.append(True)
+            sys.stdout = io.StringIO()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.stdout = stdout
+
+
+def _remove_partial_writes(items: list[InputItem], roots: list[Path], since: float) -> None:
+    """Remove the temporary files (`.NAME.XXXXXXXX.part`, images.save_atomic) of writes cut
+    short by a killed worker (Ctrl-C, a lost node): this run's items' names, written since the
+    run began, in its local output folders; called once no worker of the run is left."""
+    names: dict[Path, set[str]] = {}
+    for item in items:
+        names.setdefault(item.stem.parent, set()).add(f".{item.stem.name}")
+    for root in roots:
+        for sub, prefixes in names.items():
+            for part in (root / sub).glob(".*.part"):
+                try:
+                    if part.name.startswith(tuple(prefixes)) and part.stat().st_mtime >= since:
+                        part.unlink()
+                except FileNotFoundError:
+                    pass
 
 
 @contextmanager
