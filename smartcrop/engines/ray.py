@@ -168,11 +168,13 @@ def _interruptible():
 
 def _remove_partial_writes(items: list[InputItem], roots: list[Path], since: float) -> None:
     """Remove the temporary files (`.NAME.XXXXXXXX.part`, images.save_atomic) of writes cut
-    short by a killed worker (Ctrl-C, a lost node): this run's items' names, written since the
-    run began, in its local output folders; called once no worker of the run is left."""
-    names: dict[Path, set[str]] = {}
+    short by a killed worker (Ctrl-C, a lost node): names of this run's items (`.beach_16x9.jpg.…`,
+    `.beach.png.…`), written since the run began, in its local output folders. Called after the
+    run: with a cluster started here, once it is down; in a caller's session, Ray may still be
+    ending interrupted actors, so a write cut short just after this can remain."""
+    names: dict[Path, list[str]] = {}
     for item in items:
-        names.setdefault(item.stem.parent, set()).add(f".{item.stem.name}")
+        names.setdefault(item.stem.parent, []).extend((f".{item.stem.name}_", f".{item.stem.name}."))
     for root in roots:
         for sub, prefixes in names.items():
             for part in (root / sub).glob(".*.part"):

@@ -317,3 +317,19 @@ def test_cli_ray_engine_is_quiet_and_ctrl_c_exits_130(tmp_path, how):
     for p in written:
         with Image.open(p) as im:
             im.load()
+
+
+def test_partial_writes_of_this_run_are_removed_and_nothing_else(tmp_path):
+    """After a run, the temporary files of writes cut short (a killed worker) go; other files stay."""
+    from smartcrop.pipeline import InputItem
+
+    out = tmp_path / "out"
+    (out / "trips").mkdir(parents=True)
+    items = [InputItem(tmp_path / "a.jpg", Path("a")), InputItem(tmp_path / "b.jpg", Path("trips/b"))]
+    cut = [out / ".a_1x1.jpg.x1y2z3w4.part", out / "trips" / ".b.png.abcdefgh.part"]
+    kept = [out / "a_1x1.jpg", out / ".ab_1x1.jpg.k2k2k2k2.part", out / ".a_1x1.jpg.oldoldol.part"]
+    for p in cut + kept:
+        p.write_bytes(b"x")
+    os.utime(kept[2], (time.time() - 3600,) * 2)  # from an earlier run: not this run's to remove
+    ray_engine._remove_partial_writes(items, [out, tmp_path / "absent"], time.time() - 60)
+    assert [p.exists() for p in cut + kept] == [False, False, True, True, True]
