@@ -8,8 +8,10 @@ import os
 import stat
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
@@ -340,12 +342,18 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
         frames[0].save(buf, format=fmt, **params)
         path.write_bytes(buf.getbuffer())
         return
+    write_atomic(path, lambda f: frames[0].save(f, format=fmt, **params))
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call `write` on a temporary file beside `path`, then rename it to `path`: a reader
+    never sees a partial file, and an interrupted write leaves only a hidden ``.part``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # as a plain open() would, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
-            frames[0].save(f, format=fmt, **params)
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -12,8 +12,6 @@ open as fast as 50.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -209,17 +207,5 @@ class ReportWriter:
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Temporary file beside `path`, then rename: never a partial page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Never a partial page: written through `images.write_atomic`."""
+    images.write_atomic(path, lambda f: f.write(text.encode("utf-8")))
