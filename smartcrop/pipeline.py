@@ -208,20 +208,19 @@ class Cropper:
         info = images.read_info(item.path, self.options.max_pixels)
         outputs = self._outputs(item, info)
         overrides = self._overrides(item)
+        # One existence check per output (a HEAD request on object storage), used twice below.
+        exists = {t: (self.options.skip_existing or not self.options.dry_run) and p.exists()
+                  for t, p in outputs.items()}
         # An overridden output is redone even under --skip-existing: the override is the change.
-        todo = [t for t, p in outputs.items()
-                if not (self.options.skip_existing and p.exists() and not overrides[t])]
-        if not todo and not self.options.save_saliency and not self.options.debug and not self.options.report:
-            return [self._record(item, t, info, None, outputs[t], "skipped", overrides[t])
-                    for t in self.options.targets]
+        todo = [t for t in outputs if not (self.options.skip_existing and exists[t] and not overrides[t])]
         # Existing outputs are refused before any decode, so a rerun without --overwrite is cheap.
         blocked = {} if self.options.dry_run else {
             t: f"output {outputs[t]} exists (use --overwrite or --skip-existing)"
-            for t in todo if outputs[t].exists() and not self.options.overwrite
+            for t in todo if exists[t] and not self.options.overwrite
             and not (self.options.skip_existing and overrides[t])}
         writes = [] if self.options.dry_run else [t for t in todo if t not in blocked]
-        if not writes and not self.options.dry_run and not self.options.save_saliency \
-                and not self.options.debug and not self.options.report:  # no decode, no model
+        extras = self.options.save_saliency or self.options.debug or self.options.report
+        if not writes and not extras and not (self.options.dry_run and todo):  # no decode, no model
             return [self._record(item, t, info, None, outputs[t], "skipped", overrides[t])
                     if t not in blocked else
                     {**self._record(item, t, info, None, outputs[t], "error", overrides[t]),
