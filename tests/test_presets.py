@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from smartcrop import presets
@@ -39,3 +42,18 @@ def test_listing_has_every_preset_the_date_and_sources():
     for name, (w, h, _) in presets.PRESETS.items():
         assert name in text and f"{w}x{h}" in text
     assert presets.CHECKED in text and all(url.split()[0] in text for url in presets.SOURCES.values())
+
+
+def test_readme_preset_table_matches_the_code():
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Social-media presets"):]
+    rows = [line for line in section[:section.index("\n\n", section.index("| preset |"))].splitlines()
+            if line.startswith("| `")]
+    shown = {}
+    for row in rows:
+        names_cell, sizes_cell = row.split("|")[1:3]
+        names = re.findall(r"`([^`]+)`", names_cell.split("(")[0])
+        names = [names[0].split("-")[0] + n if n.startswith("-") else n for n in names]  # `-link`
+        sizes = [tuple(map(int, s.strip().split("×"))) for s in sizes_cell.split("/")]
+        shown.update(zip(names, sizes, strict=True))
+    assert shown == {name: (w, h) for name, (w, h, _) in presets.PRESETS.items()}
