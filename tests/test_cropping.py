@@ -547,6 +547,35 @@ def test_place_window_with_faces_matches_brute_force(saliency, data):
     assert float(saliency[box.top:box.top + h, box.left:box.left + w].sum()) == pytest.approx(best)
 
 
+@FAST
+@given(saliency=maps(12, 2), data=st.data(), penalty=st.sampled_from([0.01, 0.1, 0.5, 2.0]))
+def test_soft_face_rule_matches_brute_force(saliency, data, penalty):
+    """With a finite face_penalty, the window maximises saliency minus penalty x the map's total
+    for each face, by the share of it cut; checked against every position."""
+    mh, mw = saliency.shape
+    faces = data.draw(int_faces(mw, mh))
+    w, h = data.draw(st.integers(1, mw)), data.draw(st.integers(1, mh))
+    box = place_window(saliency, (mw, mh), w, h, np.array(faces, dtype=float), face_penalty=penalty)
+
+    def value(x, y):
+        shares = sum(_brute_cut([f], x, y, w, h) / (f[2] * f[3]) for f in faces)
+        return float(saliency[y:y + h, x:x + w].sum()) - penalty * float(saliency.sum()) * shares
+
+    best = max(value(x, y) for y in range(mh - h + 1) for x in range(mw - w + 1))
+    assert value(box.left, box.top) == pytest.approx(best)
+
+
+def test_soft_face_rule_cuts_only_for_a_large_gain():
+    """A face at the edge of the salient band: a small penalty lets the window cut it for the
+    band; the strict rule (infinite penalty, the default) and a large penalty do not."""
+    sal = np.zeros((10, 20))
+    sal[:, :9] = 1.0
+    face = np.array([[8.0, 2.0, 4.0, 4.0]])
+    assert place_window(sal, (20, 10), 10, 10, face).left == 2
+    assert place_window(sal, (20, 10), 10, 10, face, face_penalty=1.0).left == 2
+    assert place_window(sal, (20, 10), 10, 10, face, face_penalty=0.01).left == 0
+
+
 def test_window_moves_off_a_face_it_would_cut():
     """The saliency peak sits so that the best window ends inside a face; the rule moves it."""
     sal = np.zeros((10, 20))
