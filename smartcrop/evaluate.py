@@ -28,19 +28,11 @@ from smartcrop.faces import FaceDetector
 from smartcrop.fixations import density_map, fixation_counts, holdout_split, is_validation, load_datasets
 from smartcrop.images import shrink_for_model, to_rgb
 from smartcrop.options import parse_ratio
-from smartcrop.saliency import SaliencyModel, upsample, work_map
+from smartcrop.saliency import SaliencyModel, centre_prior, upsample, work_map
 
 CROP_RATIOS = ("1:1", "16:9", "9:16", "4:5", "1.91:1")
 ZOOMS = (1.0, 0.6)
-CENTRE_SIGMA = 0.25  # centre prior: Gaussian with sigma = 1/4 of each side
 BAD_CROP = 0.8  # a crop is bad when it keeps less than this share of what the oracle keeps
-
-
-def centre_prior(width: int, height: int, sigma: float = CENTRE_SIGMA) -> np.ndarray:
-    ys = (np.arange(height) + 0.5) / height - 0.5
-    xs = (np.arange(width) + 0.5) / width - 0.5
-    g = np.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2) / sigma**2)
-    return g / g.sum()
 
 
 def centred_box(image_size: tuple[int, int], aspect: float, zoom: float) -> cropping.Box:
@@ -55,14 +47,7 @@ def share_inside(points: np.ndarray, box: cropping.Box) -> float:
     return float(inside.mean())
 
 
-def mix_centre(saliency: np.ndarray, weight: float) -> np.ndarray:
-    """(1 - weight) x the map + weight x the centre prior at the map's size; sums to 1."""
-    if weight == 0:
-        return saliency
-    return (1 - weight) * saliency + weight * centre_prior(saliency.shape[1], saliency.shape[0])
-
-
-def evaluate_record(model: SaliencyModel, record, centre_mix: float = 0.0,
+def evaluate_record(model: SaliencyModel, record,
                     detector: FaceDetector | None = None, edge_weight: float = 0.0,
                     use_faces: bool = True) -> dict:
     """All numbers for one image. With a `detector`, "faces" holds the face figure, and with
@@ -72,7 +57,7 @@ def evaluate_record(model: SaliencyModel, record, centre_mix: float = 0.0,
     with Image.open(record.path) as im:
         rgb = to_rgb(im)
         rgb.load()  # to_rgb may hand back the file's own lazy image
-    small = mix_centre(model.predict(rgb), centre_mix)
+    small = model.predict(rgb)
     faces, face_figure = None, {}
     if detector is not None:
         if use_faces:
@@ -185,8 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--weights", type=Path, default=None)
     p.add_argument("--flip", action="store_true",
                    help="average each map with its mirror image's (test-time augmentation)")
-    p.add_argument("--centre-mix", type=float, default=0.0, metavar="W",
-                   help="score (1 - W) x the map + W x the centre prior (0 to 1; default 0)")
+    p.add_argument("--centre-mix", type=float, default=None, metavar="W",
+                   help="score (1 - W) x the map + W x the centre prior (0 to 1; default: the "
+                        "model's own, as the CLI crops)")
     p.add_argument("--no-faces", dest="faces", action="store_false",
                    help="crop without faces (as smartcrop --no-faces); the face figure still counts "
                         "the cuts")
@@ -195,20 +181,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", type=Path, help="write the summary (and per-image numbers) here")
     p.add_argument("--limit", type=int, default=0)
     args = p.parse_args(argv)
-    if not 0 <= args.centre_mix <= 1:
+    if args.centre_mix is not None and not 0 <= args.centre_mix <= 1:
         p.error(f"--centre-mix must be between 0 and 1, not {args.centre_mix}")
     if args.val_dataset and args.split == "all":
         p.error("--val-dataset needs --split val or --split train")
     try:
         records = select(load_datasets(args.datasets), args.split, args.val_dataset)
-        model = SaliencyModel(args.weights, threads=2, flip=args.flip)
+        model = SaliencyModel(args.weights, threads=2, flip=args.flip, centre_mix=args.centre_mix)
         detector = FaceDetector()  # the product's faces with --faces, and the reference ones
     except ValueError as e:
         sys.exit(f"smartcrop-eval: error: {e}")
     if args.limit:
         records = records[:args.limit]
     start = time.perf_counter()
-    results = [evaluate_record(model, r, args.centre_mix, detector, args.edge_weight, args.faces)
+    results = [evaluate_record(model, r, detector, args.edge_weight, args.faces)
                for r in records]
     summary = summarise(results)
     parts = by_dataset(results, records)
@@ -220,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n{len(results)} images in {time.perf_counter() - start:.0f} s; model {model.path}")
     if args.json:
         settings = {"split": args.split, "val_dataset": args.val_dataset, "flip": args.flip,
-                    "centre_mix": args.centre_mix, "model": str(model.path), "faces": args.faces,
+                    "centre_mix": model.centre_mix, "model": str(model.path), "faces": args.faces,
                     "edge_weight": args.edge_weight,
                     "datasets": [str(d) for d in args.datasets]}
         args.json.write_text(json.dumps({"settings": settings, "summary": summary, "by_dataset": parts,

@@ -22,6 +22,22 @@ from PIL import Image
 from smartcrop.canvas import MAP_STRIDE, place, to_canvas
 
 MODEL_NAME = "saliency"
+CENTRE_SIGMA = 0.25  # centre prior: Gaussian with sigma = 1/4 of each side
+
+
+def centre_prior(width: int, height: int, sigma: float = CENTRE_SIGMA) -> np.ndarray:
+    """A centred Gaussian over a (height, width) map, summing to 1."""
+    ys = (np.arange(height) + 0.5) / height - 0.5
+    xs = (np.arange(width) + 0.5) / width - 0.5
+    g = np.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2) / sigma**2)
+    return g / g.sum()
+
+
+def mix_centre(saliency: np.ndarray, weight: float) -> np.ndarray:
+    """(1 - weight) x the map + weight x the centre prior at the map's size; sums to 1."""
+    if weight == 0:
+        return saliency
+    return (1 - weight) * saliency + weight * centre_prior(saliency.shape[1], saliency.shape[0])
 
 
 def default_weights_dir() -> Path:
@@ -144,14 +160,21 @@ class SaliencyModel:
     above 1, concurrent `predict` calls are answered together, up to that many per model call
     (the model must have a dynamic batch dimension). With `flip`, each map is the mean of the
     image's map and its mirror image's map mirrored back (test-time augmentation: two canvases
-    per photo, one model call of two when not batching).
+    per photo, one model call of two when not batching). Each map is mixed with the centre
+    prior by `centre_mix` (None: the weight the model's manifest gives, else 0), which makes
+    crops hold up better on photos unlike the training sets (weights/README.md).
     """
 
     def __init__(self, model_path: Path | None = None, threads: int = 1, workers: int = 1,
-                 batch_size: int = 1, flip: bool = False):
+                 batch_size: int = 1, flip: bool = False, centre_mix: float | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
         self.path, self.manifest = resolve_weights(model_path)
+        if centre_mix is None:
+            centre_mix = float((self.manifest or {}).get("centre_mix", 0.0))
+        if not 0 <= centre_mix <= 1:
+            raise ValueError(f"{self.path}: centre_mix must be between 0 and 1, not {centre_mix}")
+        self.centre_mix = centre_mix
         self.batch_size = batch_size
         self.flip = flip
         self._pool: queue.SimpleQueue = queue.SimpleQueue()
@@ -219,7 +242,8 @@ class SaliencyModel:
             out = self._infer(canvas)
             region = np.maximum(out[rows, cols].astype(np.float64), 0)
         total = region.sum()
-        return region / total if total > 0 else np.full_like(region, 1 / region.size)
+        region = region / total if total > 0 else np.full_like(region, 1 / region.size)
+        return mix_centre(region, self.centre_mix)
 
 
 def upsample(saliency: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -44,15 +44,6 @@ def test_table_shows_bad_crops():
     assert "| all, largest | 0.800 | 0.500 | 1.000 | 60% | 50.0% |" in table
 
 
-def test_mix_centre():
-    m = np.zeros((6, 8))
-    m[0, 0] = 1.0
-    assert evaluate.mix_centre(m, 0.0) is m
-    mixed = evaluate.mix_centre(m, 0.25)
-    assert mixed.sum() == pytest.approx(1.0) and mixed[0, 0] > 0.75
-    np.testing.assert_allclose(evaluate.mix_centre(m, 1.0), evaluate.centre_prior(8, 6))
-
-
 def _records(dataset: str, n: int) -> list[FixationRecord]:
     return [FixationRecord(dataset, f"{i}.jpg", Path(f"/nowhere/{i}.jpg"), 10, 10, np.zeros((1, 2)))
             for i in range(n)]

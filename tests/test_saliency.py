@@ -16,7 +16,9 @@ from smartcrop.saliency import (
     WORK_MAP_SIDE,
     SaliencyModel,
     _Batcher,
+    centre_prior,
     default_weights_dir,
+    mix_centre,
     resolve_weights,
     to_png_array,
     upsample,
@@ -235,3 +237,28 @@ def test_flip_averaging_through_the_batcher_matches_one_call():
     batched = SaliencyModel(threads=1, batch_size=4, flip=True)
     for e, g in zip([alone.predict(im) for im in ims], _in_threads(batched.predict, ims), strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-7)
+
+
+def test_mix_centre():
+    m = np.zeros((6, 8))
+    m[0, 0] = 1.0
+    assert mix_centre(m, 0.0) is m
+    mixed = mix_centre(m, 0.25)
+    assert mixed.sum() == pytest.approx(1.0) and mixed[0, 0] > 0.75
+    np.testing.assert_allclose(mix_centre(m, 1.0), centre_prior(8, 6))
+
+
+def test_manifest_centre_mix_is_applied(weights_copy):
+    """A manifest's centre_mix mixes every map with the centre prior; an explicit weight wins."""
+    manifest = json.loads((weights_copy / "saliency.json").read_text())
+    manifest["centre_mix"] = 0.3
+    (weights_copy / "saliency.json").write_text(json.dumps(manifest))
+    image = photo((320, 240), centre=(60, 50))
+    plain = SaliencyModel(weights_copy, centre_mix=0.0).predict(image)
+    mixed = SaliencyModel(weights_copy).predict(image)
+    np.testing.assert_allclose(mixed, 0.7 * plain + 0.3 * centre_prior(plain.shape[1], plain.shape[0]))
+    assert SaliencyModel(weights_copy).centre_mix == 0.3
+    manifest["centre_mix"] = 1.5
+    (weights_copy / "saliency.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="centre_mix"):
+        SaliencyModel(weights_copy)

@@ -110,7 +110,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--name", default="saliency")
     p.add_argument("--canvas", default=f"{CANVAS_WIDTH}x{CANVAS_HEIGHT}",
                    help="input WxH, multiples of 16 (default: the training canvas)")
+    p.add_argument("--centre-mix", type=float, default=0.0, metavar="W",
+                   help="maps are (1 - W) x the model's + W x a centre prior when used (the "
+                        "manifest carries W; choose it by the cross-dataset crop figure)")
     args = p.parse_args(argv)
+    if not 0 <= args.centre_mix <= 1:
+        p.error(f"--centre-mix must be between 0 and 1, not {args.centre_mix}")
     canvas = tuple(int(v) for v in args.canvas.lower().split("x"))
     if len(canvas) != 2 or any(v < 16 or v % 16 for v in canvas):
         p.error(f"--canvas must be WxH, multiples of 16, not {args.canvas}")
@@ -131,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         "input": {"shape": [-1, canvas[1], canvas[0], 3], "dtype": "float32",
                   "range": "RGB 0..255, image letterboxed on mid-grey (128)"},
         "quantization": QUANTIZATIONS[args.quantize],
+        **({"centre_mix": args.centre_mix} if args.centre_mix else {}),
         **({"calibration": {"datasets": [d.name for d in args.calibrate], "split": "train",
                             "images": len(calibration), "seed": 0}} if calibration is not None else {}),
         "files": {f.name: {"bytes": f.stat().st_size, "sha256": sha256(f)}
