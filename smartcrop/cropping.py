@@ -148,8 +148,10 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
     """Slide a width x height window (image pixels) to the position of maximum covered saliency.
 
     With `faces`, only positions cutting the least face area compete (none, when any position
-    cuts none). `within` (left, top, right, bottom; image pixels) keeps to positions whose window
-    contains that region, when there are any. `edge_weight` subtracts saliency along the edges.
+    cuts none); with a finite `face_penalty`, cuts are instead subtracted from the score
+    (`DEFAULTS["face_penalty"]`). `within` (left, top, right, bottom; image pixels) keeps to
+    positions whose window contains that region, when there are any. `edge_weight` subtracts
+    saliency along the edges.
     """
     image_w, image_h = image_size
     map_h, map_w = saliency.shape
@@ -168,12 +170,13 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
         inside = (tops[:, None] <= y0 + 1e-6) & (tops[:, None] + height >= y1 - 1e-6) \
             & (lefts[None, :] <= x0 + 1e-6) & (lefts[None, :] + width >= x1 - 1e-6)
         allowed = inside if inside.any() else allowed
-    if faces is not None and len(faces) and math.isinf(face_penalty):
-        cut = np.where(allowed, cut_area(faces, lefts, tops, width, height), np.inf)
-        allowed = cut <= cut.min()
-    elif faces is not None and len(faces):
-        score = score - face_penalty * sat[-1, -1] * cut_area(faces, lefts, tops, width, height,
-                                                              share=True)
+    if faces is not None and len(faces):
+        if math.isinf(face_penalty):
+            cut = np.where(allowed, cut_area(faces, lefts, tops, width, height), np.inf)
+            allowed = cut <= cut.min()
+        else:
+            score = score - face_penalty * sat[-1, -1] * cut_area(faces, lefts, tops, width,
+                                                                  height, share=True)
     y, x = _argmax_near_centre(np.where(allowed, score, -np.inf))
     return Box(int(lefts[x]), int(tops[y]), width, height)
 

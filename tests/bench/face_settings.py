@@ -89,8 +89,7 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
                     cropping.best_window(counts, size, aspect, zoom),
                     # the oracle held to the same rule: keeps the same faces whole
                     cropping.best_window(counts, size, aspect, zoom, widened))])
-                if zoom == 1.0:
-                    with_face.append(len(p["reference"]) > 0)
+        with_face += [len(p["reference"]) > 0] * len(evaluate.CROP_RATIOS)
     result = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     with_face = np.array(with_face)
     for zoom, values in kept.items():
