@@ -28,7 +28,7 @@ from smartcrop.faces import FaceDetector
 from smartcrop.fixations import density_map, fixation_counts, holdout_split, is_validation, load_datasets
 from smartcrop.images import shrink_for_model, to_rgb
 from smartcrop.options import parse_ratio
-from smartcrop.saliency import SaliencyModel, centre_prior, upsample, work_map
+from smartcrop.saliency import SaliencyModel, centre_prior, check_centre_mix, upsample, work_map
 
 CROP_RATIOS = ("1:1", "16:9", "9:16", "4:5", "1.91:1")
 ZOOMS = (1.0, 0.6)
@@ -53,20 +53,37 @@ def evaluate_record(model: SaliencyModel, record,
     """All numbers for one image. With a `detector`, "faces" holds the face figure, and with
     `use_faces` the model's crops keep the faces it finds (on the reduced image the CLI gives
     it) whole."""
+    photo = prepare_record(model, record, detector, use_faces)
+    return score_record(photo, photo["map"], edge_weight)
+
+
+def prepare_record(model: SaliencyModel, record, detector: FaceDetector | None = None,
+                   use_faces: bool = True) -> dict:
+    """What scoring one image needs: its map (`model.predict`), the product's faces (None when
+    off) and the reference faces (None without a detector). Kept apart from `score_record` so
+    that a sweep over map post-processing runs the networks once per image."""
     w, h = record.width, record.height
     with Image.open(record.path) as im:
         rgb = to_rgb(im)
         rgb.load()  # to_rgb may hand back the file's own lazy image
-    small = model.predict(rgb)
-    faces, face_figure = None, {}
+    faces = reference = None
     if detector is not None:
         if use_faces:
             faces = evaluate_faces.face_array(
                 detector.detect(shrink_for_model(rgb, model.input_size()), (w, h)))
         reference = evaluate_faces.reference_faces(detector, rgb)
-        if len(reference):
-            face_figure = evaluate_faces.face_numbers(work_map(small, w, h), (w, h), faces, reference,
-                                                      edge_weight=edge_weight)
+    return {"record": record, "map": model.predict(rgb), "faces": faces, "reference": reference}
+
+
+def score_record(photo: dict, small: np.ndarray, edge_weight: float = 0.0) -> dict:
+    """All numbers for one prepared image, scored with the map `small` (the model's map, or
+    one post-processed from it)."""
+    record, faces, reference = photo["record"], photo["faces"], photo["reference"]
+    w, h = record.width, record.height
+    face_figure = {}
+    if reference is not None and len(reference):
+        face_figure = evaluate_faces.face_numbers(work_map(small, w, h), (w, h), faces, reference,
+                                                  edge_weight=edge_weight)
     pred = upsample(small, w, h)
     density = density_map(record.fixations, w, h)
     counts = fixation_counts(record.fixations, w, h)
@@ -173,6 +190,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--centre-mix", type=float, default=None, metavar="W",
                    help="score (1 - W) x the map + W x the centre prior (0 to 1; default: the "
                         "model's own, as the CLI crops)")
+    p.add_argument("--centre-fade", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="fade the mix to 0 as the map's concentration (mass in its top tenth) goes "
+                        "from LO to HI (default: the model's own)")
     p.add_argument("--no-faces", dest="faces", action="store_false",
                    help="crop without faces (as smartcrop --no-faces); the face figure still counts "
                         "the cuts")
@@ -181,13 +201,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", type=Path, help="write the summary (and per-image numbers) here")
     p.add_argument("--limit", type=int, default=0)
     args = p.parse_args(argv)
-    if args.centre_mix is not None and not 0 <= args.centre_mix <= 1:
-        p.error(f"--centre-mix must be between 0 and 1, not {args.centre_mix}")
+    try:
+        check_centre_mix(0 if args.centre_mix is None else args.centre_mix, args.centre_fade)
+    except ValueError as e:
+        p.error(str(e).replace("centre_", "--centre-"))
     if args.val_dataset and args.split == "all":
         p.error("--val-dataset needs --split val or --split train")
     try:
         records = select(load_datasets(args.datasets), args.split, args.val_dataset)
-        model = SaliencyModel(args.weights, threads=2, flip=args.flip, centre_mix=args.centre_mix)
+        model = SaliencyModel(args.weights, threads=2, flip=args.flip, centre_mix=args.centre_mix,
+                               centre_fade=args.centre_fade)
         detector = FaceDetector()  # the product's faces with --faces, and the reference ones
     except ValueError as e:
         sys.exit(f"smartcrop-eval: error: {e}")
@@ -206,7 +229,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n{len(results)} images in {time.perf_counter() - start:.0f} s; model {model.path}")
     if args.json:
         settings = {"split": args.split, "val_dataset": args.val_dataset, "flip": args.flip,
-                    "centre_mix": model.centre_mix, "model": str(model.path), "faces": args.faces,
+                    "centre_mix": model.centre_mix,
+                    "centre_fade": model.centre_fade, "model": str(model.path), "faces": args.faces,
                     "edge_weight": args.edge_weight,
                     "datasets": [str(d) for d in args.datasets]}
         args.json.write_text(json.dumps({"settings": settings, "summary": summary, "by_dataset": parts,

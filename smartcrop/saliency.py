@@ -33,11 +33,48 @@ def centre_prior(width: int, height: int, sigma: float = CENTRE_SIGMA) -> np.nda
     return g / g.sum()
 
 
-def mix_centre(saliency: np.ndarray, weight: float) -> np.ndarray:
-    """(1 - weight) x the map + weight x the centre prior at the map's size; sums to 1."""
-    if weight == 0:
+def concentration(saliency: np.ndarray) -> float:
+    """Share of the map's mass in its top tenth of cells: about 0.1 for a flat map, near 1 for
+    one sharp peak. It tells a confident map from an unsure one."""
+    values = np.sort(saliency, axis=None)[::-1]
+    total = values.sum()
+    return float(values[:max(1, values.size // 10)].sum() / total) if total > 0 else 0.0
+
+
+def centre_weight(saliency: np.ndarray, weight: float,
+                  fade: tuple[float, float] | None = None) -> float:
+    """The centre mix for this map: `weight`, or with `fade` = (lo, hi), `weight` down to 0
+    as the map's concentration rises from lo to hi, so a confident map (one clear subject, even
+    at the photo's edge) is trusted and an unsure one leans on the centre."""
+    if weight == 0 or fade is None:
+        return weight
+    lo, hi = fade
+    return weight * float(np.clip((hi - concentration(saliency)) / (hi - lo), 0.0, 1.0))
+
+
+def mix_centre(saliency: np.ndarray, weight: float,
+               fade: tuple[float, float] | None = None) -> np.ndarray:
+    """(1 - w) x the map + w x the centre prior at the map's size, w = `centre_weight`; sums to 1."""
+    w = centre_weight(saliency, weight, fade)
+    if w == 0:
         return saliency
-    return (1 - weight) * saliency + weight * centre_prior(saliency.shape[1], saliency.shape[0])
+    return (1 - w) * saliency + w * centre_prior(saliency.shape[1], saliency.shape[0])
+
+
+def check_centre_mix(weight: float, fade) -> tuple[float, tuple[float, float] | None]:
+    """(weight, fade) as numbers; ValueError naming the setting when out of range."""
+    weight = float(weight)
+    if not 0 <= weight <= 1:
+        raise ValueError(f"centre_mix must be between 0 and 1, not {weight}")
+    if fade is None:
+        return weight, None
+    try:
+        lo, hi = (float(v) for v in fade)
+    except (TypeError, ValueError):
+        raise ValueError(f"centre_fade must be two numbers [lo, hi], not {fade!r}") from None
+    if not 0 <= lo < hi <= 1:
+        raise ValueError(f"centre_fade must be 0 <= lo < hi <= 1, not {[lo, hi]}")
+    return weight, (lo, hi)
 
 
 def default_weights_dir() -> Path:
@@ -161,20 +198,24 @@ class SaliencyModel:
     (the model must have a dynamic batch dimension). With `flip`, each map is the mean of the
     image's map and its mirror image's map mirrored back (test-time augmentation: two canvases
     per photo, one model call of two when not batching). Each map is mixed with the centre
-    prior by `centre_mix` (None: the weight the model's manifest gives, else 0), which makes
-    crops hold up better on photos unlike the training sets (weights/README.md).
+    prior by `centre_mix`, faded out for confident maps by `centre_fade` (None: what the model's
+    manifest gives, else no mix), which makes crops hold up better on photos unlike the
+    training sets (weights/README.md, "Centre mix").
     """
 
     def __init__(self, model_path: Path | None = None, threads: int = 1, workers: int = 1,
-                 batch_size: int = 1, flip: bool = False, centre_mix: float | None = None):
+                 batch_size: int = 1, flip: bool = False, centre_mix: float | None = None,
+                 centre_fade: tuple[float, float] | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
         self.path, self.manifest = resolve_weights(model_path)
-        if centre_mix is None:
-            centre_mix = float((self.manifest or {}).get("centre_mix", 0.0))
-        if not 0 <= centre_mix <= 1:
-            raise ValueError(f"{self.path}: centre_mix must be between 0 and 1, not {centre_mix}")
-        self.centre_mix = centre_mix
+        manifest = self.manifest or {}
+        try:
+            self.centre_mix, self.centre_fade = check_centre_mix(
+                manifest.get("centre_mix", 0.0) if centre_mix is None else centre_mix,
+                manifest.get("centre_fade") if centre_fade is None else centre_fade)
+        except ValueError as e:
+            raise ValueError(f"{self.path}: {e}") from None
         self.batch_size = batch_size
         self.flip = flip
         self._pool: queue.SimpleQueue = queue.SimpleQueue()
@@ -243,7 +284,7 @@ class SaliencyModel:
             region = np.maximum(out[rows, cols].astype(np.float64), 0)
         total = region.sum()
         region = region / total if total > 0 else np.full_like(region, 1 / region.size)
-        return mix_centre(region, self.centre_mix)
+        return mix_centre(region, self.centre_mix, self.centre_fade)
 
 
 def upsample(saliency: np.ndarray, width: int, height: int) -> np.ndarray:

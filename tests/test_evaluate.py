@@ -86,6 +86,12 @@ def test_main_scores_the_held_out_dataset(tmp_path, capsys):
     assert 0 <= report["summary"]["crops"]["all@0.6"]["bad"] <= 1
 
 
+def test_centre_fade_is_checked(capsys):
+    with pytest.raises(SystemExit) as e:
+        evaluate.main(["somewhere", "--centre-mix", "0.3", "--centre-fade", "0.8", "0.4"])
+    assert e.value.code == 2 and "--centre-fade must be 0 <= lo < hi <= 1" in capsys.readouterr().err
+
+
 def test_by_dataset_and_headline():
     records = _records("a", 2) + _records("b", 1)
     results = [_result(0.9, 0.5, 1.0, cc=0.6), _result(0.7, 0.5, 1.0, cc=0.4), _result(1.0, 0.5, 1.0)]

@@ -17,6 +17,8 @@ from smartcrop.saliency import (
     SaliencyModel,
     _Batcher,
     centre_prior,
+    centre_weight,
+    concentration,
     default_weights_dir,
     mix_centre,
     resolve_weights,
@@ -246,6 +248,51 @@ def test_mix_centre():
     mixed = mix_centre(m, 0.25)
     assert mixed.sum() == pytest.approx(1.0) and mixed[0, 0] > 0.75
     np.testing.assert_allclose(mix_centre(m, 1.0), centre_prior(8, 6))
+
+
+def test_concentration_tells_a_flat_map_from_a_peaked_one():
+    flat = np.full((10, 20), 1 / 200)
+    peak = np.zeros((10, 20))
+    peak[3, 4] = 1.0
+    assert concentration(flat) == pytest.approx(0.1)
+    assert concentration(peak) == pytest.approx(1.0)
+
+
+def test_centre_weight_fades_out_for_confident_maps():
+    flat = np.full((10, 20), 1 / 200)
+    peak = np.zeros((10, 20))
+    peak[3, 4] = 1.0
+    assert centre_weight(flat, 0.4) == centre_weight(peak, 0.4) == 0.4  # no fade: constant
+    assert centre_weight(flat, 0.4, (0.4, 0.7)) == pytest.approx(0.4)  # unsure map: full weight
+    assert centre_weight(peak, 0.4, (0.4, 0.7)) == 0  # one clear subject: trusted as it is
+    half = np.zeros((10, 20))  # concentration 0.55: halfway between lo and hi
+    half[0, :20] = 0.55 / 20
+    half[1:, :] = 0.45 / 180
+    assert concentration(half) == pytest.approx(0.55)
+    assert centre_weight(half, 0.4, (0.4, 0.7)) == pytest.approx(0.2)
+    np.testing.assert_array_equal(mix_centre(peak, 0.4, (0.4, 0.7)), peak)
+    mixed = mix_centre(flat, 0.4, (0.4, 0.7))
+    np.testing.assert_allclose(mixed, 0.6 * flat + 0.4 * centre_prior(20, 10))
+
+
+def test_manifest_centre_fade_is_applied(weights_copy):
+    """centre_fade in the manifest fades the mix per map; a bad value is refused by name."""
+    path = weights_copy / "saliency.json"
+    manifest = json.loads(path.read_text())
+    manifest.update(centre_mix=0.4, centre_fade=[0.2, 0.95])
+    path.write_text(json.dumps(manifest))
+    image = photo((320, 240), centre=(60, 50))
+    model = SaliencyModel(weights_copy)
+    assert model.centre_mix == 0.4 and model.centre_fade == (0.2, 0.95)
+    plain = SaliencyModel(weights_copy, centre_mix=0.0).predict(image)
+    expected_weight = centre_weight(plain, 0.4, (0.2, 0.95))
+    assert 0 < expected_weight < 0.4
+    np.testing.assert_allclose(model.predict(image), mix_centre(plain, 0.4, (0.2, 0.95)))
+    for bad in ([0.7, 0.4], [0.5], "high"):
+        manifest["centre_fade"] = bad
+        path.write_text(json.dumps(manifest))
+        with pytest.raises(ValueError, match="centre_fade"):
+            SaliencyModel(weights_copy)
 
 
 def test_manifest_centre_mix_is_applied(weights_copy):

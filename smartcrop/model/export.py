@@ -25,6 +25,7 @@ from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH, place, to_canvas
 from smartcrop.fixations import load_datasets, split
 from smartcrop.model.network import NetworkConfig, build_saliency_model
 from smartcrop.model.train import DEFAULT_DATA
+from smartcrop.saliency import check_centre_mix
 
 QUANTIZATIONS = {
     "int8": "int8 convolutions (weights and activations), other ops float32",
@@ -113,9 +114,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--centre-mix", type=float, default=0.0, metavar="W",
                    help="maps are (1 - W) x the model's + W x a centre prior when used (the "
                         "manifest carries W; choose it by the cross-dataset crop figure)")
+    p.add_argument("--centre-fade", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="fade the mix to 0 as a map's concentration (mass in its top tenth) goes "
+                        "from LO to HI: confident maps are trusted")
     args = p.parse_args(argv)
-    if not 0 <= args.centre_mix <= 1:
-        p.error(f"--centre-mix must be between 0 and 1, not {args.centre_mix}")
+    try:
+        check_centre_mix(args.centre_mix, args.centre_fade)
+    except ValueError as e:
+        p.error(str(e).replace("centre_", "--centre-"))
     canvas = tuple(int(v) for v in args.canvas.lower().split("x"))
     if len(canvas) != 2 or any(v < 16 or v % 16 for v in canvas):
         p.error(f"--canvas must be WxH, multiples of 16, not {args.canvas}")
@@ -137,6 +143,7 @@ def main(argv: list[str] | None = None) -> None:
                   "range": "RGB 0..255, image letterboxed on mid-grey (128)"},
         "quantization": QUANTIZATIONS[args.quantize],
         **({"centre_mix": args.centre_mix} if args.centre_mix else {}),
+        **({"centre_fade": args.centre_fade} if args.centre_mix and args.centre_fade else {}),
         **({"calibration": {"datasets": [d.name for d in args.calibrate], "split": "train",
                             "images": len(calibration), "seed": 0}} if calibration is not None else {}),
         "files": {f.name: {"bytes": f.stat().st_size, "sha256": sha256(f)}

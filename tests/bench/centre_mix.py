@@ -1,0 +1,78 @@
+"""How the centre mix was chosen: the crop figure and the map metrics for each mix setting.
+
+Runs the saliency model (without any mix) and the face detectors once per photo, then scores
+every (centre_mix, centre_fade) setting on the same maps with smartcrop-eval's own scoring
+(`evaluate.score_record`), faces on as the CLI crops. Also prints the spread of the maps'
+concentration, which `centre_fade` reads. Needs ../shared/datasets.
+
+    .venv/bin/python tests/bench/centre_mix.py ../shared/datasets/{osie,eyecrowd,scene500} \\
+        [--val-dataset scene500 --weights runs/fold-scene500/export] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from smartcrop import evaluate, evaluate_faces  # noqa: E402
+from smartcrop.faces import FaceDetector  # noqa: E402
+from smartcrop.fixations import load_datasets  # noqa: E402
+from smartcrop.saliency import SaliencyModel, concentration, mix_centre  # noqa: E402
+
+# (centre_mix, centre_fade); (0, None) is the model's map as it is.
+SETTINGS = [(0.0, None), (0.1, None), (0.2, None), (0.3, None),
+            (0.2, (0.3, 0.6)), (0.3, (0.3, 0.6)), (0.3, (0.25, 0.5)), (0.4, (0.3, 0.6))]
+
+
+def name(mix: float, fade) -> str:
+    return f"mix {mix:g}" + (f", fade {fade[0]:g}-{fade[1]:g}" if fade else "")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("datasets", nargs="+", type=Path)
+    p.add_argument("--val-dataset", default=None)
+    p.add_argument("--weights", type=Path, default=None)
+    p.add_argument("--settings", default=None,
+                   help='JSON list of [mix, fade-or-null], e.g. \'[[0.2, null], [0.3, [0.3, 0.6]]]\'')
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--json", type=Path)
+    args = p.parse_args(argv)
+    settings = SETTINGS if args.settings is None else [
+        (float(m), tuple(f) if f else None) for m, f in json.loads(args.settings)]
+    records = evaluate.select(load_datasets(args.datasets), "val", args.val_dataset)
+    if args.limit:
+        records = records[:args.limit]
+    model = SaliencyModel(args.weights, threads=2, centre_mix=0.0)
+    detector = FaceDetector()
+    start = time.perf_counter()
+    photos = [evaluate.prepare_record(model, r, detector) for r in records]
+    print(f"{len(photos)} images prepared in {time.perf_counter() - start:.0f} s; model {model.path}")
+    conc = np.array([concentration(ph["map"]) for ph in photos])
+    print("map concentration (mass in the top tenth of cells), quantiles 10/25/50/75/90%: "
+          + " / ".join(f"{q:.2f}" for q in np.quantile(conc, [0.1, 0.25, 0.5, 0.75, 0.9])))
+    print("\n| setting | CC | NSS | AUC-Judd | gap closed, largest / zoomed | bad crops, largest / zoomed "
+          "| window / box cuts a face |\n|---|---|---|---|---|---|---|")
+    out = []
+    for mix, fade in settings:
+        results = [evaluate.score_record(ph, mix_centre(ph["map"], mix, fade)) for ph in photos]
+        summary = evaluate.summarise(results)
+        faces = evaluate_faces.summarise_faces([r["faces"] for r in results])
+        cut = (f"{faces['window_cut']:.1%} / {faces['box_cut']:.1%}" if faces["pairs"] else "-")
+        print(f"| {name(mix, fade)} | {evaluate.headline(summary)} | {cut} |", flush=True)
+        out.append({"centre_mix": mix, "centre_fade": fade, "summary": summary, "faces": faces,
+                    "by_dataset": evaluate.by_dataset(results, records)})
+    if args.json:
+        args.json.write_text(json.dumps({"weights": str(model.path), "val_dataset": args.val_dataset,
+                                         "images": len(photos), "settings": out}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
