@@ -159,8 +159,8 @@ def select(records, part: str, val_dataset: str | None = None) -> list:
 def headline(summary: dict) -> str:
     """One table row: CC, NSS, AUC-Judd, gap closed and bad crops (largest, zoomed)."""
     m, full, zoom = summary["model"], summary["crops"]["all@1"], summary["crops"]["all@0.6"]
-    return (f"{m['cc']:.3f} | {m['nss']:.3f} | {m['auc_judd']:.3f} | {full['gap_closed']:.0%} / "
-            f"{zoom['gap_closed']:.0%} | {full['bad']:.1%} / {zoom['bad']:.1%}")
+    return (f"{m['cc']:.3f} | {m['nss']:.3f} | {m['auc_judd']:.3f} | {full['gap_closed']:.1%} / "
+            f"{zoom['gap_closed']:.1%} | {full['bad']:.1%} / {zoom['bad']:.1%}")
 
 
 def by_dataset(results: list[dict], records) -> dict[str, dict]:

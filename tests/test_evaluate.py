@@ -98,6 +98,6 @@ def test_by_dataset_and_headline():
     parts = evaluate.by_dataset(results, records)
     assert list(parts) == ["a", "b"]
     assert parts["a"]["model"]["cc"] == pytest.approx(0.5) and parts["b"]["crops"]["all@1"]["bad"] == 0
-    assert evaluate.headline(parts["a"]) == "0.500 | 1.000 | 0.800 | 60% / 60% | 50.0% / 50.0%"
+    assert evaluate.headline(parts["a"]) == "0.500 | 1.000 | 0.800 | 60.0% / 60.0% | 50.0% / 50.0%"
     table = evaluate.format_headlines(parts, {"a": 2, "b": 1})
-    assert "| b | 1 | 0.500 | 1.000 | 0.800 | 100% / 100% | 0.0% / 0.0% |" in table
+    assert "| b | 1 | 0.500 | 1.000 | 0.800 | 100.0% / 100.0% | 0.0% / 0.0% |" in table

@@ -42,6 +42,9 @@ def parse_args(argv):
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-finetune", type=float, default=1e-4)
+    p.add_argument("--schedule", choices=("plateau", "cosine"), default="plateau",
+                   help="learning rate in each phase: plateau (x0.3 after 2 epochs without a lower "
+                        "validation loss) or cosine (from the phase's rate down to 0 at its end)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=0, help="use only N train and N val images (smoke runs)")
     p.add_argument("--steps", type=int, default=0, help="cap steps per epoch (smoke runs)")
@@ -95,17 +98,22 @@ def run_phase(model, name, epochs, lr, train_data, val_data, args) -> None:
         return
     if epochs <= 0:
         return
+    if args.schedule == "cosine":  # a schedule of optimizer steps, so resuming continues it
+        steps = epochs * (args.steps or len(train_data))
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss=saliency_loss,
                   metrics=[cc_metric, kl_metric, nss_metric])
     callbacks = [
+        _LogRate(),  # before the CSV logger, which writes what it adds
         keras.callbacks.BackupAndRestore(str(args.out / f"backup_{name}")),
         keras.callbacks.CSVLogger(str(args.out / f"log_{name}.csv"), append=True),
         keras.callbacks.ModelCheckpoint(str(args.out / "best.weights.h5"), monitor="val_cc",
                                         mode="max", save_best_only=True, save_weights_only=True,
                                         initial_value_threshold=_best_cc(args.out)),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2),
         _BestScore(args.out),
     ]
+    if args.schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2))
     start = time.time()
     model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks,
               steps_per_epoch=args.steps or None, verbose=1 if sys.stdout.isatty() else 2)
@@ -116,6 +124,15 @@ def run_phase(model, name, epochs, lr, train_data, val_data, args) -> None:
 def _best_cc(out: Path) -> float | None:
     path = out / "best.json"
     return json.loads(path.read_text())["val_cc"] if path.exists() else None
+
+
+class _LogRate(keras.callbacks.Callback):
+    """Put the optimizer's current learning rate in each epoch's logs (Keras leaves it out
+    when the rate is a schedule)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and "learning_rate" not in logs:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
 class _BestScore(keras.callbacks.Callback):

@@ -67,6 +67,17 @@ def test_rerun_resumes_without_training(run_dir, capsys):
     assert (run_dir / "log_frozen.csv").read_text() == before
 
 
+def test_cosine_schedule_decays_within_each_phase(tmp_path):
+    """--schedule cosine: the logged learning rate falls from epoch to epoch towards 0."""
+    out = tmp_path / "cosine"
+    train.main([*map(str, DATASETS), "--pretrained", str(PRETRAINED), "--out", str(out),
+                "--limit", "8", "--steps", "2", "--epochs-frozen", "3", "--epochs-finetune", "0",
+                "--batch-size", "4", "--schedule", "cosine"])
+    header, *rows = (out / "log_frozen.csv").read_text().splitlines()
+    lrs = [float(row.split(",")[header.split(",").index("learning_rate")]) for row in rows]
+    assert len(lrs) == 3 and lrs[0] > lrs[1] > lrs[2] and lrs[0] < 1e-3, lrs
+
+
 @pytest.fixture(scope="module")
 def canvases() -> np.ndarray:
     records = load_dataset(DATASETS[0])[:2]
