@@ -60,8 +60,10 @@ def evaluate_record(model: SaliencyModel, record,
 def prepare_record(model: SaliencyModel, record, detector: FaceDetector | None = None,
                    use_faces: bool = True) -> dict:
     """What scoring one image needs: its map (`model.predict`), the product's faces (None when
-    off) and the reference faces (None without a detector). Kept apart from `score_record` so
-    that a sweep over map post-processing runs the networks once per image."""
+    off), the reference faces (None without a detector), and the parts of the score that do not
+    depend on the map (targets, the centre prior's metrics, the centre and oracle crops). Kept
+    apart from `score_record` so that a sweep over map post-processing runs the networks and
+    these once per image."""
     w, h = record.width, record.height
     with Image.open(record.path) as im:
         rgb = to_rgb(im)
@@ -72,7 +74,19 @@ def prepare_record(model: SaliencyModel, record, detector: FaceDetector | None =
             faces = evaluate_faces.face_array(
                 detector.detect(shrink_for_model(rgb, model.input_size()), (w, h)))
         reference = evaluate_faces.reference_faces(detector, rgb)
-    return {"record": record, "map": model.predict(rgb), "faces": faces, "reference": reference}
+    density = density_map(record.fixations, w, h)
+    counts = fixation_counts(record.fixations, w, h)
+    fixed = {}
+    for ratio in CROP_RATIOS:
+        aspect = parse_ratio(ratio).aspect
+        for zoom in ZOOMS:
+            fixed[f"{ratio}@{zoom:g}"] = {
+                "centre": share_inside(record.fixations, centred_box((w, h), aspect, zoom)),
+                "oracle": share_inside(record.fixations, cropping.best_window(counts, (w, h), aspect, zoom)),
+            }
+    return {"record": record, "map": model.predict(rgb), "faces": faces, "reference": reference,
+            "density": density, "counts": counts, "fixed_crops": fixed,
+            "centre": metrics.all_metrics(centre_prior(w, h), density, counts)}
 
 
 def score_record(photo: dict, small: np.ndarray, edge_weight: float = 0.0) -> dict:
@@ -81,25 +95,19 @@ def score_record(photo: dict, small: np.ndarray, edge_weight: float = 0.0) -> di
     record, faces, reference = photo["record"], photo["faces"], photo["reference"]
     w, h = record.width, record.height
     face_figure = {}
+    work = work_map(small, w, h)
     if reference is not None and len(reference):
-        face_figure = evaluate_faces.face_numbers(work_map(small, w, h), (w, h), faces, reference,
-                                                  edge_weight=edge_weight)
-    pred = upsample(small, w, h)
-    density = density_map(record.fixations, w, h)
-    counts = fixation_counts(record.fixations, w, h)
-    out = {"model": metrics.all_metrics(pred, density, counts),
-           "centre": metrics.all_metrics(centre_prior(w, h), density, counts), "crops": {}}
-    work, widened = cropping.with_faces(work_map(small, w, h), (w, h), faces)
+        face_figure = evaluate_faces.face_numbers(work, (w, h), faces, reference, edge_weight=edge_weight)
+    out = {"model": metrics.all_metrics(upsample(small, w, h), photo["density"], photo["counts"]),
+           "centre": photo["centre"], "crops": {}}
+    work, widened = cropping.with_faces(work, (w, h), faces)
     for ratio in CROP_RATIOS:
         aspect = parse_ratio(ratio).aspect
         for zoom in ZOOMS:
-            boxes = {
-                "model": cropping.best_window(work, (w, h), aspect, zoom, widened, edge_weight),
-                "centre": centred_box((w, h), aspect, zoom),
-                "oracle": cropping.best_window(counts, (w, h), aspect, zoom),
-            }
-            out["crops"][f"{ratio}@{zoom:g}"] = {k: share_inside(record.fixations, b)
-                                                 for k, b in boxes.items()}
+            key = f"{ratio}@{zoom:g}"
+            model_box = cropping.best_window(work, (w, h), aspect, zoom, widened, edge_weight)
+            out["crops"][key] = {"model": share_inside(record.fixations, model_box),
+                                 **photo["fixed_crops"][key]}
     out["faces"] = face_figure
     return out
 
