@@ -200,7 +200,7 @@ class SaliencyModel:
     per photo, one model call of two when not batching). Each map is mixed with the centre
     prior by `centre_mix`, faded out for confident maps by `centre_fade` (None: what the model's
     manifest gives, else no mix), which makes crops hold up better on photos unlike the
-    training sets (weights/README.md, "Centre mix").
+    training sets (weights/README.md, "Cross-dataset validation").
     """
 
     def __init__(self, model_path: Path | None = None, threads: int = 1, workers: int = 1,
