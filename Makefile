@@ -47,8 +47,11 @@ backbone: $(VENV)/.dev  ## convert the ImageNet MobileNet v1 TFLite release to f
 train: $(VENV)/.dev  ## train the saliency model (resumable: rerun to continue)
 	$(VENV)/bin/smartcrop-train $(DATASETS) --pretrained $(PRETRAINED) --out $(RUN)
 
+# the centre mix the shipped model carries (chosen by the cross-dataset crop figure: weights/README.md)
+CENTRE ?= --centre-mix 0.4 --centre-fade 0.3 0.6
 export: $(VENV)/.dev  ## export the best checkpoint to weights/ (LiteRT, int8 convolutions)
-	$(PY) -m smartcrop.model.export $(RUN)/best.weights.h5 --config $(RUN)/config.json
+	$(PY) -m smartcrop.model.export $(RUN)/best.weights.h5 --config $(RUN)/config.json \
+		$(CENTRE)
 
 eval: $(VENV)/.runtime  ## metrics and crop figure on the validation split
 	$(VENV)/bin/smartcrop-eval $(DATASETS) --split val
@@ -57,7 +60,7 @@ VAL ?= scene500
 fold: $(VENV)/.dev  ## one leave-one-dataset-out fold (VAL=osie|eyecrowd|scene500): train, export, score
 	$(VENV)/bin/smartcrop-train $(DATASETS) --pretrained $(PRETRAINED) --val-dataset $(VAL) --out runs/fold-$(VAL)
 	$(PY) -m smartcrop.model.export runs/fold-$(VAL)/best.weights.h5 --config runs/fold-$(VAL)/config.json \
-		--calibrate $(filter-out %/$(VAL),$(DATASETS)) --out runs/fold-$(VAL)/export
+		--calibrate $(filter-out %/$(VAL),$(DATASETS)) --out runs/fold-$(VAL)/export $(CENTRE)
 	$(VENV)/bin/smartcrop-eval $(DATASETS) --split val --val-dataset $(VAL) \
 		--weights runs/fold-$(VAL)/export --json runs/fold-$(VAL)/eval.json
 
