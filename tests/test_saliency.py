@@ -299,6 +299,7 @@ def test_manifest_centre_mix_is_applied(weights_copy):
     """A manifest's centre_mix mixes every map with the centre prior; an explicit weight wins."""
     manifest = json.loads((weights_copy / "saliency.json").read_text())
     manifest["centre_mix"] = 0.3
+    manifest.pop("centre_fade", None)  # a constant mix: the shipped manifest fades it
     (weights_copy / "saliency.json").write_text(json.dumps(manifest))
     image = photo((320, 240), centre=(60, 50))
     plain = SaliencyModel(weights_copy, centre_mix=0.0).predict(image)

@@ -139,23 +139,60 @@ def _connect(address: str | None, num_cpus: int | None) -> None:
     logging.getLogger("ray.data").setLevel(logging.ERROR)
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+class _Interrupted:
+    """True once Ctrl-C (or SIGTERM) reached the driver. Our handler sets it; so does the signal's
+    number in the wakeup pipe, which Python's C-level handler writes whatever Python-level
+    handler is installed (Ray takes SIGINT over for a while, its DeferSigint, and can drop it),
+    and so does a stop signal left pending because a native thread blocked it (taken here)."""
+
+    def __init__(self, pipe: int | None = None):
+        self.seen = False
+        self._pipe = pipe
+        self._stdout = sys.stdout
+
+    def set(self) -> None:
+        if not self.seen:
+            self.seen = True
+            sys.stdout = io.StringIO()  # Ray's "(raylet) Task ... failed" lines: our own kills
+
+    def __bool__(self) -> bool:
+        if not self.seen and self._pipe is not None:
+            try:
+                numbers = os.read(self._pipe, 4096)
+            except (BlockingIOError, OSError):
+                numbers = b""
+            if signal.SIGINT in numbers or signal.SIGTERM in numbers:
+                self.set()
+        if not self.seen and hasattr(signal, "sigtimedwait"):
+            pending = signal.sigpending() & STOP_SIGNALS
+            if pending and signal.sigtimedwait(pending, 0) is not None:
+                self.set()
+        return self.seen
+
+
 @contextmanager
 def _interruptible():
-    """Yields a list that becomes true on Ctrl-C, which still raises KeyboardInterrupt. From the
-    interrupt until the block ends (Ray shut down), stdout is muted: Ray's error listener would
-    print the kills of our own actors there ("(raylet) Task ... failed ... will be retried").
-    Only where SIGINT has Python's default handler, in the main thread; else a no-op."""
-    interrupted: list[bool] = []
+    """Yields an `_Interrupted` that becomes true on Ctrl-C, which still raises
+    KeyboardInterrupt. From the interrupt until the block ends (Ray shut down), stdout is muted:
+    Ray's error listener would print the kills of our own actors there. Only where SIGINT has
+    Python's default handler, in the main thread; else it never becomes true."""
     if threading.current_thread() is not threading.main_thread() \
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield interrupted
+        yield _Interrupted()
         return
-    stdout = sys.stdout
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    previous_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    if previous_fd != -1:  # someone else's (an event loop's): leave it theirs
+        signal.set_wakeup_fd(previous_fd)
+    interrupted = _Interrupted(read if previous_fd == -1 else None)
 
     def handler(signum, frame):
-        if not interrupted:
-            interrupted.append(True)
-            sys.stdout = io.StringIO()
+        interrupted.set()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, handler)
@@ -163,7 +200,11 @@ def _interruptible():
         yield interrupted
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        sys.stdout = stdout
+        if previous_fd == -1:
+            signal.set_wakeup_fd(-1)
+        os.close(read)
+        os.close(write)
+        sys.stdout = interrupted._stdout
 
 
 def _remove_partial_writes(items: list[InputItem], roots: list[Path], since: float) -> None:

@@ -333,3 +333,50 @@ def test_partial_writes_of_this_run_are_removed_and_nothing_else(tmp_path):
     os.utime(kept[2], (time.time() - 3600,) * 2)  # from an earlier run: not this run's to remove
     ray_engine._remove_partial_writes(items, [out, tmp_path / "absent"], time.time() - 60)
     assert [p.exists() for p in cut + kept] == [False, False, True, True, True]
+
+
+def _wait_for(condition, seconds: float = 5.0) -> None:
+    """Sleep in short steps until `condition()` (signals are delivered asynchronously)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_is_seen_even_when_a_library_swallows_it(signum):
+    """Ray can take SIGINT over for a while and drop it (its DeferSigint); the run must still
+    stop, so the driver also reads the signal from Python's wakeup pipe. Stdout is muted after."""
+    stdout = sys.stdout
+    with ray_engine._interruptible() as interrupted:
+        assert not interrupted
+        previous = signal.signal(signum, lambda s, f: None)  # swallowed, as inside Ray
+        try:
+            os.kill(os.getpid(), signum)
+            _wait_for(lambda: bool(interrupted))
+        finally:
+            signal.signal(signum, previous)
+        assert interrupted and sys.stdout is not stdout
+    assert sys.stdout is stdout and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.set_wakeup_fd(-1) == -1  # the pipe is gone with the block
+
+
+def test_an_interrupt_is_seen_when_a_native_thread_left_it_blocked():
+    """A signal blocked in every thread stays pending and no handler runs: it is taken and seen."""
+    with ray_engine._interruptible() as interrupted:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            # to this thread, where it stays pending (a process-wide one could reach a native thread)
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+            _wait_for(lambda: signal.SIGINT in signal.sigpending(), 1.0)
+            assert interrupted and signal.SIGINT not in signal.sigpending()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def test_a_handled_ctrl_c_raises_and_is_seen():
+    with pytest.raises(KeyboardInterrupt), ray_engine._interruptible() as interrupted:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            _wait_for(lambda: False)  # the handler raises in here
+        finally:
+            assert interrupted
