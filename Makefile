@@ -28,8 +28,7 @@ demo: $(VENV)/.runtime  ## install, then crop the bundled samples into demo-out/
 	@echo "crops, manifest.jsonl, debug/ overlays and saliency/ maps are in demo-out/"
 
 test: $(VENV)/.dev  ## install test needs (incl. TensorFlow for model tests) and run every test
-	$(PY) -m pytest -q -m "not isolated"
-	$(PY) -m pytest -q -m isolated  # a fresh process: signal tests (tests/engines/test_ray_interrupt.py)
+	$(PY) -m pytest -q
 
 test-fast: $(VENV)/.dev  ## skip slow tests
 	$(PY) -m pytest -q -m "not slow"
