@@ -148,9 +148,10 @@ class _Interrupted:
     handler is installed (Ray takes SIGINT over for a while, its DeferSigint, and can drop it),
     and so does a stop signal left pending because a native thread blocked it (taken here)."""
 
-    def __init__(self, pipe: int | None = None):
+    def __init__(self, pipe: int | None = None, watch: bool = True):
         self.seen = False
         self._pipe = pipe
+        self._watch = watch  # False: the caller handles SIGINT; never become true
         self._stdout = sys.stdout
 
     def set(self) -> None:
@@ -166,7 +167,7 @@ class _Interrupted:
                 numbers = b""
             if signal.SIGINT in numbers or signal.SIGTERM in numbers:
                 self.set()
-        if not self.seen and hasattr(signal, "sigtimedwait"):
+        if not self.seen and self._watch and hasattr(signal, "sigtimedwait"):
             pending = signal.sigpending() & STOP_SIGNALS
             if pending and signal.sigtimedwait(pending, 0) is not None:
                 self.set()
@@ -181,7 +182,7 @@ def _interruptible():
     Python's default handler, in the main thread; else it never becomes true."""
     if threading.current_thread() is not threading.main_thread() \
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield _Interrupted()
+        yield _Interrupted(watch=False)
         return
     read, write = os.pipe()
     os.set_blocking(read, False)
