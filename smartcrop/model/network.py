@@ -11,6 +11,7 @@ from smartcrop.model.backbone import build_mobilenet_v1
 from smartcrop.model.layers import AttentiveConvLSTM, GaussianPrior, SpatialSoftmax
 
 MAP_STRIDE = 8  # the output map has 1/8 of the input's height and width
+SKIP_BLOCK = 5  # MobileNet v1's last block at stride 8 (256 channels)
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class NetworkConfig:
     lstm_steps: int = 4
     num_priors: int = 16
     head_channels: int = 64
+    # Multi-level features: channels taken from MobileNet block 5 (stride 8) by a learned 2x2
+    # stride-2 conv and joined to the stride-16 features before the reduction; 0: off.
+    skip_channels: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -39,8 +43,16 @@ def build_saliency_model(
     """
     inputs = keras.Input(shape=input_shape, batch_size=batch_size, name="pixels")
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="to_unit_range")(inputs)
-    backbone = build_mobilenet_v1(config.output_stride, input_shape)
+    if config.skip_channels and config.output_stride != 16:
+        raise ValueError("skip_channels needs output_stride 16 (block 5 is at stride 8)")
+    taps = (SKIP_BLOCK,) if config.skip_channels else ()
+    backbone = build_mobilenet_v1(config.output_stride, input_shape, taps=taps)
     x = backbone(x)
+    if config.skip_channels:
+        fine, x = x
+        fine = layers.Conv2D(config.skip_channels, 2, strides=2, activation="relu",
+                             name="skip")(fine)
+        x = layers.Concatenate(name="with_skip")([x, fine])
     x = layers.Conv2D(config.feature_channels, 1, activation="relu", name="reduce")(x)
     x = AttentiveConvLSTM(config.lstm_units, config.lstm_steps, name="attentive_convlstm")(x)
     priors = GaussianPrior(config.num_priors, name="gaussian_prior")(x)

@@ -37,6 +37,9 @@ def parse_args(argv):
     p.add_argument("--feature-channels", type=int, default=NetworkConfig.feature_channels,
                    help="channels of the 1x1 reduction that feeds the ConvLSTM")
     p.add_argument("--lstm-units", type=int, default=NetworkConfig.lstm_units)
+    p.add_argument("--skip-channels", type=int, default=NetworkConfig.skip_channels,
+                   help="multi-level features: channels from the stride-8 block joined to the "
+                        "stride-16 features (0: off)")
     p.add_argument("--epochs-frozen", type=int, default=5)
     p.add_argument("--epochs-finetune", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=8)
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
     config = NetworkConfig(output_stride=args.output_stride, feature_channels=args.feature_channels,
-                           lstm_units=args.lstm_units)
+                           lstm_units=args.lstm_units, skip_channels=args.skip_channels)
     (args.out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     (args.out / "args.json").write_text(json.dumps(vars(args), default=str, indent=2))
     (xt, yt), (xv, yv) = load_data(args)

@@ -87,3 +87,33 @@ def test_save_load_weights_round_trip(tmp_path):
 def test_config_to_dict_round_trip():
     config = _tiny(8)
     assert NetworkConfig(**config.to_dict()) == config
+
+
+def test_backbone_taps_return_block_outputs_before_the_features():
+    backbone = build_mobilenet_v1(16, (SIZE, SIZE, 3), taps=(5,))
+    fine, coarse = backbone.output_shape
+    assert fine == (None, SIZE // 8, SIZE // 8, 256)
+    assert coarse == (None, SIZE // 16, SIZE // 16, 1024)
+    # the same weights as the untapped backbone, so ImageNet weights load the same way
+    assert [w.shape for w in backbone.get_weights()] \
+        == [w.shape for w in build_mobilenet_v1(16, (SIZE, SIZE, 3)).get_weights()]
+
+
+def test_multi_level_features_reach_the_map():
+    """With skip_channels the stride-8 block feeds the head: the map still has 1/8 of the input
+    and sums to 1, and the skip conv's weights change it."""
+    config = NetworkConfig(**{**_tiny(16).to_dict(), "skip_channels": 4})
+    model = build_saliency_model(config, input_shape=(SIZE, SIZE, 3))
+    x = _pixels()
+    y = _predict(model, x)
+    assert y.shape == (2, SIZE // MAP_STRIDE, SIZE // MAP_STRIDE, 1)
+    np.testing.assert_allclose(y.sum(axis=(1, 2, 3)), 1.0, rtol=1e-5)
+    skip = model.get_layer("skip")
+    assert skip.kernel.shape == (2, 2, 256, 4)
+    skip.set_weights([w * 0 + 0.05 for w in skip.get_weights()])
+    assert not np.allclose(_predict(model, x), y)
+
+
+def test_multi_level_features_need_stride_16():
+    with pytest.raises(ValueError, match="skip_channels"):
+        build_saliency_model(NetworkConfig(**{**_tiny(8).to_dict(), "skip_channels": 4}))
