@@ -25,8 +25,9 @@ class NetworkConfig:
     num_priors: int = 16
     head_channels: int = 64
     # Multi-level features: channels taken from MobileNet block 5 (stride 8) by a learned 2x2
-    # stride-2 conv and joined to the stride-16 features before the reduction; 0: off.
-    skip_channels: int = 0
+    # stride-2 conv and joined to the stride-16 features before the reduction; 0: off (as
+    # output stride 8 needs). Three-fold held-out CC 0.712 against 0.688 without (model card).
+    skip_channels: int = 64
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -37,9 +37,10 @@ def parse_args(argv):
     p.add_argument("--feature-channels", type=int, default=NetworkConfig.feature_channels,
                    help="channels of the 1x1 reduction that feeds the ConvLSTM")
     p.add_argument("--lstm-units", type=int, default=NetworkConfig.lstm_units)
-    p.add_argument("--skip-channels", type=int, default=NetworkConfig.skip_channels,
+    p.add_argument("--skip-channels", type=int, default=None,
                    help="multi-level features: channels from the stride-8 block joined to the "
-                        "stride-16 features (0: off)")
+                        f"stride-16 features (0: off; default {NetworkConfig.skip_channels} at "
+                        "output stride 16, 0 at 8)")
     p.add_argument("--epochs-frozen", type=int, default=5)
     p.add_argument("--epochs-finetune", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=8)
@@ -160,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
+    if args.skip_channels is None:
+        args.skip_channels = NetworkConfig.skip_channels if args.output_stride == 16 else 0
     config = NetworkConfig(output_stride=args.output_stride, feature_channels=args.feature_channels,
                            lstm_units=args.lstm_units, skip_channels=args.skip_channels)
     (args.out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))

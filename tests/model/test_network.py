@@ -23,7 +23,7 @@ SIZE = 64
 
 def _tiny(output_stride: int = 16) -> NetworkConfig:
     return NetworkConfig(output_stride=output_stride, feature_channels=8, lstm_units=8, lstm_steps=2,
-                         num_priors=4, head_channels=8)
+                         num_priors=4, head_channels=8, skip_channels=4 if output_stride == 16 else 0)
 
 
 def _pixels(batch: int = 2, seed: int = 0) -> np.ndarray:
@@ -102,7 +102,8 @@ def test_backbone_taps_return_block_outputs_before_the_features():
 def test_multi_level_features_reach_the_map():
     """With skip_channels the stride-8 block feeds the head: the map still has 1/8 of the input
     and sums to 1, and the skip conv's weights change it."""
-    config = NetworkConfig(**{**_tiny(16).to_dict(), "skip_channels": 4})
+    config = _tiny(16)
+    assert config.skip_channels == 4
     model = build_saliency_model(config, input_shape=(SIZE, SIZE, 3))
     x = _pixels()
     y = _predict(model, x)
@@ -112,6 +113,13 @@ def test_multi_level_features_reach_the_map():
     assert skip.kernel.shape == (2, 2, 256, 4)
     skip.set_weights([w * 0 + 0.05 for w in skip.get_weights()])
     assert not np.allclose(_predict(model, x), y)
+
+
+def test_without_multi_level_features_there_is_no_skip_conv():
+    model = build_saliency_model(NetworkConfig(**{**_tiny(16).to_dict(), "skip_channels": 0}),
+                                 input_shape=(SIZE, SIZE, 3))
+    assert "skip" not in [layer.name for layer in model.layers]
+    assert _predict(model, _pixels()).shape == (2, SIZE // MAP_STRIDE, SIZE // MAP_STRIDE, 1)
 
 
 def test_multi_level_features_need_stride_16():
