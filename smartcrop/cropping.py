@@ -41,10 +41,11 @@ DEFAULTS = {
     # to their area; for window and for box (where it draws the salient region to faces).
     # Measured (tests/bench/face_settings.py): window weights 0 to 0.5 cut the same faces;
     # retention falls as they grow (0.8847 at 0, 0.8843 at 0.1, 0.8831 at 0.5) while 0.1 keeps
-    # more face area inside (0.864 -> 0.894). Box cuts 3.9% at 0, 3.6% at 0.25, 1.3% at 0.5,
-    # 2.0% at 1.
+    # more face area inside (0.864 -> 0.894). Box cuts (with the multi-level model of
+    # 2026-12-03) 3.9% at 0.25, 3.3% at 0.5, 2.3% at 1, which also keeps the most face area
+    # (0.691 against 0.673); with the model before it, 3.6% / 1.3% / 2.0%.
     "face_weight": 0.1,
-    "box_face_weight": 0.5,
+    "box_face_weight": 1.0,
     # faces: how much a cut weighs against saliency. inf: a position that cuts a face never
     # beats one that cuts none (the strict rule). A number: each position's score loses this
     # times the map's total for every face it cuts, in proportion to the share of the face cut.
