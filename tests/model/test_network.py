@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -116,7 +118,7 @@ def test_multi_level_features_reach_the_map():
 
 
 def test_without_multi_level_features_there_is_no_skip_conv():
-    model = build_saliency_model(NetworkConfig(**{**_tiny(16).to_dict(), "skip_channels": 0}),
+    model = build_saliency_model(replace(_tiny(16), skip_channels=0),
                                  input_shape=(SIZE, SIZE, 3))
     assert "skip" not in [layer.name for layer in model.layers]
     assert _predict(model, _pixels()).shape == (2, SIZE // MAP_STRIDE, SIZE // MAP_STRIDE, 1)
@@ -124,4 +126,4 @@ def test_without_multi_level_features_there_is_no_skip_conv():
 
 def test_multi_level_features_need_stride_16():
     with pytest.raises(ValueError, match="skip_channels"):
-        build_saliency_model(NetworkConfig(**{**_tiny(8).to_dict(), "skip_channels": 4}))
+        build_saliency_model(replace(_tiny(8), skip_channels=4))
