@@ -4,7 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SHARED ?= ../shared
 DATASETS := $(SHARED)/datasets/osie $(SHARED)/datasets/eyecrowd $(SHARED)/datasets/scene500
-PRETRAINED := $(SHARED)/pretrained/mobilenet_v1_1.0_224_quant_embedding_extractor.tflite
+# the backbone the model is trained from (mobilenet_v1 or mobilenet_v2) and its ImageNet release
+BACKBONE ?= mobilenet_v1
+PRETRAINED_mobilenet_v1 := $(SHARED)/pretrained/mobilenet_v1_1.0_224_quant_embedding_extractor.tflite
+PRETRAINED_mobilenet_v2 := $(SHARED)/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite
+PRETRAINED := $(PRETRAINED_$(BACKBONE))
 RUN ?= runs/main
 
 .PHONY: help demo test test-fast lint bench train eval export backbone fold clean
@@ -41,11 +45,11 @@ bench: $(VENV)/.runtime  ## speed against libvips attention, smartcrop.py and a 
 	$(PY) -m pip install -q 'pyvips>=2.2'
 	$(PY) tests/bench/bench.py --photos 24 --runs 3 --out bench-results
 
-backbone: $(VENV)/.dev  ## convert the ImageNet MobileNet v1 TFLite release to float Keras weights
-	$(PY) -m smartcrop.model.convert $(PRETRAINED) $(RUN)/mobilenet_v1_imagenet.weights.h5
+backbone: $(VENV)/.dev  ## convert the backbone's ImageNet TFLite release to float Keras weights
+	$(PY) -m smartcrop.model.convert $(PRETRAINED) $(RUN)/$(BACKBONE)_imagenet.weights.h5 --backbone $(BACKBONE)
 
 train: $(VENV)/.dev  ## train the saliency model (resumable: rerun to continue)
-	$(VENV)/bin/smartcrop-train $(DATASETS) --pretrained $(PRETRAINED) --out $(RUN)
+	$(VENV)/bin/smartcrop-train $(DATASETS) --backbone $(BACKBONE) --pretrained $(PRETRAINED) --out $(RUN)
 
 # the centre mix the shipped model carries (chosen by the cross-dataset crop figure: weights/README.md)
 CENTRE ?= --centre-mix 0.4 --centre-fade 0.3 0.6
@@ -58,7 +62,8 @@ eval: $(VENV)/.runtime  ## metrics and crop figure on the validation split
 
 VAL ?= scene500
 fold: $(VENV)/.dev  ## one leave-one-dataset-out fold (VAL=osie|eyecrowd|scene500): train, export, score
-	$(VENV)/bin/smartcrop-train $(DATASETS) --pretrained $(PRETRAINED) --val-dataset $(VAL) --out runs/fold-$(VAL)
+	$(VENV)/bin/smartcrop-train $(DATASETS) --backbone $(BACKBONE) --pretrained $(PRETRAINED) \
+		--val-dataset $(VAL) --out runs/fold-$(VAL)
 	$(PY) -m smartcrop.model.export runs/fold-$(VAL)/best.weights.h5 --config runs/fold-$(VAL)/config.json \
 		--calibrate $(filter-out %/$(VAL),$(DATASETS)) --out runs/fold-$(VAL)/export $(CENTRE)
 	$(VENV)/bin/smartcrop-eval $(DATASETS) --split val --val-dataset $(VAL) \

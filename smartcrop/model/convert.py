@@ -1,7 +1,8 @@
-"""Turn Google's quantized MobileNet v1 TFLite release into float Keras weights.
+"""Turn Google's quantized MobileNet (v1 or v2) TFLite releases into float Keras weights.
 
 Command: ``python -m smartcrop.model.convert PRETRAINED.tflite weights/mobilenet_v1_imagenet.weights.h5``
-(``make backbone``). The dequantized kernels already include the folded batch norm.
+(``make backbone``; ``--backbone mobilenet_v2`` for the v2 release). The dequantized kernels
+already include the folded batch norm.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smartcrop.model.backbone import build_mobilenet_v1, conv_layer_names
+from smartcrop.model.backbone import BACKBONES, build_backbone, conv_layer_names
 
 
 def read_quantized_convs(tflite_path: str | Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -45,12 +46,21 @@ def read_quantized_convs(tflite_path: str | Path) -> list[tuple[str, np.ndarray,
 
 
 def load_tflite_into(model, tflite_path: str | Path) -> None:
-    """Copy the dequantized TFLite conv weights into `model`'s conv layers (by name)."""
+    """Copy the dequantized TFLite conv weights into `model`'s conv layers (by name).
+
+    The backbone is known by the model's name (``mobilenet_v1_os16`` ...); release convs the
+    model lacks (MobileNetV2's last conv and classifier) are skipped.
+    """
+    backbone = model.name.rsplit("_os", 1)[0]
     convs = read_quantized_convs(tflite_path)
-    names = conv_layer_names()
+    names = conv_layer_names(backbone)
     if len(convs) != len(names):
-        raise ValueError(f"{tflite_path}: expected {len(names)} conv ops, found {len(convs)}")
+        raise ValueError(f"{tflite_path}: expected {len(names)} conv ops for {backbone}, "
+                         f"found {len(convs)}")
+    present = {layer.name for layer in model.layers}
     for name, (_, kernel, bias) in zip(names, convs, strict=True):
+        if name not in present:
+            continue
         layer = model.get_layer(name)
         # CONV_2D [out, h, w, in] -> [h, w, in, out]; DEPTHWISE [1, h, w, c] -> [h, w, c, 1]
         kernel = kernel.transpose(1, 2, 3, 0)
@@ -64,8 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tflite", type=Path)
     parser.add_argument("output", type=Path, help="*.weights.h5 file to write")
+    parser.add_argument("--backbone", choices=BACKBONES, default="mobilenet_v1")
     args = parser.parse_args(argv)
-    model = build_mobilenet_v1(output_stride=32)
+    model = build_backbone(args.backbone, output_stride=32)
     load_tflite_into(model, args.tflite)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     model.save_weights(args.output)

@@ -17,22 +17,27 @@ import keras
 import numpy as np
 
 from smartcrop.fixations import load_datasets, split
-from smartcrop.model.backbone import build_mobilenet_v1
+from smartcrop.model.backbone import BACKBONES, build_backbone
 from smartcrop.model.convert import load_tflite_into
 from smartcrop.model.data import AUGMENTATIONS, FixationBatches, prepare_all
 from smartcrop.model.losses import cc_metric, kl_metric, nss_metric, saliency_loss
 from smartcrop.model.network import NetworkConfig, backbone_of, build_saliency_model
 
 DEFAULT_DATA = ["../shared/datasets/osie", "../shared/datasets/eyecrowd", "../shared/datasets/scene500"]
-DEFAULT_PRETRAINED = "../shared/pretrained/mobilenet_v1_1.0_224_quant_embedding_extractor.tflite"
+DEFAULT_PRETRAINED = {
+    "mobilenet_v1": "../shared/pretrained/mobilenet_v1_1.0_224_quant_embedding_extractor.tflite",
+    "mobilenet_v2": "../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite",
+}
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="smartcrop-train", description=__doc__.splitlines()[0])
     p.add_argument("datasets", nargs="*", default=DEFAULT_DATA)
     p.add_argument("--out", type=Path, default=Path("runs/main"))
-    p.add_argument("--pretrained", type=Path, default=Path(DEFAULT_PRETRAINED),
-                   help="MobileNet v1 TFLite release (or converted *.weights.h5)")
+    p.add_argument("--backbone", choices=BACKBONES, default=NetworkConfig.backbone)
+    p.add_argument("--pretrained", type=Path, default=None,
+                   help="the backbone's ImageNet TFLite release (or converted *.weights.h5); "
+                        "default: the one for --backbone in ../shared/pretrained")
     p.add_argument("--output-stride", type=int, default=16, choices=(8, 16))
     p.add_argument("--feature-channels", type=int, default=NetworkConfig.feature_channels,
                    help="channels of the 1x1 reduction that feeds the ConvLSTM")
@@ -83,12 +88,12 @@ def load_data(args):
     return (xt, yt), (xv, yv)
 
 
-def load_backbone_weights(model: keras.Model, pretrained: Path) -> None:
+def load_backbone_weights(model: keras.Model, pretrained: Path, name: str) -> None:
     backbone = backbone_of(model)
     if pretrained.suffix == ".tflite":
         load_tflite_into(backbone, pretrained)
     else:
-        source = build_mobilenet_v1(32)
+        source = build_backbone(name, 32)
         source.load_weights(pretrained)
         backbone.set_weights(source.get_weights())
 
@@ -161,10 +166,13 @@ def main(argv: list[str] | None = None) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
+    if args.pretrained is None:
+        args.pretrained = Path(DEFAULT_PRETRAINED[args.backbone])
     if args.skip_channels is None:
         args.skip_channels = NetworkConfig.skip_channels if args.output_stride == 16 else 0
-    config = NetworkConfig(output_stride=args.output_stride, feature_channels=args.feature_channels,
-                           lstm_units=args.lstm_units, skip_channels=args.skip_channels)
+    config = NetworkConfig(backbone=args.backbone, output_stride=args.output_stride,
+                           feature_channels=args.feature_channels, lstm_units=args.lstm_units,
+                           skip_channels=args.skip_channels)
     (args.out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     (args.out / "args.json").write_text(json.dumps(vars(args), default=str, indent=2))
     (xt, yt), (xv, yv) = load_data(args)
@@ -172,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
                                  augment=args.augment)
     val_data = FixationBatches(xv, yv, args.batch_size, training=False)
     model = build_saliency_model(config, input_shape=xt.shape[1:])
-    load_backbone_weights(model, args.pretrained)
+    load_backbone_weights(model, args.pretrained, config.backbone)
     backbone = backbone_of(model)
     backbone.trainable = False
     run_phase(model, "frozen", args.epochs_frozen, args.lr, train_data, val_data, args)

@@ -1,4 +1,4 @@
-"""The assembled saliency network and its MobileNet backbone, built tiny on 64x64 inputs."""
+"""The assembled saliency network and its MobileNet backbones, built tiny on 64x64 inputs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ pytestmark = pytest.mark.train
 pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from smartcrop.model.backbone import build_mobilenet_v1, conv_layer_names  # noqa: E402
+from smartcrop.model.backbone import (  # noqa: E402
+    build_backbone,
+    build_mobilenet_v1,
+    build_mobilenet_v2,
+    conv_layer_names,
+)
 from smartcrop.model.network import (  # noqa: E402
     MAP_STRIDE,
     NetworkConfig,
@@ -127,3 +132,53 @@ def test_without_multi_level_features_there_is_no_skip_conv():
 def test_multi_level_features_need_stride_16():
     with pytest.raises(ValueError, match="skip_channels"):
         build_saliency_model(replace(_tiny(8), skip_channels=4))
+
+
+def _conv_names(backbone) -> list[str]:
+    return [layer.name for layer in backbone.layers
+            if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))]
+
+
+@pytest.mark.parametrize("output_stride, cells", [(8, 8), (16, 4), (32, 2)])
+def test_v2_backbone_output_stride_and_layers(output_stride, cells):
+    backbone = build_mobilenet_v2(output_stride, (SIZE, SIZE, 3))
+    assert backbone.output_shape == (None, cells, cells, 320)
+    # every release conv in order, less the 1280-channel conv and the classifier it stops before
+    names = conv_layer_names("mobilenet_v2")
+    assert len(names) == 53 and names[-2:] == ["conv_last", "classifier"]
+    assert _conv_names(backbone) == names[:-2]
+    assert [w.shape for w in backbone.get_weights()] \
+        == [w.shape for w in build_mobilenet_v2(32, (SIZE, SIZE, 3)).get_weights()]
+
+
+def test_v2_blocks_add_their_input_where_shapes_match():
+    """Inverted residuals: the 10 stride-1 blocks that keep their channel count add their input."""
+    backbone = build_mobilenet_v2(16, (SIZE, SIZE, 3))
+    adds = [layer.name for layer in backbone.layers if isinstance(layer, keras.layers.Add)]
+    assert adds == [f"add_{i}" for i in (3, 5, 6, 8, 9, 10, 12, 13, 15, 16)]
+    # the projection is linear: zeroing a block's projection passes its input through unchanged
+    x = np.random.default_rng(0).uniform(-1, 1, (1, SIZE, SIZE, 3)).astype(np.float32)
+    probe = keras.Model(backbone.input, [backbone.get_layer("add_6").input[0],
+                                         backbone.get_layer("add_6").output])
+    project = backbone.get_layer("project_6")
+    project.set_weights([w * 0 for w in project.get_weights()])
+    before, after = (keras.ops.convert_to_numpy(t) for t in probe(x))
+    np.testing.assert_array_equal(before, after)
+
+
+def test_saliency_model_on_v2_taps_its_stride_8_block():
+    config = replace(_tiny(16), backbone="mobilenet_v2")
+    model = build_saliency_model(config, input_shape=(SIZE, SIZE, 3))
+    assert backbone_of(model).name == "mobilenet_v2_os16"
+    assert model.get_layer("skip").kernel.shape == (2, 2, 32, 4)  # block 6: 32 channels, stride 8
+    y = _predict(model, _pixels())
+    assert y.shape == (2, SIZE // MAP_STRIDE, SIZE // MAP_STRIDE, 1)
+    np.testing.assert_allclose(y.sum(axis=(1, 2, 3)), 1.0, rtol=1e-5)
+    assert NetworkConfig(**config.to_dict()) == config
+
+
+def test_unknown_backbone_raises():
+    with pytest.raises(ValueError, match="backbone"):
+        build_backbone("resnet50")
+    with pytest.raises(ValueError, match="backbone"):
+        conv_layer_names("resnet50")
