@@ -11,7 +11,7 @@ PRETRAINED_mobilenet_v2 := $(SHARED)/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tfl
 PRETRAINED := $(PRETRAINED_$(BACKBONE))
 RUN ?= runs/main
 
-.PHONY: help demo test test-fast lint bench train eval export backbone fold clean
+.PHONY: help demo docs test test-fast lint bench train eval export backbone fold clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,6 +30,9 @@ demo: $(VENV)/.runtime  ## install, then crop the bundled samples into demo-out/
 	$(VENV)/bin/smartcrop samples demo-out --ratio 16:9 --ratio 1:1 --ratio 9:16 --size 1080x1350 \
 		--manifest demo-out/manifest.jsonl --debug demo-out/debug --save-saliency demo-out/saliency --overwrite
 	@echo "crops, manifest.jsonl, debug/ overlays and saliency/ maps are in demo-out/"
+
+docs: demo  ## redraw the README's top picture (docs/demo.jpg) from what make demo wrote
+	$(PY) docs/make_demo.py demo-out docs/demo.jpg
 
 test: $(VENV)/.dev  ## install test needs (incl. TensorFlow for model tests) and run every test
 	$(PY) -m pytest -q
