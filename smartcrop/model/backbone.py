@@ -56,6 +56,11 @@ def build_backbone(backbone: str = "mobilenet_v1", output_stride: int = 16,
     raise ValueError(f"backbone must be one of {', '.join(BACKBONES)}, not {backbone!r}")
 
 
+def backbone_name(model: keras.Model) -> str:
+    """The backbone a built MobileNet is (its name is ``<backbone>_os<stride>``)."""
+    return model.name.rsplit("_os", 1)[0]
+
+
 def _check_stride(output_stride: int) -> None:
     if output_stride not in (8, 16, 32):
         raise ValueError(f"output_stride must be 8, 16 or 32, not {output_stride}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smartcrop.model.backbone import BACKBONES, build_backbone, conv_layer_names
+from smartcrop.model.backbone import BACKBONES, backbone_name, build_backbone, conv_layer_names
 
 
 def read_quantized_convs(tflite_path: str | Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -51,7 +51,7 @@ def load_tflite_into(model, tflite_path: str | Path) -> None:
     The backbone is known by the model's name (``mobilenet_v1_os16`` ...); release convs the
     model lacks (MobileNetV2's last conv and classifier) are skipped.
     """
-    backbone = model.name.rsplit("_os", 1)[0]
+    backbone = backbone_name(model)
     convs = read_quantized_convs(tflite_path)
     names = conv_layer_names(backbone)
     if len(convs) != len(names):

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from smartcrop.fixations import load_datasets, split
-from smartcrop.model.backbone import BACKBONES, build_backbone
+from smartcrop.model.backbone import BACKBONES, backbone_name, build_backbone
 from smartcrop.model.convert import load_tflite_into
 from smartcrop.model.data import AUGMENTATIONS, FixationBatches, prepare_all
 from smartcrop.model.losses import cc_metric, kl_metric, nss_metric, saliency_loss
@@ -88,12 +88,12 @@ def load_data(args):
     return (xt, yt), (xv, yv)
 
 
-def load_backbone_weights(model: keras.Model, pretrained: Path, name: str) -> None:
+def load_backbone_weights(model: keras.Model, pretrained: Path) -> None:
     backbone = backbone_of(model)
     if pretrained.suffix == ".tflite":
         load_tflite_into(backbone, pretrained)
     else:
-        source = build_backbone(name, 32)
+        source = build_backbone(backbone_name(backbone), 32)
         source.load_weights(pretrained)
         backbone.set_weights(source.get_weights())
 
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
                                  augment=args.augment)
     val_data = FixationBatches(xv, yv, args.batch_size, training=False)
     model = build_saliency_model(config, input_shape=xt.shape[1:])
-    load_backbone_weights(model, args.pretrained, config.backbone)
+    load_backbone_weights(model, args.pretrained)
     backbone = backbone_of(model)
     backbone.trainable = False
     run_phase(model, "frozen", args.epochs_frozen, args.lr, train_data, val_data, args)
