@@ -62,6 +62,12 @@ def parse_args(argv):
                         "it (default: the hash split, 10%% of each dataset)")
     p.add_argument("--augment", choices=AUGMENTATIONS, default="flip",
                    help="flip: horizontal flips; strong: also zoomed crops and colour jitter")
+    p.add_argument("--teacher", type=Path, action="append", default=[], metavar="MODEL",
+                   help="distillation: an exported model (.tflite or its folder) whose raw maps "
+                        "are blended into the training densities; repeat for an ensemble (their "
+                        "mean). Teachers must not have seen the validation images")
+    p.add_argument("--teacher-weight", type=float, default=0.5,
+                   help="share of the teachers' mean map in each training density (default 0.5)")
     p.add_argument("--threads", type=int, default=0,
                    help="TensorFlow threads per op and across ops (0: TensorFlow's default)")
     return p.parse_args(argv)
@@ -77,15 +83,35 @@ def load_data(args):
         if cached == split_name:
             return (d["xt"], d["yt"]), (d["xv"], d["yv"])
         print(f"{cache} holds split {cached}, not {split_name}: preparing again", flush=True)
-    train, val = split(load_datasets(args.datasets), val_dataset=args.val_dataset)
-    if args.limit:
-        train, val = train[:args.limit], val[:args.limit]
+    train, val = split_records(args)
     print(f"preparing {len(train)} train / {len(val)} validation images", flush=True)
     xt, yt = prepare_all(train)
     xv, yv = prepare_all(val)
     if not args.limit:
         np.savez(cache, xt=xt, yt=yt, xv=xv, yv=yv, split=np.array(split_name))
     return (xt, yt), (xv, yv)
+
+
+def split_records(args):
+    """The (train, validation) records, in the order of the prepared arrays."""
+    train, val = split(load_datasets(args.datasets), val_dataset=args.val_dataset)
+    if args.limit:
+        train, val = train[:args.limit], val[:args.limit]
+    return train, val
+
+
+def distill_targets(args, xt: np.ndarray, yt: np.ndarray) -> np.ndarray:
+    """Training targets with the teachers' mean map blended in (validation keeps the fixations)."""
+    from smartcrop.model.distill import blend, image_regions, teacher_maps
+
+    records = split_records(args)[0]
+    if len(records) != len(xt):
+        raise ValueError(f"{len(records)} train records but {len(xt)} prepared images; "
+                         f"remove {args.out / 'data.npz'}")
+    start = time.time()
+    maps = teacher_maps(xt, image_regions(records), args.teacher)
+    print(f"teacher maps from {len(args.teacher)} model(s) in {time.time() - start:.0f} s", flush=True)
+    return blend(yt, maps, args.teacher_weight)
 
 
 def load_backbone_weights(model: keras.Model, pretrained: Path) -> None:
@@ -176,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     (args.out / "args.json").write_text(json.dumps(vars(args), default=str, indent=2))
     (xt, yt), (xv, yv) = load_data(args)
+    if args.teacher:
+        yt = distill_targets(args, xt, yt)
     train_data = FixationBatches(xt, yt, args.batch_size, training=True, seed=args.seed,
                                  augment=args.augment)
     val_data = FixationBatches(xv, yv, args.batch_size, training=False)

@@ -67,6 +67,18 @@ def test_rerun_resumes_without_training(run_dir, capsys):
     assert (run_dir / "log_frozen.csv").read_text() == before
 
 
+def test_teacher_maps_are_blended_into_training_targets(tmp_path, capsys):
+    """--teacher: the run computes the shipped model's maps for its train images and trains on them."""
+    out = tmp_path / "distill"
+    weights = Path(__file__).resolve().parents[2] / "weights"
+    train.main([*map(str, DATASETS), "--pretrained", str(PRETRAINED), "--out", str(out),
+                "--limit", "8", "--steps", "2", "--epochs-frozen", "1", "--epochs-finetune", "0",
+                "--batch-size", "4", "--teacher", str(weights), "--teacher-weight", "0.3"])
+    assert "teacher maps from 1 model(s)" in capsys.readouterr().out
+    assert json.loads((out / "args.json").read_text())["teacher"] == [str(weights)]
+    assert (out / "best.weights.h5").is_file()
+
+
 def test_cosine_schedule_decays_within_each_phase(tmp_path):
     """--schedule cosine: the logged learning rate falls from epoch to epoch towards 0."""
     out = tmp_path / "cosine"
