@@ -10,6 +10,9 @@ PRETRAINED_mobilenet_v1 := $(SHARED)/pretrained/mobilenet_v1_1.0_224_quant_embed
 PRETRAINED_mobilenet_v2 := $(SHARED)/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite
 PRETRAINED := $(PRETRAINED_$(BACKBONE))
 RUN ?= runs/main
+# distillation: exported teacher models whose mean map is blended into the training targets
+TEACHERS ?=
+TEACH := $(addprefix --teacher ,$(TEACHERS))
 
 .PHONY: help demo docs test test-fast lint bench train eval export backbone fold clean
 
@@ -52,7 +55,7 @@ backbone: $(VENV)/.dev  ## convert the backbone's ImageNet TFLite release to flo
 	$(PY) -m smartcrop.model.convert $(PRETRAINED) $(RUN)/$(BACKBONE)_imagenet.weights.h5 --backbone $(BACKBONE)
 
 train: $(VENV)/.dev  ## train the saliency model (resumable: rerun to continue)
-	$(VENV)/bin/smartcrop-train $(DATASETS) --backbone $(BACKBONE) --pretrained $(PRETRAINED) --out $(RUN)
+	$(VENV)/bin/smartcrop-train $(DATASETS) --backbone $(BACKBONE) --pretrained $(PRETRAINED) --out $(RUN) $(TEACH)
 
 # the centre mix the shipped model carries (chosen by the cross-dataset crop figure: weights/README.md)
 CENTRE ?= --centre-mix 0.4 --centre-fade 0.3 0.6
@@ -66,7 +69,7 @@ eval: $(VENV)/.runtime  ## metrics and crop figure on the validation split
 VAL ?= scene500
 fold: $(VENV)/.dev  ## one leave-one-dataset-out fold (VAL=osie|eyecrowd|scene500): train, export, score
 	$(VENV)/bin/smartcrop-train $(DATASETS) --backbone $(BACKBONE) --pretrained $(PRETRAINED) \
-		--val-dataset $(VAL) --out runs/fold-$(VAL)
+		--val-dataset $(VAL) --out runs/fold-$(VAL) $(TEACH)
 	$(PY) -m smartcrop.model.export runs/fold-$(VAL)/best.weights.h5 --config runs/fold-$(VAL)/config.json \
 		--calibrate $(filter-out %/$(VAL),$(DATASETS)) --out runs/fold-$(VAL)/export $(CENTRE)
 	$(VENV)/bin/smartcrop-eval $(DATASETS) --split val --val-dataset $(VAL) \

@@ -47,7 +47,7 @@ class SmartCropper:
 
     def _small(self, image: Image.Image) -> Image.Image:
         """The model input the CLI makes of a full decode (so a PNG gives the CLI's boxes)."""
-        return shrink_for_model(image, self.model.input_size())
+        return shrink_for_model(image, self.model.input_size(*image.size))
 
     def _predict(self, image: Image.Image) -> np.ndarray:
         return self.model.predict(self._small(image))

@@ -72,7 +72,7 @@ def prepare_record(model: SaliencyModel, record, detector: FaceDetector | None =
     if detector is not None:
         if use_faces:
             faces = evaluate_faces.face_array(
-                detector.detect(shrink_for_model(rgb, model.input_size()), (w, h)))
+                detector.detect(shrink_for_model(rgb, model.input_size(*rgb.size)), (w, h)))
         reference = evaluate_faces.reference_faces(detector, rgb)
     density = density_map(record.fixations, w, h)
     counts = fixation_counts(record.fixations, w, h)

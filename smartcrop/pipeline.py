@@ -229,7 +229,7 @@ class Cropper:
         # so a dry run, --size or --ratio and --jobs all give the same boxes. The crops reuse
         # that decode when it holds enough pixels for them (always for formats other than JPEG).
         decoded = images.decode_for_model(item.path, info)
-        small = images.shrink_for_model(decoded, self.model.input_size())
+        small = images.shrink_for_model(decoded, self.model.input_size(*decoded.size))
         saliency = self.model.predict(small)
         # Faces from the same small image (a few ms), in upright full-image pixels.
         faces = self.detector.detect(small, (info.width, info.height)) if self.detector else None

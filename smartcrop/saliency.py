@@ -14,6 +14,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -193,7 +194,9 @@ class SaliencyModel:
     """Predicts a saliency map (sums to 1) covering an image, at the model's map resolution.
 
     Holds `workers` interpreters (each running `threads` threads) so that as many threads can
-    predict at once; an interpreter is never used by two threads together. With `batch_size`
+    predict at once; an interpreter is never used by two threads together. Portrait photos go
+    to the portrait-canvas model when the manifest names one (its interpreters made on first
+    use), so that they fill the model's input rather than a letterboxed part of it. With `batch_size`
     above 1, concurrent `predict` calls are answered together, up to that many per model call
     (the model must have a dynamic batch dimension). With `flip`, each map is the mean of the
     image's map and its mirror image's map mirrored back (test-time augmentation: two canvases
@@ -206,8 +209,6 @@ class SaliencyModel:
     def __init__(self, model_path: Path | None = None, threads: int = 1, workers: int = 1,
                  batch_size: int = 1, flip: bool = False, centre_mix: float | None = None,
                  centre_fade: tuple[float, float] | None = None):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.path, self.manifest = resolve_weights(model_path)
         manifest = self.manifest or {}
         try:
@@ -218,36 +219,46 @@ class SaliencyModel:
             raise ValueError(f"{self.path}: {e}") from None
         self.batch_size = batch_size
         self.flip = flip
-        self._pool: queue.SimpleQueue = queue.SimpleQueue()
-        with _quiet_stderr():
-            for _ in range(workers):
-                interp = Interpreter(model_path=str(self.path), num_threads=threads)
-                interp.allocate_tensors()
-                self._check(interp)
-                self._pool.put(interp)
-        self._infer = _Batcher(self._invoke, batch_size) if batch_size > 1 else self._invoke_one
+        self._pools = {False: _Interpreters(self.path, threads, workers, self._check)}
+        self.canvas_size = self._pools[False].make_all()
+        # The same weights exported on the transposed canvas, for portrait photos: they fill it
+        # instead of a letterboxed 3/4 of the landscape one (weights/README.md, "Canvas").
+        self.portrait_path = portrait_model(self.path, manifest)
+        if self.portrait_path is not None:
+            w, h = self.canvas_size
+            self._pools[True] = _Interpreters(self.portrait_path, threads, workers,
+                                              self._check, expect=(h, w))
+        self._infer = {portrait: _Batcher(partial(self._invoke, portrait), batch_size)
+                       if batch_size > 1 else partial(self._invoke_one, portrait)
+                       for portrait in self._pools}
 
-    def _check(self, interp) -> None:
-        """Learn the canvas (h, w) from the model's input; refuse inputs it cannot be."""
+    def _check(self, interp, path: Path) -> tuple[int, int]:
+        """The canvas (w, h) of the model's input; refuse inputs it cannot be."""
         detail = interp.get_input_details()[0]
         shape = tuple(int(v) for v in detail["shape"])
         if len(shape) != 4 or shape[0] != 1 or shape[3] != 3 or shape[1] % (2 * MAP_STRIDE) \
                 or shape[2] % (2 * MAP_STRIDE):
-            raise ValueError(f"{self.path}: model input {shape} is not (1, H, W, 3) with H and W "
+            raise ValueError(f"{path}: model input {shape} is not (1, H, W, 3) with H and W "
                              f"multiples of {2 * MAP_STRIDE}")
-        self.canvas_size = shape[2], shape[1]
         if (self.batch_size > 1 or self.flip) and detail["shape_signature"][0] != -1:
-            raise ValueError(f"{self.path}: the model has a fixed batch of 1; "
+            raise ValueError(f"{path}: the model has a fixed batch of 1; "
                              f"re-export it with a dynamic batch to use a batch size above 1 "
                              f"or flip averaging")
+        return shape[2], shape[1]
 
-    def input_size(self) -> tuple[int, int]:
-        """Smallest decode size (w, h) worth giving `predict`: the model's canvas."""
-        return self.canvas_size
+    def _portrait(self, width: int, height: int) -> bool:
+        return height > width and True in self._pools
 
-    def _invoke(self, canvases: np.ndarray) -> np.ndarray:
+    def input_size(self, width: int = 0, height: int = 0) -> tuple[int, int]:
+        """Smallest decode size (w, h) worth giving `predict` for a width x height image: the
+        canvas its map is made on (the landscape one when no size is given)."""
+        w, h = self.canvas_size
+        return (h, w) if self._portrait(width, height) else (w, h)
+
+    def _invoke(self, portrait: bool, canvases: np.ndarray) -> np.ndarray:
         """Raw model output (n, rows, cols) for n canvases, on a free interpreter."""
-        interp = self._pool.get()
+        pool = self._pools[portrait]
+        interp = pool.get()
         try:
             index = interp.get_input_details()[0]["index"]
             if interp.get_input_details()[0]["shape"][0] != len(canvases):
@@ -258,33 +269,107 @@ class SaliencyModel:
             interp.invoke()
             return interp.get_tensor(interp.get_output_details()[0]["index"])[..., 0].copy()
         finally:
-            self._pool.put(interp)
+            pool.put(interp)
 
-    def _invoke_one(self, canvas: np.ndarray) -> np.ndarray:
-        return self._invoke(canvas[None])[0]
+    def _invoke_one(self, portrait: bool, canvas: np.ndarray) -> np.ndarray:
+        return self._invoke(portrait, canvas[None])[0]
 
     def predict(self, image: Image.Image) -> np.ndarray:
         """Map (rows, cols) over the image's own area (letterbox removed), summing to 1."""
-        placement = place(*image.size, *self.canvas_size)
-        canvas = to_canvas(image, placement, *self.canvas_size).astype(np.float32)
+        portrait = self._portrait(*image.size)
+        size = self.input_size(*image.size)
+        placement = place(*image.size, *size)
+        canvas = to_canvas(image, placement, *size).astype(np.float32)
         rows, cols = placement.map_slice()
+        infer = self._infer[portrait]
         if self.flip:
             mirror = canvas.copy()
             box = (slice(placement.top, placement.top + placement.height),
                    slice(placement.left, placement.left + placement.width))
             mirror[box] = canvas[box][:, ::-1]
             if self.batch_size > 1:
-                out, out_mirror = self._infer(canvas), self._infer(mirror)
+                out, out_mirror = infer(canvas), infer(mirror)
             else:
-                out, out_mirror = self._invoke(np.stack([canvas, mirror]))
+                out, out_mirror = self._invoke(portrait, np.stack([canvas, mirror]))
             region = (np.maximum(out[rows, cols].astype(np.float64), 0)
                       + np.maximum(out_mirror[rows, cols].astype(np.float64), 0)[:, ::-1]) / 2
         else:
-            out = self._infer(canvas)
+            out = infer(canvas)
             region = np.maximum(out[rows, cols].astype(np.float64), 0)
         total = region.sum()
         region = region / total if total > 0 else np.full_like(region, 1 / region.size)
         return mix_centre(region, self.centre_mix, self.centre_fade)
+
+
+class _Interpreters:
+    """Up to `size` LiteRT interpreters of one model file, made when first needed (each takes
+    about 15 ms), each used by one thread at a time. `check(interp, path)` gives the model's
+    canvas (w, h) or raises; with `expect`, that canvas must be it."""
+
+    def __init__(self, path: Path, threads: int, size: int, check, expect=None):
+        self.path, self.threads, self.size = path, threads, size
+        self._check, self.expect = check, expect
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        self._made = 0
+        self._lock = threading.Lock()
+
+    def _make(self):
+        from ai_edge_litert.interpreter import Interpreter
+
+        with _quiet_stderr():
+            interp = Interpreter(model_path=str(self.path), num_threads=self.threads)
+            interp.allocate_tensors()
+        canvas = self._check(interp, self.path)
+        if self.expect is not None and canvas != self.expect:
+            raise ValueError(f"{self.path}: portrait model canvas {canvas[0]}x{canvas[1]} is not "
+                             f"the main model's turned upright ({self.expect[0]}x{self.expect[1]})")
+        return interp, canvas
+
+    def make_all(self) -> tuple[int, int]:
+        """Make every interpreter now (errors surface at start); the canvas (w, h)."""
+        canvas = None
+        while self._made < self.size:
+            interp, canvas = self._make()
+            self._made += 1
+            self._free.put(interp)
+        return canvas
+
+    def get(self):
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            make = self._made < self.size
+            self._made += make
+        if not make:
+            return self._free.get()
+        try:
+            return self._make()[0]
+        except BaseException:
+            with self._lock:
+                self._made -= 1
+            raise
+
+    def put(self, interp) -> None:
+        self._free.put(interp)
+
+
+def portrait_model(path: Path, manifest: dict) -> Path | None:
+    """The portrait-canvas model the manifest names, checked against its sha256; None if none."""
+    name = (manifest.get("portrait") or {}).get("model")
+    if not name:
+        return None
+    model = path.with_name(name)
+    if not model.is_file():
+        raise ValueError(f"{model}: portrait model named in {path.with_suffix('.json').name} "
+                         f"is missing")
+    expected = (manifest.get("files", {}).get(name) or {}).get("sha256")
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    if expected and digest != expected:
+        raise ValueError(f"{model}: sha256 {digest[:12]}… does not match its manifest "
+                         f"({expected[:12]}…); the file is damaged or replaced")
+    return model
 
 
 def upsample(saliency: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -29,8 +29,8 @@ class CountingModel:
         self.model, self.calls = model, 0
         self._lock = threading.Lock()
 
-    def input_size(self):
-        return self.model.input_size()
+    def input_size(self, *size):
+        return self.model.input_size(*size)
 
     def predict(self, image):
         with self._lock:
@@ -338,7 +338,7 @@ def test_model_input_made_one_way_so_boxes_never_depend_on_flags(tmp_path, model
     info = images.read_info(src, 10**9)
     decoded = images.decode_for_model(src, info)
     assert decoded.size == ((1600, 1200) if ext == "jpg" else (3200, 2400))
-    small = images.shrink_for_model(decoded, model.input_size())
+    small = images.shrink_for_model(decoded, model.input_size(*decoded.size))
     work = work_map(model.predict(small), 3200, 2400)
     # The disc is face-like enough for the detector; it sees the same small image.
     faces = np.array([[f.left, f.top, f.width, f.height]

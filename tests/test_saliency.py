@@ -31,7 +31,7 @@ from smartcrop.saliency import (
 @pytest.fixture
 def weights_copy(tmp_path):
     """The shipped model and manifest, copied where a test may damage them."""
-    for name in ("saliency.tflite", "saliency.json"):
+    for name in ("saliency.tflite", "saliency_portrait.tflite", "saliency.json"):
         shutil.copy(ROOT / "weights" / name, tmp_path / name)
     return tmp_path
 
@@ -310,3 +310,98 @@ def test_manifest_centre_mix_is_applied(weights_copy):
     (weights_copy / "saliency.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="centre_mix"):
         SaliencyModel(weights_copy)
+
+
+def _raw_on_canvas(path, image, canvas):
+    """What a model file answers for `image` placed on `canvas` (w, h): its map over the image."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from smartcrop.canvas import place, to_canvas
+
+    interp = Interpreter(model_path=str(path), num_threads=1)
+    interp.allocate_tensors()
+    placement = place(*image.size, *canvas)
+    interp.set_tensor(interp.get_input_details()[0]["index"],
+                      to_canvas(image, placement, *canvas).astype(np.float32)[None])
+    interp.invoke()
+    rows, cols = placement.map_slice()
+    region = np.maximum(interp.get_tensor(interp.get_output_details()[0]["index"])[0, ..., 0], 0)
+    region = region[rows, cols].astype(np.float64)
+    return region / region.sum()
+
+
+def test_portrait_photos_fill_the_portrait_canvas(weights_copy):
+    """A photo taller than wide goes to saliency_portrait.tflite on the 240x320 canvas, which it
+    fills (a 3:4 photo: 40x30 cells), instead of 30x22 letterboxed cells of the landscape one."""
+    model = SaliencyModel(weights_copy, centre_mix=0.0)
+    assert model.portrait_path == weights_copy / "saliency_portrait.tflite"
+    assert model.input_size() == (320, 240) and model.input_size(400, 300) == (320, 240)
+    assert model.input_size(300, 400) == (240, 320) and model.input_size(300, 300) == (320, 240)
+    tall, wide = photo((300, 400), centre=(150, 120)), photo((400, 300), centre=(200, 120))
+    assert model.predict(tall).shape == (40, 30) and model.predict(wide).shape == (30, 40)
+    np.testing.assert_allclose(model.predict(tall), _raw_on_canvas(
+        weights_copy / "saliency_portrait.tflite", tall, (240, 320)), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(model.predict(wide), _raw_on_canvas(
+        weights_copy / "saliency.tflite", wide, (320, 240)), rtol=1e-5, atol=1e-9)
+
+
+def test_without_a_portrait_model_portrait_photos_are_letterboxed(weights_copy):
+    manifest = json.loads((weights_copy / "saliency.json").read_text())
+    del manifest["portrait"]
+    (weights_copy / "saliency.json").write_text(json.dumps(manifest))
+    model = SaliencyModel(weights_copy, centre_mix=0.0)
+    tall = photo((300, 400), centre=(150, 120))
+    assert model.portrait_path is None and model.input_size(300, 400) == (320, 240)
+    assert model.predict(tall).shape == (30, 22)
+    np.testing.assert_allclose(model.predict(tall), _raw_on_canvas(
+        weights_copy / "saliency.tflite", tall, (320, 240)), rtol=1e-5, atol=1e-9)
+
+
+def test_missing_or_damaged_portrait_model_is_refused_at_start(weights_copy):
+    portrait = weights_copy / "saliency_portrait.tflite"
+    data = bytearray(portrait.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    portrait.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="saliency_portrait.tflite: sha256 .* does not match"):
+        SaliencyModel(weights_copy)
+    portrait.unlink()
+    with pytest.raises(ValueError, match="saliency_portrait.tflite: portrait model .* is missing"):
+        SaliencyModel(weights_copy)
+
+
+def test_portrait_model_on_the_wrong_canvas_is_refused(weights_copy):
+    """A portrait file that is really the landscape model fails on the first portrait photo,
+    naming the file and both canvases; landscape photos still work."""
+    shutil.copy(weights_copy / "saliency.tflite", weights_copy / "saliency_portrait.tflite")
+    manifest = json.loads((weights_copy / "saliency.json").read_text())
+    manifest["files"]["saliency_portrait.tflite"] = manifest["files"]["saliency.tflite"]
+    (weights_copy / "saliency.json").write_text(json.dumps(manifest))
+    model = SaliencyModel(weights_copy)
+    assert model.predict(photo((400, 300))).shape == (30, 40)
+    with pytest.raises(ValueError, match=r"saliency_portrait.tflite: portrait model canvas 320x240 "
+                                         r"is not the main model's turned upright \(240x320\)"):
+        model.predict(photo((300, 400)))
+
+
+def test_portrait_interpreters_are_made_on_first_use_and_shared(weights_copy):
+    """Threads predicting portrait photos at once get their own interpreters, at most `workers`,
+    and the same maps as one thread alone (batched too)."""
+    images = [photo((240 + 8 * i, 360), centre=(100, 100 + 20 * i)) for i in range(6)]
+    alone = SaliencyModel(weights_copy, workers=1)
+    expected = [alone.predict(im) for im in images]
+    for kwargs in ({"workers": 3}, {"workers": 1, "batch_size": 3}):
+        model = SaliencyModel(weights_copy, threads=1, **kwargs)
+        assert model._pools[True]._made == 0  # none until a portrait photo comes
+        got = [None] * len(images)
+
+        def run(i, model=model, got=got):
+            got[i] = model.predict(images[i])
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(images))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert 1 <= model._pools[True]._made <= kwargs["workers"]
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-9)

@@ -2,7 +2,10 @@
 
 ``python -m smartcrop.model.export runs/main/best.weights.h5 --config runs/main/config.json``
 writes ``weights/saliency.tflite``, copies the Keras weights to ``weights/saliency.weights.h5``
-and records sizes, hashes, shapes and the quantization in ``weights/saliency.json``.
+and records sizes, hashes, shapes and the quantization in ``weights/saliency.json``. The same
+weights are also exported on the canvas turned upright (``saliency_portrait.tflite``, calibrated
+on the same images placed on it) for portrait photos, which would otherwise fill only a
+letterboxed part of the landscape canvas (``--no-portrait``: the main model only).
 
 Quantization (``--quantize``): ``int8`` (default) runs every convolution on int8 weights and
 activations, scaled on training images (never validation ones), and keeps the element-wise
@@ -117,6 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--centre-fade", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                    help="fade the mix to 0 as a map's concentration (mass in its top tenth) goes "
                         "from LO to HI: confident maps are trusted")
+    p.add_argument("--portrait", action=argparse.BooleanOptionalAction, default=True,
+                   help="also export the same weights on the canvas turned upright (HxW) as "
+                        "<name>_portrait.tflite, for portrait photos (default on for a landscape canvas)")
     args = p.parse_args(argv)
     try:
         check_centre_mix(args.centre_mix, args.centre_fade)
@@ -128,11 +134,17 @@ def main(argv: list[str] | None = None) -> None:
     config = NetworkConfig(**json.loads(args.config.read_text()))
     args.out.mkdir(parents=True, exist_ok=True)
     tflite = args.out / f"{args.name}.tflite"
-    model = load_model(args.weights, config, canvas)
+    portrait = args.out / f"{args.name}_portrait.tflite" if args.portrait and canvas[0] > canvas[1] else None
+    outputs = [(tflite, canvas)] + ([(portrait, canvas[::-1])] if portrait else [])
     calibration = None
-    if args.quantize == "int8":
-        calibration = calibration_canvases(args.calibrate, args.calibration_images, canvas)
-    tflite.write_bytes(to_tflite(model, args.quantize, calibration))
+    for path, size in reversed(outputs):  # the main canvas last: its model and calibration stay
+        model = load_model(args.weights, config, size)
+        if args.quantize == "int8":
+            calibration = calibration_canvases(args.calibrate, args.calibration_images, size)
+        path.write_bytes(to_tflite(model, args.quantize, calibration))
+    if portrait is None:
+        portrait_stale = args.out / f"{args.name}_portrait.tflite"
+        portrait_stale.unlink(missing_ok=True)  # never leave one from an older export beside it
     keras_weights = args.out / f"{args.name}.weights.h5"
     model.save_weights(keras_weights)  # weights only: checkpoints also hold optimizer state
     manifest = {
@@ -141,13 +153,15 @@ def main(argv: list[str] | None = None) -> None:
         "config": config.to_dict(),
         "input": {"shape": [-1, canvas[1], canvas[0], 3], "dtype": "float32",
                   "range": "RGB 0..255, image letterboxed on mid-grey (128)"},
+        **({"portrait": {"model": portrait.name, "input": {"shape": [-1, canvas[0], canvas[1], 3]},
+                         "use": "photos taller than wide"}} if portrait else {}),
         "quantization": QUANTIZATIONS[args.quantize],
         **({"centre_mix": args.centre_mix} if args.centre_mix else {}),
         **({"centre_fade": args.centre_fade} if args.centre_mix and args.centre_fade else {}),
         **({"calibration": {"datasets": [d.name for d in args.calibrate], "split": "train",
                             "images": len(calibration), "seed": 0}} if calibration is not None else {}),
         "files": {f.name: {"bytes": f.stat().st_size, "sha256": sha256(f)}
-                  for f in (tflite, keras_weights)},
+                  for f in (tflite, *([portrait] if portrait else []), keras_weights)},
     }
     (args.out / f"{args.name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps(manifest["files"], indent=2))

@@ -52,7 +52,7 @@ def prepare(records, model: SaliencyModel, detector: FaceDetector) -> list[dict]
         with Image.open(r.path) as im:
             rgb = to_rgb(im)
             rgb.load()
-        small = shrink_for_model(rgb, model.input_size())
+        small = shrink_for_model(rgb, model.input_size(*rgb.size))
         canvas, letterbox = detector.model_input(small)
         out.append({"size": (r.width, r.height), "map": model.predict(rgb), "raw": detector.raw(canvas),
                     "letterbox": letterbox, "fixations": r.fixations,

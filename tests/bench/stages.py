@@ -52,7 +52,7 @@ def _one_photo(sc: dict[str, Any], model, detector, photo: Path, aspects: dict[s
     # As the pipeline: the model's input always comes from decode_for_model (1/2 scale for a
     # 12 MP JPEG); full-size crops then need a decode of their own.
     decoded = _timed(lambda: images.decode_for_model(photo, info), t[STAGES[1]])
-    small = _timed(lambda: images.shrink_for_model(decoded, model.input_size()), t[STAGES[2]])
+    small = _timed(lambda: images.shrink_for_model(decoded, model.input_size(*decoded.size)), t[STAGES[2]])
     smap = _timed(lambda: model.predict(small), t[STAGES[3]])
     size = (info.width, info.height)
     found_faces = _timed(lambda: detector.detect(small, size), t[STAGES[4]])  # same small image
@@ -88,7 +88,8 @@ def stage_breakdown(repo: Path, photos: list[Path], aspects: dict[str, float], r
     detector = _timed(lambda: sc["faces"].FaceDetector(), load)  # one thread, as each CLI job's
     warm = sc["images"].load_for_model(photos[0], sc["images"].read_info(
         photos[0], sc["options"].DEFAULT_MAX_PIXELS), model.input_size())
-    model.predict(warm)  # warm-up, untimed
+    model.predict(warm)  # warm-up, untimed; the turned image makes the portrait interpreter
+    model.predict(warm.transpose(sc["images"].Image.Transpose.TRANSPOSE))
     detector.detect(warm)
     times: dict[str, list[float]] = {s: [] for s in STAGES}
     with tempfile.TemporaryDirectory(dir=photos[0].parent.parent) as tmp:

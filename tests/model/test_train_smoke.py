@@ -125,22 +125,36 @@ def test_export_matches_keras(run_dir, canvases, tmp_path, kind):
     manifest = json.loads((out / "saliency.json").read_text())
     assert manifest["quantization"] == export.QUANTIZATIONS[kind]
     assert ("calibration" in manifest) == (kind == "int8")
-    for name in ("saliency.tflite", "saliency.weights.h5"):
+    for name in ("saliency.tflite", "saliency_portrait.tflite", "saliency.weights.h5"):
         assert manifest["files"][name]["bytes"] == (out / name).stat().st_size
         assert manifest["files"][name]["sha256"] == export.sha256(out / name)
+    assert manifest["portrait"]["model"] == "saliency_portrait.tflite"
+    assert manifest["portrait"]["input"]["shape"] == [-1, 320, 240, 3]
 
     config = NetworkConfig(**manifest["config"])
     model = export.load_model(out / "saliency.weights.h5", config)
     expected = np.stack([keras.ops.convert_to_numpy(model(c[None], training=False))[0] for c in canvases])
     got = _litert_maps(out / "saliency.tflite", canvases)
     assert got.shape == expected.shape == (2, 30, 40, 1)
+    # The portrait file is the same weights on the turned canvas: checked on the turned canvases.
+    upright = np.ascontiguousarray(canvases.transpose(0, 2, 1, 3))
+    portrait = export.load_model(out / "saliency.weights.h5", config, (240, 320))
+    expected_p = np.stack([keras.ops.convert_to_numpy(portrait(c[None], training=False))[0] for c in upright])
+    got_p = _litert_maps(out / "saliency_portrait.tflite", upright)
+    assert got_p.shape == expected_p.shape == (2, 40, 30, 1)
     min_corr, max_rel = TOLERANCE[kind]
-    for g, e in zip(got, expected, strict=True):
+    for g, e in zip([*got, *got_p], [*expected, *expected_p], strict=True):
         assert g.sum() == pytest.approx(1.0, abs=1e-4)
         corr = np.corrcoef(g.ravel(), e.ravel())[0, 1]
         rel = np.abs(g - e).max() / e.max()
         print(f"{kind}: correlation {corr:.5f}, max diff {rel:.4f} of max")
         assert corr > min_corr and rel < max_rel, f"{kind}: correlation {corr:.5f}, max diff {rel:.4f} of max"
+    if kind == "float":  # --no-portrait: the main model only, and no stale portrait file
+        export.main([str(run_dir / "best.weights.h5"), "--config", str(run_dir / "config.json"),
+                     "--out", str(out), "--quantize", kind, "--no-portrait"])
+        manifest = json.loads((out / "saliency.json").read_text())
+        assert "portrait" not in manifest and "saliency_portrait.tflite" not in manifest["files"]
+        assert not (out / "saliency_portrait.tflite").exists()
     if kind == "int8":  # the shipped kind: a batch gives each image the map it gets alone
         batched = _litert_maps(out / "saliency.tflite", canvases, batch=True)
         np.testing.assert_allclose(batched, got, rtol=1e-4, atol=1e-7)
