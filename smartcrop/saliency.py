@@ -108,12 +108,17 @@ def resolve_weights(path: Path | None = None, name: str = MODEL_NAME) -> tuple[P
         if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
             raise ValueError(f"{manifest_path}: not a model manifest (no \"files\" table)")
     if manifest:
-        expected = (manifest.get("files", {}).get(model.name) or {}).get("sha256")
-        digest = hashlib.sha256(model.read_bytes()).hexdigest()
-        if expected and digest != expected:
-            raise ValueError(f"{model}: sha256 {digest[:12]}… does not match its manifest "
-                             f"({expected[:12]}…); the file is damaged or replaced")
+        check_hash(model, manifest)
     return model, manifest
+
+
+def check_hash(model: Path, manifest: dict) -> None:
+    """Raise ValueError when the manifest lists a sha256 for `model` and the file's differs."""
+    expected = (manifest.get("files", {}).get(model.name) or {}).get("sha256")
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    if expected and digest != expected:
+        raise ValueError(f"{model}: sha256 {digest[:12]}… does not match its manifest "
+                         f"({expected[:12]}…); the file is damaged or replaced")
 
 
 @contextlib.contextmanager
@@ -222,7 +227,7 @@ class SaliencyModel:
         self._pools = {False: _Interpreters(self.path, threads, workers, self._check)}
         self.canvas_size = self._pools[False].make_all()
         # The same weights exported on the transposed canvas, for portrait photos: they fill it
-        # instead of a letterboxed 3/4 of the landscape one (weights/README.md, "Canvas").
+        # instead of a letterboxed 3/4 of the landscape one (weights/README.md, "Portrait canvas").
         self.portrait_path = portrait_model(self.path, manifest)
         if self.portrait_path is not None:
             w, h = self.canvas_size
@@ -364,11 +369,7 @@ def portrait_model(path: Path, manifest: dict) -> Path | None:
     if not model.is_file():
         raise ValueError(f"{model}: portrait model named in {path.with_suffix('.json').name} "
                          f"is missing")
-    expected = (manifest.get("files", {}).get(name) or {}).get("sha256")
-    digest = hashlib.sha256(model.read_bytes()).hexdigest()
-    if expected and digest != expected:
-        raise ValueError(f"{model}: sha256 {digest[:12]}… does not match its manifest "
-                         f"({expected[:12]}…); the file is damaged or replaced")
+    check_hash(model, manifest)
     return model
 
 

@@ -7,6 +7,9 @@ the share of fixations inside the model's window at the largest and 0.6-zoomed s
 centre crop and the fixation oracle for gap closed. Needs ../shared/datasets.
 
     .venv/bin/python tests/bench/face_settings.py ../shared/datasets/{osie,eyecrowd,scene500}
+
+`--val-dataset X --weights DIR` scores a leave-one-dataset-out fold's model on all of X;
+`--portrait-cuts` scores 3:4 portrait cuts of those photos instead (tests/bench/portrait_canvas.py).
 """
 
 from __future__ import annotations
@@ -15,16 +18,18 @@ import argparse
 import json
 import math
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from smartcrop import cropping, evaluate, evaluate_faces  # noqa: E402
 from smartcrop.faces import FaceDetector, iou  # noqa: E402
-from smartcrop.fixations import fixation_counts, is_validation, load_datasets  # noqa: E402
+from smartcrop.fixations import fixation_counts, load_datasets  # noqa: E402
 from smartcrop.images import shrink_for_model, to_rgb  # noqa: E402
 from smartcrop.options import parse_ratio  # noqa: E402
 from smartcrop.saliency import SaliencyModel, work_map  # noqa: E402
@@ -184,10 +189,19 @@ def main() -> None:
     p.add_argument("--json", type=Path)
     p.add_argument("--settings", type=json.loads, default=SETTINGS, metavar="JSON",
                    help='the settings to score, e.g. \'[{}, {"min_score": 0.5}]\' (default: all tried)')
+    p.add_argument("--val-dataset", default=None, help="score all of this dataset (a fold)")
+    p.add_argument("--weights", type=Path, default=None, help="the saliency model (default: shipped)")
+    p.add_argument("--portrait-cuts", action="store_true",
+                   help="score 3:4 portrait cuts of the photos (at least 10 fixations each)")
     args = p.parse_args()
-    records = [r for r in load_datasets(args.datasets) if is_validation(r)]
+    records = evaluate.select(load_datasets(args.datasets), "val", args.val_dataset)
     detector = FaceDetector()
-    photos = prepare(records, SaliencyModel(threads=1), detector)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.portrait_cuts:
+            from portrait_canvas import portrait_cuts
+
+            records = portrait_cuts(records, Path(tmp), 10)
+        photos = prepare(records, SaliencyModel(args.weights, threads=1), detector)
     print(f"{len(photos)} photos, {sum(len(p['reference']) > 0 for p in photos)} with a reference face")
     sizes = recall_by_size(photos, detector)
     print("reference faces by size (count, share found):", json.dumps(sizes))
