@@ -100,7 +100,8 @@ def score_record(photo: dict, small: np.ndarray, edge_weight: float = 0.0) -> di
         face_figure = evaluate_faces.face_numbers(work, (w, h), faces, reference, edge_weight=edge_weight)
     out = {"model": metrics.all_metrics(upsample(small, w, h), photo["density"], photo["counts"]),
            "centre": photo["centre"], "crops": {}}
-    work, widened = cropping.with_faces(work, (w, h), faces)
+    work, widened = cropping.with_faces(work, (w, h), faces,
+                                        weight=cropping.default_face_weight("window", (w, h)))
     for ratio in CROP_RATIOS:
         aspect = parse_ratio(ratio).aspect
         for zoom in ZOOMS:

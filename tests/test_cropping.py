@@ -680,3 +680,23 @@ def test_faces_cut_counts_faces():
     assert faces_cut(Box(5, 0, 30, 10), faces) == 1  # first halved, second whole, third out
     assert faces_cut(Box(0, 0, 50, 10), faces) == 0
     assert faces_cut(Box(5, 0, 15, 10), faces) == 2
+
+
+def test_portrait_photos_weigh_faces_more_in_window_crops():
+    """A portrait photo: a face at the top, a blob with more saliency (0.48 against 0.30) below; a
+    16:9 window holds one or the other. The portrait weight (0.2) keeps the face, the landscape
+    one (0.1) would take the blob; landscape photos and box keep their own weights."""
+    w, h = 300, 400
+    sal = np.full((40, 30), 0.22 / 1200)
+    sal[4:10, 10:20] += 0.30 / 60  # under the face
+    sal[28:34, 5:25] += 0.48 / 120  # the blob, 18 rows below
+    sal /= sal.sum()
+    face = [[100, 40, 100, 60]]
+    assert cropping.default_face_weight("window", (w, h)) == cropping.DEFAULTS["portrait_face_weight"] == 0.2
+    assert cropping.default_face_weight("window", (h, w)) == cropping.DEFAULTS["face_weight"] == 0.1
+    assert cropping.default_face_weight("box", (w, h)) == cropping.DEFAULTS["box_face_weight"]
+    default = cropping.find_box(sal, (w, h), 16 / 9, faces=face)
+    assert default == cropping.find_box(sal, (w, h), 16 / 9, faces=face, face_weight=0.2)
+    assert default.top <= 40 and default.top + default.height >= 100  # the face, whole and inside
+    blob = cropping.find_box(sal, (w, h), 16 / 9, faces=face, face_weight=0.1)
+    assert blob.top > 100  # the face left out whole

@@ -80,8 +80,9 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
             faces = evaluate_faces.face_array(detector.decode(*p["raw"], p["letterbox"], size))
         if len(p["reference"]):
             rows += _face_rows(work, size, faces, p["reference"], setting, box_weight)
+        weight = setting.get("face_weight", cropping.default_face_weight("window", size))
         window_work, widened = cropping.with_faces(work, size, faces, setting.get("face_margin", 0.2),
-                                                   setting.get("face_weight", 0.1))
+                                                   weight)
         counts = fixation_counts(p["fixations"], *size)
         for ratio in evaluate.CROP_RATIOS:
             aspect = parse_ratio(ratio).aspect
