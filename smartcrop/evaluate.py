@@ -82,14 +82,16 @@ def prepare_record(model: SaliencyModel, record, detector: FaceDetector | None =
         for zoom in ZOOMS:
             fixed[f"{ratio}@{zoom:g}"] = {
                 "centre": share_inside(record.fixations, centred_box((w, h), aspect, zoom)),
-                "oracle": share_inside(record.fixations, cropping.best_window(counts, (w, h), aspect, zoom)),
+                "oracle": share_inside(record.fixations, cropping.best_window(
+                    counts, (w, h), aspect, zoom, centre_tolerance=0.0)),
             }
     return {"record": record, "map": model.predict(rgb), "faces": faces, "reference": reference,
             "density": density, "counts": counts, "fixed_crops": fixed,
             "centre": metrics.all_metrics(centre_prior(w, h), density, counts)}
 
 
-def score_record(photo: dict, small: np.ndarray, edge_weight: float = 0.0) -> dict:
+def score_record(photo: dict, small: np.ndarray, edge_weight: float = 0.0,
+                 centre_tolerance: float = cropping.DEFAULTS["centre_tolerance"]) -> dict:
     """All numbers for one prepared image, scored with the map `small` (the model's map, or
     one post-processed from it)."""
     record, faces, reference = photo["record"], photo["faces"], photo["reference"]
@@ -106,7 +108,8 @@ def score_record(photo: dict, small: np.ndarray, edge_weight: float = 0.0) -> di
         aspect = parse_ratio(ratio).aspect
         for zoom in ZOOMS:
             key = f"{ratio}@{zoom:g}"
-            model_box = cropping.best_window(work, (w, h), aspect, zoom, widened, edge_weight)
+            model_box = cropping.best_window(work, (w, h), aspect, zoom, widened, edge_weight,
+                                             centre_tolerance=centre_tolerance)
             out["crops"][key] = {"model": share_inside(record.fixations, model_box),
                                  **photo["fixed_crops"][key]}
     out["faces"] = face_figure

@@ -150,6 +150,36 @@ def test_best_window_at_map_resolution_covers_brute_force_maximum(saliency, aspe
 
 
 @FAST
+@given(saliency=maps(14, 2), data=st.data(), tolerance=st.sampled_from([0.0, 0.01, 0.05, 0.2]))
+def test_centre_tolerance_takes_the_position_nearest_the_centre_among_near_best(
+        saliency, data, tolerance):
+    """Positions within `centre_tolerance` x the map's total of the best compete, and the one
+    nearest the centre wins; checked against every position."""
+    mh, mw = saliency.shape
+    w, h = data.draw(st.integers(1, mw)), data.draw(st.integers(1, mh))
+    box = place_window(saliency, (mw, mh), w, h, centre_tolerance=tolerance)
+    sums = {(x, y): float(saliency[y:y + h, x:x + w].sum())
+            for y in range(mh - h + 1) for x in range(mw - w + 1)}
+    best = max(sums.values())
+    slack = tolerance * float(saliency.sum()) + 1e-9 * max(best, 1e-12)
+    near = [pos for pos, v in sums.items() if v >= best - slack - 1e-12]
+    cx, cy = (mw - w) / 2, (mh - h) / 2
+    nearest = min((x - cx) ** 2 + (y - cy) ** 2 for x, y in near)
+    assert sums[(box.left, box.top)] >= best - slack - 1e-12
+    assert (box.left - cx) ** 2 + (box.top - cy) ** 2 == pytest.approx(nearest)
+
+
+def test_centre_tolerance_moves_a_window_to_the_centre_only_for_a_small_loss():
+    """A faint blob off centre over an even map: a tolerance larger than the blob's gain
+    centres the window; a smaller one (and 0, the default) keeps it on the blob."""
+    saliency = np.full((10, 20), 1.0)
+    saliency[:, 17] += 0.5  # the best 10x10 window covers column 17: gain 5 of a total 205
+    assert place_window(saliency, (20, 10), 10, 10).left == 8
+    assert place_window(saliency, (20, 10), 10, 10, centre_tolerance=0.01).left == 8
+    assert place_window(saliency, (20, 10), 10, 10, centre_tolerance=0.03).left == 5
+
+
+@FAST
 @given(saliency=maps(20), factor=st.integers(2, 5), aspect=aspects)
 def test_best_window_on_map_smaller_than_image(saliency, factor, aspect):
     mh, mw = saliency.shape

@@ -44,6 +44,21 @@ def nss(fixations, pred):
     return ops.sum(p * f, axis=1) / (ops.sum(f, axis=1) + EPS)
 
 
+def sat_distance(density, pred):
+    """Mean absolute difference of the maps' summed-area tables, both normalised to sum 1.
+
+    Every window's share of saliency is four corners of this table, so it bounds how far the
+    crop search's window sums can be from the fixations' (the crop figure), which KL and CC
+    do not weigh: they score each cell, not where the mass sits at the scale of a window.
+    """
+    g = density[..., 0]
+    p = pred[..., 0]
+    g = g / (ops.sum(g, axis=(1, 2), keepdims=True) + EPS)
+    p = p / (ops.sum(p, axis=(1, 2), keepdims=True) + EPS)
+    table = ops.cumsum(ops.cumsum(g - p, axis=1), axis=2)
+    return ops.mean(ops.abs(table), axis=(1, 2))
+
+
 def _split(y_true):
     return y_true[..., 0:1], y_true[..., 1:2]
 
@@ -54,6 +69,18 @@ def saliency_loss(y_true, y_pred):
     loss = KL_WEIGHT * kl_divergence(density, y_pred) + CC_WEIGHT * (1.0 - correlation(density, y_pred))
     if NSS_WEIGHT:
         loss = loss - NSS_WEIGHT * nss(fixations, y_pred)
+    return loss
+
+
+def make_loss(sat_weight: float = 0.0):
+    """The training loss: `saliency_loss`, plus `sat_weight` times `sat_distance` when set."""
+    if not sat_weight:
+        return saliency_loss
+
+    def loss(y_true, y_pred):
+        return saliency_loss(y_true, y_pred) + sat_weight * sat_distance(_split(y_true)[0], y_pred)
+
+    loss.__name__ = "saliency_sat_loss"
     return loss
 
 

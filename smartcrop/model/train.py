@@ -20,7 +20,7 @@ from smartcrop.fixations import load_datasets, split
 from smartcrop.model.backbone import BACKBONES, backbone_name, build_backbone
 from smartcrop.model.convert import load_tflite_into
 from smartcrop.model.data import AUGMENTATIONS, FixationBatches, prepare_all
-from smartcrop.model.losses import cc_metric, kl_metric, nss_metric, saliency_loss
+from smartcrop.model.losses import cc_metric, kl_metric, make_loss, nss_metric
 from smartcrop.model.network import NetworkConfig, backbone_of, build_saliency_model
 
 DEFAULT_DATA = ["../shared/datasets/osie", "../shared/datasets/eyecrowd", "../shared/datasets/scene500"]
@@ -68,6 +68,9 @@ def parse_args(argv):
                         "mean). Teachers must not have seen the validation images")
     p.add_argument("--teacher-weight", type=float, default=0.5,
                    help="share of the teachers' mean map in each training density (default 0.5)")
+    p.add_argument("--sat-weight", type=float, default=0.0,
+                   help="add this times the summed-area-table distance (losses.sat_distance) to "
+                        "the loss, so where the mass sits at a window's scale counts (default 0)")
     p.add_argument("--threads", type=int, default=0,
                    help="TensorFlow threads per op and across ops (0: TensorFlow's default)")
     return p.parse_args(argv)
@@ -136,7 +139,7 @@ def run_phase(model, name, epochs, lr, train_data, val_data, args) -> None:
     if args.schedule == "cosine":  # a schedule of optimizer steps, so resuming continues it
         steps = epochs * (args.steps or len(train_data))
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps)
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss=saliency_loss,
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=make_loss(args.sat_weight),
                   metrics=[cc_metric, kl_metric, nss_metric])
     callbacks = [
         _LogRate(),  # before the CSV logger, which writes what it adds

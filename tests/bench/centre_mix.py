@@ -1,9 +1,10 @@
-"""How the centre mix was chosen: the crop figure and the map metrics for each mix setting.
+"""How the centre mix and tolerance were chosen: the crop figure and the map metrics for each
+setting.
 
 Runs the saliency model (without any mix) and the face detectors once per photo, then scores
-every (centre_mix, centre_fade) setting on the same maps with smartcrop-eval's own scoring
-(`evaluate.score_record`), faces on as the CLI crops. Also prints the spread of the maps'
-concentration, which `centre_fade` reads. Needs ../shared/datasets.
+every (centre_mix, centre_fade[, centre_tolerance]) setting on the same maps with
+smartcrop-eval's own scoring (`evaluate.score_record`), faces on as the CLI crops. Also
+prints the spread of the maps' concentration, which `centre_fade` reads. Needs ../shared/datasets.
 
     .venv/bin/python tests/bench/centre_mix.py ../shared/datasets/{osie,eyecrowd,scene500} \\
         [--val-dataset scene500 --weights runs/fold-scene500/export] [--json out.json]
@@ -31,8 +32,9 @@ SETTINGS = [(0.0, None), (0.1, None), (0.2, None), (0.3, None),
             (0.2, (0.3, 0.6)), (0.3, (0.3, 0.6)), (0.3, (0.25, 0.5)), (0.4, (0.3, 0.6))]
 
 
-def name(mix: float, fade) -> str:
-    return f"mix {mix:g}" + (f", fade {fade[0]:g}-{fade[1]:g}" if fade else "")
+def name(mix: float, fade, tolerance: float = 0.0) -> str:
+    return (f"mix {mix:g}" + (f", fade {fade[0]:g}-{fade[1]:g}" if fade else "")
+            + (f", tolerance {tolerance:g}" if tolerance else ""))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,12 +43,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--val-dataset", default=None)
     p.add_argument("--weights", type=Path, default=None)
     p.add_argument("--settings", default=None,
-                   help='JSON list of [mix, fade-or-null], e.g. \'[[0.2, null], [0.3, [0.3, 0.6]]]\'')
+                   help='JSON list of [mix, fade-or-null(, tolerance)], '
+                        'e.g. \'[[0.2, null], [0.3, [0.3, 0.6], 0.02]]\'')
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
-    settings = SETTINGS if args.settings is None else [
-        (float(m), tuple(f) if f else None) for m, f in json.loads(args.settings)]
+    settings = [(m, f, 0.0) for m, f in SETTINGS] if args.settings is None else [
+        (float(s[0]), tuple(s[1]) if s[1] else None, float(s[2]) if len(s) > 2 else 0.0)
+        for s in json.loads(args.settings)]
     records = evaluate.select(load_datasets(args.datasets), "val", args.val_dataset)
     if args.limit:
         records = records[:args.limit]
@@ -61,13 +65,15 @@ def main(argv: list[str] | None = None) -> None:
     print("\n| setting | CC | NSS | AUC-Judd | gap closed, largest / zoomed | bad crops, largest / zoomed "
           "| window / box cuts a face |\n|---|---|---|---|---|---|---|")
     out = []
-    for mix, fade in settings:
-        results = [evaluate.score_record(ph, mix_centre(ph["map"], mix, fade)) for ph in photos]
+    for mix, fade, tolerance in settings:
+        results = [evaluate.score_record(ph, mix_centre(ph["map"], mix, fade),
+                                         centre_tolerance=tolerance) for ph in photos]
         summary = evaluate.summarise(results)
         faces = evaluate_faces.summarise_faces([r["faces"] for r in results])
         cut = (f"{faces['window_cut']:.1%} / {faces['box_cut']:.1%}" if faces["pairs"] else "-")
-        print(f"| {name(mix, fade)} | {evaluate.headline(summary)} | {cut} |", flush=True)
-        out.append({"centre_mix": mix, "centre_fade": fade, "summary": summary, "faces": faces,
+        print(f"| {name(mix, fade, tolerance)} | {evaluate.headline(summary)} | {cut} |", flush=True)
+        out.append({"centre_mix": mix, "centre_fade": fade, "centre_tolerance": tolerance,
+                    "summary": summary, "faces": faces,
                     "by_dataset": evaluate.by_dataset(results, records)})
     if args.json:
         args.json.write_text(json.dumps({"weights": str(model.path), "val_dataset": args.val_dataset,

@@ -17,9 +17,11 @@ from smartcrop.model.losses import (  # noqa: E402
     correlation,
     kl_divergence,
     kl_metric,
+    make_loss,
     nss,
     nss_metric,
     saliency_loss,
+    sat_distance,
 )
 
 # 1x2x2x1 maps, row-major values:
@@ -94,3 +96,28 @@ def test_saliency_loss_per_sample_and_zero_at_perfect_prediction():
 
 def test_metric_names():
     assert [m.__name__ for m in (cc_metric, kl_metric, nss_metric)] == ["cc", "kl", "nss"]
+
+
+def test_sat_distance_by_hand():
+    # g - p = [[-0.1, 0], [0.1, 0]]; its summed-area table [[-0.1, -0.1], [0, 0]]; mean |.| 0.05
+    assert _np(sat_distance(DENSITY, PRED)) == pytest.approx([0.05], abs=1e-6)
+    assert _np(sat_distance(DENSITY, DENSITY)) == pytest.approx([0.0], abs=1e-7)
+
+
+def test_sat_distance_matches_brute_force_and_grows_with_a_shift():
+    rng = np.random.default_rng(3)
+    g, p = rng.random((2, 1, 5, 7, 1)).astype(np.float32)
+    gn, pn = g[0, ..., 0] / g.sum(), p[0, ..., 0] / p.sum()
+    brute = np.mean([abs((gn - pn)[:i + 1, :j + 1].sum()) for i in range(5) for j in range(7)])
+    assert _np(sat_distance(g, p)) == pytest.approx([brute], rel=1e-4)
+    # the same blob one and three columns away: the mass is farther, the distance larger
+    blob = np.zeros((1, 5, 7, 1), np.float32)
+    blob[0, 2, 1] = 1
+    near, far = np.roll(blob, 1, axis=2), np.roll(blob, 3, axis=2)
+    assert 0 < _np(sat_distance(blob, near))[0] < _np(sat_distance(blob, far))[0]
+
+
+def test_make_loss_adds_the_weighted_sat_distance():
+    y_true = np.concatenate([DENSITY, FIXATIONS], axis=-1)
+    assert make_loss(0.0) is saliency_loss
+    assert _np(make_loss(5.0)(y_true, PRED)) == pytest.approx([KL + 1 - CC + 5 * 0.05], abs=1e-5)
