@@ -322,12 +322,15 @@ def _terminate(signum, frame):
 @click.option("--faces/--no-faces", default=True, show_default=True,
               help="Detect faces and keep them whole: crops avoid cutting through a face, and the "
                    "manifest lists the faces and how many each crop cuts.")
+@click.option("--thorough", is_flag=True,
+              help="Slower, better crops: average each saliency map with its mirror image's and "
+                   "search each photo's quarters for smaller faces (about 30 ms more per photo).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per output on stderr.")
 @click.version_option(__version__, "--version", prog_name="smartcrop")
 def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upscale, manifest, save_saliency,
          debug, dry_run, skip_existing, overwrite, weights, jobs, batch_size, max_pixels, report, focus_file,
-         fit, background, faces, engine, ray_address, from_list, quiet, verbose, preset, metadata):
+         fit, background, faces, thorough, engine, ray_address, from_list, quiet, verbose, preset, metadata):
     """Crop photos to the part people look at.
 
     INPUTS are image files and/or folders (walked recursively); OUTPUT is the output folder
@@ -354,6 +357,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
             save_saliency=save_saliency, debug=debug, weights=weights, jobs=jobs,
             batch_size=batch_size, max_pixels=max_pixels, report=report, focus=overrides, fit=fit,
             background=background, max_upscale=max_upscale, metadata=metadata, faces=faces,
+            thorough=thorough,
         )
     except ValueError as e:
         raise click.UsageError(str(e)) from None

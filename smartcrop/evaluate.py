@@ -199,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--weights", type=Path, default=None)
     p.add_argument("--flip", action="store_true",
                    help="average each map with its mirror image's (test-time augmentation)")
+    p.add_argument("--thorough", action="store_true",
+                   help="as smartcrop --thorough: --flip, and the product's faces from a tiled search")
     p.add_argument("--centre-mix", type=float, default=None, metavar="W",
                    help="score (1 - W) x the map + W x the centre prior (0 to 1; default: the "
                         "model's own, as the CLI crops)")
@@ -221,9 +223,10 @@ def main(argv: list[str] | None = None) -> None:
         p.error("--val-dataset needs --split val or --split train")
     try:
         records = select(load_datasets(args.datasets), args.split, args.val_dataset)
-        model = SaliencyModel(args.weights, threads=2, flip=args.flip, centre_mix=args.centre_mix,
-                               centre_fade=args.centre_fade)
-        detector = FaceDetector()  # the product's faces with --faces, and the reference ones
+        model = SaliencyModel(args.weights, threads=2, flip=args.flip or args.thorough,
+                               centre_mix=args.centre_mix, centre_fade=args.centre_fade)
+        # The product's faces with --faces, and the reference ones (always untiled passes).
+        detector = FaceDetector(tiles=args.thorough)
     except ValueError as e:
         sys.exit(f"smartcrop-eval: error: {e}")
     if args.limit:
@@ -240,8 +243,8 @@ def main(argv: list[str] | None = None) -> None:
     print("\n" + evaluate_faces.format_faces(faces))
     print(f"\n{len(results)} images in {time.perf_counter() - start:.0f} s; model {model.path}")
     if args.json:
-        settings = {"split": args.split, "val_dataset": args.val_dataset, "flip": args.flip,
-                    "centre_mix": model.centre_mix,
+        settings = {"split": args.split, "val_dataset": args.val_dataset, "flip": model.flip,
+                    "thorough": args.thorough, "centre_mix": model.centre_mix,
                     "centre_fade": model.centre_fade, "model": str(model.path), "faces": args.faces,
                     "edge_weight": args.edge_weight,
                     "datasets": [str(d) for d in args.datasets]}

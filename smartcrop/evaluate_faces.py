@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from smartcrop import cropping
-from smartcrop.faces import Face, FaceDetector, weighted_nms
+from smartcrop.faces import Face, FaceDetector, quarters, weighted_nms
 from smartcrop.options import parse_ratio
 
 REFERENCE_SCORE = 0.75  # reference faces: "confident" detections
@@ -30,11 +30,9 @@ def reference_faces(detector: FaceDetector, image: Image.Image) -> np.ndarray:
     """Confident faces from the whole photo and its four overlapping quarters (2/3 per side),
     merged by plain non-maximum suppression; rows of left, top, width, height in photo pixels."""
     w, h = image.size
-    tw, th = round(w * 2 / 3), round(h * 2 / 3)
     found = []
-    for x0, y0, x1, y1 in [(0, 0, w, h), (0, 0, tw, th), (w - tw, 0, w, th), (0, h - th, tw, h),
-                           (w - tw, h - th, w, h)]:
-        for f in detector.detect(image.crop((x0, y0, x1, y1))):
+    for x0, y0, x1, y1 in [(0, 0, w, h), *quarters(w, h)]:
+        for f in detector.detect(image.crop((x0, y0, x1, y1)), tiles=False):
             if f.score >= REFERENCE_SCORE:
                 found.append((x0 + f.left, y0 + f.top, x0 + f.left + f.width, y0 + f.top + f.height,
                               f.score))

@@ -168,12 +168,13 @@ def load_model(options: CropOptions) -> SaliencyModel:
     """One interpreter per job, the cores shared between them, batching as the options say."""
     threads = max(1, (os.cpu_count() or 1) // options.jobs)
     return SaliencyModel(options.weights, threads=threads, workers=options.jobs,
-                         batch_size=options.batch_size)
+                         batch_size=options.batch_size, flip=options.thorough)
 
 
 def load_detector(options: CropOptions) -> FaceDetector | None:
-    """The face detector (one interpreter per job, one thread each), or None with --no-faces."""
-    return FaceDetector(workers=options.jobs) if options.faces else None
+    """The face detector (one interpreter per job, one thread each), or None with --no-faces;
+    with --thorough it also searches each photo's quarters."""
+    return FaceDetector(workers=options.jobs, tiles=options.thorough) if options.faces else None
 
 
 class Cropper:

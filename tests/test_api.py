@@ -119,3 +119,15 @@ def test_faces_and_face_fields(cropper):
     (r,) = off.crop_boxes(astronaut, sizes=["1080x566"])
     assert r.faces == () and r.face_cut == 0  # nothing looked for, nothing counted
     assert faces_cut(r.box, [face.as_list()]) == 1  # though the map alone cuts her face
+
+
+def test_thorough_cropper_flips_and_tiles(cropper):
+    thorough = SmartCropper(threads=1, thorough=True)
+    assert thorough.model.flip and thorough.detector.tiles
+    astronaut = Image.open(Path(__file__).parent / "data" / "astronaut.png")
+    (face,) = thorough.faces(astronaut)  # the one face, not one per pass
+    assert face.as_list() == pytest.approx([172, 66, 106, 106], abs=6)
+    mirrored = astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    # flip averaging: a mirrored photo gets the mirrored map
+    np.testing.assert_allclose(thorough.saliency(mirrored), thorough.saliency(astronaut)[:, ::-1],
+                               atol=1e-7)

@@ -744,6 +744,32 @@ def test_no_faces_gives_the_boxes_of_the_map_alone(cli, model, tmp_path):
         assert [rec["face_cut"] for rec in on] == [0, 0]
 
 
+def test_thorough_finds_small_faces_the_default_misses(cli, tmp_path):
+    """--thorough searches the photo's quarters too: six small faces (5.8% of the long side)
+    the single pass does not see are listed and kept whole."""
+    astronaut = Image.open(ASTRONAUT).convert("RGB").resize((360, 360), Image.Resampling.LANCZOS)
+    group = Image.new("RGB", (1280, 960), (120, 130, 140))
+    for i in range(3):
+        for j in range(2):
+            group.paste(astronaut, (40 + i * 420, 60 + j * 450))
+    group.save(tmp_path / "group.png")
+    plain = cli(tmp_path / "group.png", tmp_path / "a", "--ratio", "1:1", "--manifest", "-").records
+    assert plain[0]["faces"] == []
+    (rec,) = cli(tmp_path / "group.png", tmp_path / "b", "--ratio", "1:1", "--thorough",
+                 "--manifest", "-").records
+    assert rec["status"] == "ok" and len(rec["faces"]) == 6 and rec["face_cut"] == 0
+
+
+def test_thorough_turns_on_flip_averaging_and_face_tiles():
+    from smartcrop.options import CropOptions, parse_ratio
+    from smartcrop.pipeline import load_detector, load_model
+
+    for thorough in (False, True):
+        options = CropOptions(targets=(parse_ratio("1:1"),), thorough=thorough, jobs=1)
+        assert load_model(options).flip is thorough
+        assert load_detector(options).tiles is thorough
+
+
 def test_face_cut_counts_a_cut_a_focus_override_forces(cli, tmp_path):
     """A reviewer's focus point wins over the face rule; the record says the face is cut."""
     focus = tmp_path / "focus.csv"

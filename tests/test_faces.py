@@ -10,7 +10,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from smartcrop.faces import FaceDetector, Letterbox, decode_boxes, iou, ssd_anchors, weighted_nms
+from smartcrop.faces import (
+    Face,
+    FaceDetector,
+    Letterbox,
+    decode_boxes,
+    iou,
+    merge_faces,
+    quarters,
+    ssd_anchors,
+    weighted_nms,
+)
 from smartcrop.saliency import default_weights_dir
 
 DATA = Path(__file__).parent / "data"
@@ -100,6 +110,61 @@ def test_letterbox_is_undone_on_a_wide_and_a_tall_photo(detector):
 
 def test_no_face_in_a_flat_image(detector):
     assert detector.detect(Image.new("RGB", (300, 200), (90, 140, 200))) == []
+
+
+def _group(side: int) -> tuple[Image.Image, list[tuple[float, float]]]:
+    """Six copies of the astronaut, `side` px each, on a 1280x960 grey photo, and where each
+    copy's face centre is (from ASTRONAUT_FACE)."""
+    photo = Image.new("RGB", (1280, 960), (120, 130, 140))
+    small = _rgb("astronaut.png").resize((side, side), Image.Resampling.LANCZOS)
+    centres = []
+    for i in range(3):
+        for j in range(2):
+            x, y = 40 + i * 420, 60 + j * 450
+            photo.paste(small, (x, y))
+            k = side / 512
+            centres.append((x + (172 + 53) * k, y + (66 + 53) * k))
+    return photo, centres
+
+
+def test_tiles_find_a_group_of_small_faces_the_single_pass_misses(detector):
+    photo, centres = _group(360)  # faces about 75 px: 5.8% of the long side
+    assert detector.detect(photo) == []
+    faces = FaceDetector(tiles=True).detect(photo)
+    assert len(faces) == 6
+    for cx, cy in centres:  # one box on each face
+        assert sum(f.left <= cx <= f.left + f.width and f.top <= cy <= f.top + f.height
+                   for f in faces) == 1
+    assert all(f.score >= 0.75 for f in faces)  # the quarters' own threshold
+
+
+def test_tiles_keep_a_large_face_once_and_report_full_image_pixels(detector):
+    im = _rgb("astronaut.png")
+    tiled = FaceDetector(tiles=True)
+    faces = tiled.detect(im.reduce(2), im.size)
+    assert len(faces) == 1  # seen by the full pass and by quarters, merged
+    box = faces[0].as_list()
+    got = np.array([box[0], box[1], box[0] + box[2], box[1] + box[3]], float)
+    assert iou(got, np.array([[172, 66, 278, 172]], float))[0] > 0.7
+    assert tiled.detect(im, tiles=False) == detector.detect(im)  # the override: one pass
+
+
+def test_quarters_cover_the_image_with_overlap():
+    tiles = quarters(300, 200)
+    assert tiles == [(0, 0, 200, 133), (100, 0, 300, 133), (0, 67, 200, 200), (100, 67, 300, 200)]
+    covered = np.zeros((200, 300), int)
+    for x0, y0, x1, y1 in tiles:
+        covered[y0:y1, x0:x1] += 1
+    assert covered.min() >= 1 and covered[67:133, 100:200].min() == 4
+
+
+def test_merge_faces_shifts_tiles_and_keeps_the_best_of_overlaps():
+    whole = Face(10, 10, 20, 20, 0.6)
+    same_in_tile = Face(4, 5, 20, 20, 0.9)  # the same face from a tile offset by (5, 5)
+    other = Face(50, 0, 10, 10, 0.8)
+    merged = merge_faces([(whole, 0, 0), (same_in_tile, 5, 5), (other, 100, 0)])
+    assert merged == [Face(9, 10, 20, 20, 0.9), Face(150, 0, 10, 10, 0.8)]
+    assert merge_faces([]) == []
 
 
 def test_min_size_drops_small_faces(detector):

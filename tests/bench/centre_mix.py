@@ -7,7 +7,7 @@ smartcrop-eval's own scoring (`evaluate.score_record`), faces on as the CLI crop
 prints the spread of the maps' concentration, which `centre_fade` reads. Needs ../shared/datasets.
 
     .venv/bin/python tests/bench/centre_mix.py ../shared/datasets/{osie,eyecrowd,scene500} \\
-        [--val-dataset scene500 --weights runs/fold-scene500/export] [--json out.json]
+        [--val-dataset scene500 --weights runs/fold-scene500/export] [--flip] [--json out.json]
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--settings", default=None,
                    help='JSON list of [mix, fade-or-null(, tolerance)], '
                         'e.g. \'[[0.2, null], [0.3, [0.3, 0.6], 0.02]]\'')
+    p.add_argument("--flip", action="store_true",
+                   help="average each map with its mirror image's (test-time flip averaging)")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
@@ -54,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     records = evaluate.select(load_datasets(args.datasets), "val", args.val_dataset)
     if args.limit:
         records = records[:args.limit]
-    model = SaliencyModel(args.weights, threads=2, centre_mix=0.0)
+    model = SaliencyModel(args.weights, threads=2, flip=args.flip, centre_mix=0.0)
     detector = FaceDetector()
     start = time.perf_counter()
     photos = [evaluate.prepare_record(model, r, detector) for r in records]
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
                     "by_dataset": evaluate.by_dataset(results, records)})
     if args.json:
         args.json.write_text(json.dumps({"weights": str(model.path), "val_dataset": args.val_dataset,
-                                         "images": len(photos), "settings": out}, indent=1))
+                                         "flip": args.flip, "images": len(photos), "settings": out}, indent=1))
 
 
 if __name__ == "__main__":

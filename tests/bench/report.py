@@ -141,6 +141,8 @@ def stage_table(stages: dict) -> list[str]:
     for name, ms in stages["median_ms"].items():
         lines.append(f"| {name} | {ms:.1f} | {ms / total:.0%} |")
     lines.append(f"| **sum of medians** | **{total:.1f}** | |")
+    for name, ms in stages.get("thorough_ms", {}).items():  # in place of the default stage
+        lines.append(f"| {name} | {ms:.1f} | |")
     return lines
 
 

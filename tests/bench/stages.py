@@ -76,6 +76,32 @@ def _one_photo(sc: dict[str, Any], model, detector, photo: Path, aspects: dict[s
     _timed(encode, t[STAGES[7]])
 
 
+def _thorough(sc: dict[str, Any], threads: int, photos: list[Path], runs: int,
+              input_size: Callable) -> dict[str, float]:
+    """Median ms per photo of the two stages --thorough changes (flip-averaged inference, the
+    tiled face search), on the same model inputs as the default stages."""
+    images, options = sc["images"], sc["options"]
+    model = sc["saliency"].SaliencyModel(threads=threads, workers=1, flip=True)
+    detector = sc["faces"].FaceDetector(tiles=True)
+    smalls = []
+    for photo in photos:
+        info = images.read_info(photo, options.DEFAULT_MAX_PIXELS)
+        decoded = images.decode_for_model(photo, info)
+        smalls.append((images.shrink_for_model(decoded, input_size(*decoded.size)),
+                       (info.width, info.height)))
+    model.predict(smalls[0][0])  # warm-up, untimed, both canvases
+    model.predict(smalls[0][0].transpose(images.Image.Transpose.TRANSPOSE))
+    detector.detect(smalls[0][0])
+    infer: list[float] = []
+    detect: list[float] = []
+    for _ in range(runs):
+        for small, size in smalls:
+            _timed(lambda: model.predict(small), infer)  # noqa: B023 (called at once)
+            _timed(lambda: detector.detect(small, size), detect)  # noqa: B023
+    return {"model inference, --thorough (flip-averaged)": statistics.median(infer),
+            "face detection, --thorough (whole photo and quarters)": statistics.median(detect)}
+
+
 def stage_breakdown(repo: Path, photos: list[Path], aspects: dict[str, float], runs: int) -> dict:
     """Median ms per photo of each stage over `runs` passes, plus the model's load time."""
     sc = _import_smartcrop(repo)
@@ -99,5 +125,6 @@ def stage_breakdown(repo: Path, photos: list[Path], aspects: dict[str, float], r
     medians = {s: statistics.median(v) for s, v in times.items()}
     return {"median_ms": medians, "total_ms": sum(medians.values()), "model_load_ms": load[0],
             "face_model_load_ms": load[1],
+            "thorough_ms": _thorough(sc, threads, photos, runs, model.input_size),
             "interpreter_threads": threads, "outputs_per_photo": len(aspects),
             "samples_per_stage": len(times[STAGES[0]])}
