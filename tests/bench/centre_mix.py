@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
                     "by_dataset": evaluate.by_dataset(results, records)})
     if args.json:
         args.json.write_text(json.dumps({"weights": str(model.path), "val_dataset": args.val_dataset,
-                                         "flip": args.flip, "images": len(photos), "settings": out}, indent=1))
+                                         "flip": args.flip, "images": len(photos), "settings": out},
+                                        indent=1))
 
 
 if __name__ == "__main__":
