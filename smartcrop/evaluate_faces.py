@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from smartcrop import cropping
-from smartcrop.faces import Face, FaceDetector, quarters, weighted_nms
+from smartcrop.faces import Face, FaceDetector, merge_faces, quarters
 from smartcrop.options import parse_ratio
 
 REFERENCE_SCORE = 0.75  # reference faces: "confident" detections
@@ -30,17 +30,10 @@ def reference_faces(detector: FaceDetector, image: Image.Image) -> np.ndarray:
     """Confident faces from the whole photo and its four overlapping quarters (2/3 per side),
     merged by plain non-maximum suppression; rows of left, top, width, height in photo pixels."""
     w, h = image.size
-    found = []
-    for x0, y0, x1, y1 in [(0, 0, w, h), *quarters(w, h)]:
-        for f in detector.detect(image.crop((x0, y0, x1, y1)), tiles=False):
-            if f.score >= REFERENCE_SCORE:
-                found.append((x0 + f.left, y0 + f.top, x0 + f.left + f.width, y0 + f.top + f.height,
-                              f.score))
-    if not found:
-        return np.zeros((0, 4))
-    a = np.array(found)
-    kept = weighted_nms(a[:, :4], a[:, 4], 0.3, weighted=False)
-    return np.array([[b[0], b[1], b[2] - b[0], b[3] - b[1]] for b, _ in kept])
+    found = [(f, x0, y0) for x0, y0, x1, y1 in [(0, 0, w, h), *quarters(w, h)]
+             for f in detector.detect(image.crop((x0, y0, x1, y1)), tiles=False)
+             if f.score >= REFERENCE_SCORE]
+    return face_array(merge_faces(found))
 
 
 def inside_shares(faces: np.ndarray, box: cropping.Box) -> np.ndarray:
