@@ -44,8 +44,9 @@ def _default_jobs(options_module) -> int:
 
 
 def _one_photo(sc: dict[str, Any], model, detector, photo: Path, aspects: dict[str, float],
-               out: Path, times: dict[str, list[float]]) -> None:
-    """Run the pipeline's stages on one photo, timing each."""
+               out: Path, times: dict[str, list[float]]) -> tuple[Any, tuple[int, int]]:
+    """Run the pipeline's stages on one photo, timing each; return the model input and the
+    photo's size."""
     images, cropping, saliency = sc["images"], sc["cropping"], sc["saliency"]
     t = times
     info = _timed(lambda: images.read_info(photo, sc["options"].DEFAULT_MAX_PIXELS), t[STAGES[0]])
@@ -74,21 +75,15 @@ def _one_photo(sc: dict[str, Any], model, detector, photo: Path, aspects: dict[s
             images.save_atomic(crop, out / f"{photo.stem}_{key}.jpg", 90, full.info.get("icc_profile"))
 
     _timed(encode, t[STAGES[7]])
+    return small, size
 
 
-def _thorough(sc: dict[str, Any], threads: int, photos: list[Path], runs: int,
-              input_size: Callable) -> dict[str, float]:
+def _thorough(sc: dict[str, Any], threads: int, smalls: list, runs: int) -> dict[str, float]:
     """Median ms per photo of the two stages --thorough changes (flip-averaged inference, the
-    tiled face search), on the same model inputs as the default stages."""
-    images, options = sc["images"], sc["options"]
+    tiled face search), on the default stages' model inputs (`smalls`: (input, photo size))."""
+    images = sc["images"]
     model = sc["saliency"].SaliencyModel(threads=threads, workers=1, flip=True)
     detector = sc["faces"].FaceDetector(tiles=True)
-    smalls = []
-    for photo in photos:
-        info = images.read_info(photo, options.DEFAULT_MAX_PIXELS)
-        decoded = images.decode_for_model(photo, info)
-        smalls.append((images.shrink_for_model(decoded, input_size(*decoded.size)),
-                       (info.width, info.height)))
     model.predict(smalls[0][0])  # warm-up, untimed, both canvases
     model.predict(smalls[0][0].transpose(images.Image.Transpose.TRANSPOSE))
     detector.detect(smalls[0][0])
@@ -120,11 +115,11 @@ def stage_breakdown(repo: Path, photos: list[Path], aspects: dict[str, float], r
     times: dict[str, list[float]] = {s: [] for s in STAGES}
     with tempfile.TemporaryDirectory(dir=photos[0].parent.parent) as tmp:
         for _ in range(runs):
-            for photo in photos:
-                _one_photo(sc, model, detector, photo, aspects, Path(tmp), times)
+            smalls = [_one_photo(sc, model, detector, photo, aspects, Path(tmp), times)
+                      for photo in photos]
     medians = {s: statistics.median(v) for s, v in times.items()}
     return {"median_ms": medians, "total_ms": sum(medians.values()), "model_load_ms": load[0],
             "face_model_load_ms": load[1],
-            "thorough_ms": _thorough(sc, threads, photos, runs, model.input_size),
+            "thorough_ms": _thorough(sc, threads, smalls, runs),
             "interpreter_threads": threads, "outputs_per_photo": len(aspects),
             "samples_per_stage": len(times[STAGES[0]])}
