@@ -324,7 +324,7 @@ def _terminate(signum, frame):
                    "manifest lists the faces and how many each crop cuts.")
 @click.option("--thorough", is_flag=True,
               help="Slower, better crops: average each saliency map with its mirror image's and "
-                   "search each photo's quarters for smaller faces (about 28 ms more per photo on "
+                   "search each photo's quarters for smaller faces (about 30 ms more per photo on "
                    "one core).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per output on stderr.")
