@@ -20,6 +20,7 @@ from smartcrop.cropping import (
     find_box,
     grow_box,
     largest_window,
+    peak_region,
     place_window,
     salient_mask,
     summed_area_table,
@@ -327,6 +328,50 @@ def test_best_iou_box_recovers_a_rectangle_exactly(rect):
     assert _iou(mask, best_iou_box(mask)) == 1.0
 
 
+def _flood(hot: np.ndarray, y: int, x: int) -> set[tuple[int, int]]:
+    """The cells of `hot` connected side by side to (y, x): a plain breadth-first search."""
+    seen, todo = {(y, x)}, [(y, x)]
+    while todo:
+        cy, cx = todo.pop()
+        for ny, nx in ((cy - 1, cx), (cy + 1, cx), (cy, cx - 1), (cy, cx + 1)):
+            if 0 <= ny < hot.shape[0] and 0 <= nx < hot.shape[1] and hot[ny, nx] and (ny, nx) not in seen:
+                seen.add((ny, nx))
+                todo.append((ny, nx))
+    return seen
+
+
+@FAST
+@given(saliency=maps(12), level=st.floats(0.0, 1.0))
+def test_peak_region_is_the_bounding_box_of_the_blob_holding_the_maximum(saliency, level):
+    y, x = np.unravel_index(np.argmax(saliency), saliency.shape)
+    blob = _flood(saliency >= level * saliency[y, x], y, x)
+    ys, xs = zip(*blob, strict=True)
+    assert peak_region(saliency, level) == (min(xs), min(ys), max(xs) + 1, max(ys) + 1)
+
+
+def test_peak_region_leaves_out_a_separate_blob():
+    saliency = np.zeros((6, 10))
+    saliency[1:3, 1:3] = 1.0  # the peak
+    saliency[2:5, 6:9] = 0.8  # as hot, but not touching it
+    assert peak_region(saliency, 0.5) == (1, 1, 3, 3)
+    assert peak_region(saliency, 0.9) == (1, 1, 3, 3)
+
+
+@settings(max_examples=80, deadline=None)
+@given(mask=hnp.arrays(bool, st.tuples(st.integers(1, 7), st.integers(1, 7))), data=st.data())
+def test_best_iou_box_holding_cells_matches_brute_force(mask, data):
+    h, w = mask.shape
+    x0 = data.draw(st.integers(0, w - 1))
+    y0 = data.draw(st.integers(0, h - 1))
+    hold = (x0, y0, data.draw(st.integers(x0 + 1, w)), data.draw(st.integers(y0 + 1, h)))
+    x, y, bw, bh = best_iou_box(mask, hold=hold)
+    assert x <= hold[0] and y <= hold[1] and x + bw >= hold[2] and y + bh >= hold[3]
+    best = max(_iou(mask, (l0, t0, r - l0, b - t0))
+               for t0 in range(hold[1] + 1) for b in range(hold[3], h + 1)
+               for l0 in range(hold[0] + 1) for r in range(hold[2], w + 1))
+    assert _iou(mask, (x, y, bw, bh)) == pytest.approx(best, abs=1e-12)
+
+
 # --- best_box / grow_box ----------------------------------------------------------------------
 
 
@@ -358,6 +403,35 @@ def test_best_box_other_aspects_contain_the_rectangle_centre(aspect):
     assert _inside(box, 480, 360)
     assert _aspect_ok(box.width, box.height, aspect)
     assert box.left <= 340 <= box.left + box.width and box.top <= 115 <= box.top + box.height
+
+
+def _head_and_body() -> np.ndarray:
+    """A horse-like map (30x40 cells for 400x300 px): a bright compact head at the top right and
+    a wide, dim body holding more of the mass."""
+    saliency = np.zeros((30, 40))
+    saliency[10:24, 4:30] = 0.25  # body: 364 cells
+    saliency[3:8, 32:38] = 1.0  # head: 30 cells
+    return saliency
+
+
+@pytest.mark.parametrize("aspect", [9 / 16, 1.0, 16 / 9, 1.91])
+def test_box_holds_the_maps_peak(aspect):
+    saliency = _head_and_body()
+    # without the peak rule the best-IoU region is the body, and the box leaves the head out
+    old = best_box(saliency, (400, 300), aspect, peak_level=None)
+    assert not cropping.contains(old, (320, 30, 60, 50))
+    box = best_box(saliency, (400, 300), aspect)
+    assert _inside(box, 400, 300) and _aspect_ok(box.width, box.height, aspect)
+    assert cropping.contains(box, (320, 30, 60, 50))  # the head, whole
+
+
+def test_box_slides_to_hold_the_peak_when_the_region_is_wider_than_the_window():
+    saliency = np.zeros((30, 40))
+    saliency[12:20, 2:38] = 0.3  # a wide band: the region is wider than a 9:16 window
+    saliency[13:17, 33:37] = 1.0  # the peak at its right end
+    box = best_box(saliency, (400, 300), 9 / 16)
+    assert (box.width, box.height) == largest_window(400, 300, 9 / 16)
+    assert cropping.contains(box, (330, 130, 40, 40))
 
 
 @pytest.mark.parametrize("aspect", [9 / 16, 1.0, 4 / 3, 16 / 9, 3.0])
