@@ -268,7 +268,7 @@ def _terminate(signum, frame):
                    "pinterest, youtube, og ... ('--preset list' shows them all). Repeatable.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="window", show_default=True,
               help="window: largest window of the ratio at maximum saliency; box: best-IoU box around "
-                   "the salient region, grown to the ratio (may zoom in).")
+                   "the salient region and its peak, grown to the ratio (may zoom in).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="keep", show_default=True,
               help="Output format; keep writes the input's format (HEIC becomes JPEG, formats not "
                    "written here PNG).")

@@ -7,7 +7,7 @@ smartcrop-eval's own scoring (`evaluate.score_record`), faces on as the CLI crop
 prints the spread of the maps' concentration, which `centre_fade` reads. Needs ../shared/datasets.
 
     .venv/bin/python tests/bench/centre_mix.py ../shared/datasets/{osie,eyecrowd,scene500} \\
-        [--val-dataset scene500 --weights runs/fold-scene500/export] [--flip] [--json out.json]
+        [--val-dataset scene500 --weights runs/fold-scene500/export] [--flip] [--no-faces] [--json out.json]
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
                         'e.g. \'[[0.2, null], [0.3, [0.3, 0.6], 0.02]]\'')
     p.add_argument("--flip", action="store_true",
                    help="average each map with its mirror image's (test-time flip averaging)")
+    p.add_argument("--no-faces", action="store_true", help="crop without the face rule")
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     model = SaliencyModel(args.weights, threads=2, flip=args.flip, centre_mix=0.0)
     detector = FaceDetector()
     start = time.perf_counter()
-    photos = [evaluate.prepare_record(model, r, detector) for r in records]
+    photos = [evaluate.prepare_record(model, r, detector, use_faces=not args.no_faces) for r in records]
     print(f"{len(photos)} images prepared in {time.perf_counter() - start:.0f} s; model {model.path}")
     conc = np.array([concentration(ph["map"]) for ph in photos])
     print("map concentration (mass in the top tenth of cells), quantiles 10/25/50/75/90%: "
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> None:
                     "by_dataset": evaluate.by_dataset(results, records)})
     if args.json:
         args.json.write_text(json.dumps({"weights": str(model.path), "val_dataset": args.val_dataset,
-                                         "flip": args.flip, "images": len(photos), "settings": out},
+                                         "flip": args.flip, "faces": not args.no_faces,
+                                         "images": len(photos), "settings": out},
                                         indent=1))
 
 
