@@ -645,12 +645,13 @@ def test_place_window_with_faces_matches_brute_force(saliency, data):
     mh, mw = saliency.shape
     faces = data.draw(int_faces(mw, mh))
     w, h = data.draw(st.integers(1, mw)), data.draw(st.integers(1, mh))
-    box = place_window(saliency, (mw, mh), w, h, np.array(faces, dtype=float))
+    whole = data.draw(st.sampled_from([DEFAULTS["margin_whole"], DEFAULTS["face_whole"], 0.3]))
+    box = place_window(saliency, (mw, mh), w, h, np.array(faces, dtype=float), margin_whole=whole)
     positions = [(x, y) for y in range(mh - h + 1) for x in range(mw - w + 1)]
-    least = min(_brute_cut(faces, x, y, w, h) for x, y in positions)
-    assert _brute_cut(faces, box.left, box.top, w, h) == pytest.approx(least)
+    least = min(_brute_cut(faces, x, y, w, h, whole) for x, y in positions)
+    assert _brute_cut(faces, box.left, box.top, w, h, whole) == pytest.approx(least)
     best = max(float(saliency[y:y + h, x:x + w].sum()) for x, y in positions
-               if _brute_cut(faces, x, y, w, h) <= least + 1e-9)
+               if _brute_cut(faces, x, y, w, h, whole) <= least + 1e-9)
     assert float(saliency[box.top:box.top + h, box.left:box.left + w].sum()) == pytest.approx(best)
 
 
@@ -665,7 +666,7 @@ def test_soft_face_rule_matches_brute_force(saliency, data, penalty):
     box = place_window(saliency, (mw, mh), w, h, np.array(faces, dtype=float), face_penalty=penalty)
 
     def value(x, y):
-        shares = sum(_brute_cut([f], x, y, w, h) / (f[2] * f[3]) for f in faces)
+        shares = sum(_brute_cut([f], x, y, w, h, DEFAULTS["margin_whole"]) / (f[2] * f[3]) for f in faces)
         return float(saliency[y:y + h, x:x + w].sum()) - penalty * float(saliency.sum()) * shares
 
     best = max(value(x, y) for y in range(mh - h + 1) for x in range(mw - w + 1))
@@ -695,6 +696,20 @@ def test_window_moves_off_a_face_it_would_cut():
     assert box.left == 2  # holds the whole face and as much of the salient band as it can
 
 
+def test_an_edge_may_run_through_a_faces_margin_but_not_the_face():
+    """The salient band ends one column into the face's widened box (its margin): the window
+    may end there, as the face itself stays whole; held to the widened box (margin_whole as
+    face_whole), the window had to hold the whole widened face and left most of the band out."""
+    sal = np.zeros((10, 40))
+    sal[:, :19] = 1.0
+    face = np.array([[20.0, 2.0, 10.0, 6.0]])  # widened by 0.2: columns 18..31
+    box = find_box(sal, (40, 10), 1.9, faces=face)
+    assert (box.left, box.width) == (0, 19)  # ends in column 18, the margin
+    assert faces_cut(box, face) == 0
+    strict = find_box(sal, (40, 10), 1.9, faces=face, margin_whole=DEFAULTS["face_whole"])
+    assert strict.left == 13 and strict.left + strict.width >= 32
+
+
 def test_fallback_when_every_window_cuts_a_face():
     """Faces wider than the window fill the width: every position cuts one. The window cuts
     the least face area (inside one of the narrower faces), the most saliency among those."""
@@ -702,7 +717,7 @@ def test_fallback_when_every_window_cuts_a_face():
     sal[:, 25] = 1.0
     faces = [[0, 0, 12, 6], [12, 0, 9, 6], [21, 0, 9, 6]]
     box = place_window(sal, (30, 6), 6, 6, np.array(faces, dtype=float))
-    cuts = {x: _brute_cut(faces, x, 0, 6, 6) for x in range(25)}
+    cuts = {x: _brute_cut(faces, x, 0, 6, 6, DEFAULTS["margin_whole"]) for x in range(25)}
     assert min(cuts.values()) > 0  # truly no escape
     assert cuts[box.left] == min(cuts.values()) == 18  # 54-pixel face, 36 inside
     assert box.left <= 25 < box.left + 6
@@ -753,6 +768,26 @@ def test_add_faces_adds_the_weight_over_the_faces():
     assert added[10:15, 20:25].sum() == pytest.approx(0.1)
     assert added[15:, :].sum() == pytest.approx(0) and added[:, 25:].sum() == pytest.approx(0)
     assert add_faces(sal, (400, 300), faces, 0.0) is sal
+
+
+def test_widen_faces_takes_a_larger_margin_above():
+    f = widen_faces(np.array([[100.0, 100.0, 20.0, 20.0]]), (400, 300), 0.2, top=0.35)
+    assert f[0] == pytest.approx([96.0, 93.0, 28.0, 31.0])
+    assert widen_faces(np.array([[100.0, 100.0, 20.0, 20.0]]), (400, 300), 0.2)[0] \
+        == pytest.approx([96.0, 96.0, 28.0, 28.0])
+
+
+def test_an_edge_above_a_face_leaves_its_forehead():
+    """The salient band ends at a face's brows: the window may stop in the margin above it, but
+    at least 0.19 of the face's height above the box (face_margin_top 0.35, margin_whole 0.1);
+    with the sides' 0.2 above as well it would stop 0.1 above, in the forehead."""
+    sal = np.zeros((100, 20))
+    sal[:50, :] = 1.0
+    face = np.array([[5.0, 50.0, 10.0, 10.0]])  # rows 50..59 of a 20x100 image
+    box = find_box(sal, (20, 100), 0.5, faces=face)
+    assert box.height == 40 and box.top + box.height <= 50 - 1.9
+    even = find_box(sal, (20, 100), 0.5, faces=face, face_margin_top=0.2)
+    assert even.top + even.height == 49
 
 
 def test_widen_faces_stays_inside_the_image():

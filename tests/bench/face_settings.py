@@ -47,6 +47,11 @@ SETTINGS = [
     # the soft rule: a cut costs face_penalty x the map's total per face (by share cut)
     {"face_penalty": 0.02}, {"face_penalty": 0.1}, {"face_penalty": 0.2}, {"face_penalty": 0.5},
     {"face_penalty": 1.0}, {"face_penalty": 0.5, "face_margin": 0.1},
+    # how much of a widened face may lie across an edge (2% before 2026-12-06)
+    {"margin_whole": 0.02}, {"margin_whole": 0.05}, {"margin_whole": 0.14}, {"margin_whole": 0.2},
+    {"margin_whole": 0.02, "face_margin": 0.1},
+    {"margin_whole": 0.02, "face_margin_top": 0.2},  # the rule before 2026-12-06
+    {"margin_whole": 0.1, "face_margin_top": 0.2}, {"face_margin_top": 0.3}, {"face_margin_top": 0.45},
 ]
 
 
@@ -81,20 +86,22 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
         if len(p["reference"]):
             rows += _face_rows(work, size, faces, p["reference"], setting, box_weight)
         weight = setting.get("face_weight", cropping.default_face_weight("window", size))
-        window_work, widened = cropping.with_faces(work, size, faces, setting.get("face_margin", 0.2),
-                                                   weight)
+        window_work, widened = cropping.with_faces(
+            work, size, faces, setting.get("face_margin", 0.2), weight,
+            setting.get("face_margin_top", cropping.DEFAULTS["face_margin_top"]))
         counts = fixation_counts(p["fixations"], *size)
+        whole = setting.get("margin_whole", cropping.DEFAULTS["margin_whole"])
         for ratio in evaluate.CROP_RATIOS:
             aspect = parse_ratio(ratio).aspect
             for zoom in kept:
                 model = cropping.best_window(window_work, size, aspect, zoom, widened,
                                              setting.get("edge_weight", 0.0),
-                                             setting.get("face_penalty", math.inf))
+                                             setting.get("face_penalty", math.inf), margin_whole=whole)
                 kept[zoom].append([evaluate.share_inside(p["fixations"], b) for b in (
                     model, evaluate.centred_box(size, aspect, zoom),
                     cropping.best_window(counts, size, aspect, zoom),
                     # the oracle held to the same rule: keeps the same faces whole
-                    cropping.best_window(counts, size, aspect, zoom, widened))])
+                    cropping.best_window(counts, size, aspect, zoom, widened, margin_whole=whole))])
         with_face += [len(p["reference"]) > 0] * len(evaluate.CROP_RATIOS)
     result = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     with_face = np.array(with_face)
