@@ -87,6 +87,10 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     photos = [evaluate.prepare_record(model, r, detector, use_faces=not args.no_faces) for r in records]
     print(f"{len(photos)} images prepared in {time.perf_counter() - start:.0f} s; model {model.path}")
+    shares = [np.mean([[c["centre"], c["oracle"]] for ph in photos for key, c in ph["fixed_crops"].items()
+                       if key.endswith(f"@{zoom:g}")], axis=0) for zoom in evaluate.ZOOMS]
+    print("centre crop's share of the oracle's fixations, largest / zoomed: "
+          + " / ".join(f"{c / o:.3f}" for c, o in shares) + " (issue 14's held-out set: 0.945 largest)")
     conc = np.array([concentration(ph["map"]) for ph in photos])
     print("map concentration (mass in the top tenth of cells), quantiles 10/25/50/75/90%: "
           + " / ".join(f"{q:.2f}" for q in np.quantile(conc, [0.1, 0.25, 0.5, 0.75, 0.9])))
