@@ -6,10 +6,10 @@ import keras
 from keras import ops
 
 EPS = 1e-7
-# Loss weights: KL + (1 - CC) as SAM's core; NSS off by default (weight kept for experiments).
+# Loss weights: KL + (1 - CC) as SAM's core; NSS and the summed-area-table distance are
+# optional terms (make_loss), off by default.
 KL_WEIGHT = 1.0
 CC_WEIGHT = 1.0
-NSS_WEIGHT = 0.0
 
 
 def _flat(x):
@@ -65,22 +65,26 @@ def _split(y_true):
 
 @keras.saving.register_keras_serializable(package="smartcrop")
 def saliency_loss(y_true, y_pred):
-    density, fixations = _split(y_true)
-    loss = KL_WEIGHT * kl_divergence(density, y_pred) + CC_WEIGHT * (1.0 - correlation(density, y_pred))
-    if NSS_WEIGHT:
-        loss = loss - NSS_WEIGHT * nss(fixations, y_pred)
-    return loss
+    density = _split(y_true)[0]
+    return KL_WEIGHT * kl_divergence(density, y_pred) + CC_WEIGHT * (1.0 - correlation(density, y_pred))
 
 
-def make_loss(sat_weight: float = 0.0):
-    """The training loss: `saliency_loss`, plus `sat_weight` times `sat_distance` when set."""
-    if not sat_weight:
+def make_loss(sat_weight: float = 0.0, nss_weight: float = 0.0):
+    """The training loss: `saliency_loss`, plus `sat_weight` times `sat_distance` and minus
+    `nss_weight` times NSS at the fixation counts (SAM's third term) when set."""
+    if not sat_weight and not nss_weight:
         return saliency_loss
 
     def loss(y_true, y_pred):
-        return saliency_loss(y_true, y_pred) + sat_weight * sat_distance(_split(y_true)[0], y_pred)
+        density, fixations = _split(y_true)
+        total = saliency_loss(y_true, y_pred)
+        if sat_weight:
+            total = total + sat_weight * sat_distance(density, y_pred)
+        if nss_weight:
+            total = total - nss_weight * nss(fixations, y_pred)
+        return total
 
-    loss.__name__ = "saliency_sat_loss"
+    loss.__name__ = "saliency_extra_loss"
     return loss
 
 

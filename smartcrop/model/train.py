@@ -71,6 +71,9 @@ def parse_args(argv):
     p.add_argument("--sat-weight", type=float, default=0.0,
                    help="add this times the summed-area-table distance (losses.sat_distance) to "
                         "the loss, so where the mass sits at a window's scale counts (default 0)")
+    p.add_argument("--nss-weight", type=float, default=0.0,
+                   help="subtract this times NSS at the fixation counts from the loss (SAM's third "
+                        "term; default 0)")
     p.add_argument("--threads", type=int, default=0,
                    help="TensorFlow threads per op and across ops (0: TensorFlow's default)")
     return p.parse_args(argv)
@@ -139,7 +142,7 @@ def run_phase(model, name, epochs, lr, train_data, val_data, args) -> None:
     if args.schedule == "cosine":  # a schedule of optimizer steps, so resuming continues it
         steps = epochs * (args.steps or len(train_data))
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps)
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss=make_loss(args.sat_weight),
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=make_loss(args.sat_weight, args.nss_weight),
                   metrics=[cc_metric, kl_metric, nss_metric])
     callbacks = [
         _LogRate(),  # before the CSV logger, which writes what it adds

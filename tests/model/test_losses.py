@@ -121,3 +121,11 @@ def test_make_loss_adds_the_weighted_sat_distance():
     y_true = np.concatenate([DENSITY, FIXATIONS], axis=-1)
     assert make_loss(0.0) is saliency_loss
     assert _np(make_loss(5.0)(y_true, PRED)) == pytest.approx([KL + 1 - CC + 5 * 0.05], abs=1e-5)
+
+
+def test_make_loss_subtracts_the_weighted_nss():
+    y_true = np.concatenate([DENSITY, FIXATIONS], axis=-1)
+    assert _np(make_loss(nss_weight=0.25)(y_true, PRED)) == pytest.approx(
+        [KL + 1 - CC - 0.25 * NSS], abs=1e-5)
+    both = make_loss(5.0, 0.25)(y_true, PRED)
+    assert _np(both) == pytest.approx([KL + 1 - CC + 5 * 0.05 - 0.25 * NSS], abs=1e-5)
