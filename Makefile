@@ -13,6 +13,8 @@ RUN ?= runs/main
 # distillation: exported teacher models whose mean map is blended into the training targets
 TEACHERS ?=
 TEACH := $(addprefix --teacher ,$(TEACHERS))
+# more smartcrop-train options for train and fold, e.g. TRAIN_ARGS="--augment strong --seed 1"
+TRAIN_ARGS ?=
 
 .PHONY: help demo docs test test-fast lint bench train eval export backbone fold clean
 
@@ -55,7 +57,7 @@ backbone: $(VENV)/.dev  ## convert the backbone's ImageNet TFLite release to flo
 	$(PY) -m smartcrop.model.convert $(PRETRAINED) $(RUN)/$(BACKBONE)_imagenet.weights.h5 --backbone $(BACKBONE)
 
 train: $(VENV)/.dev  ## train the saliency model (resumable: rerun to continue)
-	$(VENV)/bin/smartcrop-train $(DATASETS) --backbone $(BACKBONE) --pretrained $(PRETRAINED) --out $(RUN) $(TEACH)
+	$(VENV)/bin/smartcrop-train $(DATASETS) --backbone $(BACKBONE) --pretrained $(PRETRAINED) --out $(RUN) $(TEACH) $(TRAIN_ARGS)
 
 # the centre mix the shipped model carries (chosen by the cross-dataset crop figure: weights/README.md)
 CENTRE ?= --centre-mix 0.4 --centre-fade 0.3 0.6
@@ -67,13 +69,14 @@ eval: $(VENV)/.runtime  ## metrics and crop figure on the validation split
 	$(VENV)/bin/smartcrop-eval $(DATASETS) --split val
 
 VAL ?= scene500
-fold: $(VENV)/.dev  ## one leave-one-dataset-out fold (VAL=osie|eyecrowd|scene500): train, export, score
+FOLD ?= runs/fold-$(VAL)
+fold: $(VENV)/.dev  ## one leave-one-dataset-out fold (VAL=osie|eyecrowd|scene500, into FOLD): train, export, score
 	$(VENV)/bin/smartcrop-train $(DATASETS) --backbone $(BACKBONE) --pretrained $(PRETRAINED) \
-		--val-dataset $(VAL) --out runs/fold-$(VAL) $(TEACH)
-	$(PY) -m smartcrop.model.export runs/fold-$(VAL)/best.weights.h5 --config runs/fold-$(VAL)/config.json \
-		--calibrate $(filter-out %/$(VAL),$(DATASETS)) --out runs/fold-$(VAL)/export $(CENTRE)
+		--val-dataset $(VAL) --out $(FOLD) $(TEACH) $(TRAIN_ARGS)
+	$(PY) -m smartcrop.model.export $(FOLD)/best.weights.h5 --config $(FOLD)/config.json \
+		--calibrate $(filter-out %/$(VAL),$(DATASETS)) --out $(FOLD)/export $(CENTRE)
 	$(VENV)/bin/smartcrop-eval $(DATASETS) --split val --val-dataset $(VAL) \
-		--weights runs/fold-$(VAL)/export --json runs/fold-$(VAL)/eval.json
+		--weights $(FOLD)/export --json $(FOLD)/eval.json
 
 clean:
 	rm -rf demo-out .pytest_cache
