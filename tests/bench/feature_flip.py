@@ -18,14 +18,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from smartcrop import metrics  # noqa: E402
 from smartcrop.model.network import NetworkConfig, backbone_of, build_saliency_model  # noqa: E402
 
 
-def correlations(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Pearson correlation per map."""
-    p = pred.reshape(len(pred), -1) - pred.reshape(len(pred), -1).mean(axis=1, keepdims=True)
-    t = target.reshape(len(target), -1) - target.reshape(len(target), -1).mean(axis=1, keepdims=True)
-    return (p * t).sum(axis=1) / np.sqrt((p * p).sum(axis=1) * (t * t).sum(axis=1))
+def correlations(pred: np.ndarray, target: np.ndarray) -> list[float]:
+    """CC per map (`metrics.cc`); `pred` (N, H, W, 1), `target` (N, H, W)."""
+    return [metrics.cc(p[..., 0], t) for p, t in zip(pred, target, strict=True)]
 
 
 def main() -> None:
@@ -63,9 +62,9 @@ def main() -> None:
         mirrored = head(tf.reverse(fine, [2]), tf.reverse(coarse, [2])).numpy()[:, :, ::-1]
         image_flip = model(tf.reverse(x, [2])).numpy()[:, :, ::-1]
         t = targets[i:i + 10]
-        scores["plain"] += list(correlations(plain, t))
-        scores["image flip"] += list(correlations((plain + image_flip) / 2, t))
-        scores["feature flip"] += list(correlations((plain + mirrored) / 2, t))
+        scores["plain"] += correlations(plain, t)
+        scores["image flip"] += correlations((plain + image_flip) / 2, t)
+        scores["feature flip"] += correlations((plain + mirrored) / 2, t)
     print(f"{args.run}: {len(images)} held-out canvases, CC at the map resolution")
     for name, values in scores.items():
         print(f"  {name}: {np.mean(values):.4f}")
