@@ -79,23 +79,26 @@ class GaussianPrior(layers.Layer):
 
     Args:
         num_priors: number of Gaussians (SAM: 16).
+        seed: seed of the initial means (the widths use seed + 1); heads sharing a backbone
+            each take their own, so that they start apart.
         **kwargs: passed to `keras.layers.Layer`.
     """
 
-    def __init__(self, num_priors: int = 16, **kwargs):
+    def __init__(self, num_priors: int = 16, seed: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.num_priors = num_priors
+        self.seed = seed
 
     def build(self, input_shape):
         n = self.num_priors
         # Means start spread over the central region, widths over a range of scales.
         self.mu = self.add_weight(
             shape=(2, n), name="mu",
-            initializer=keras.initializers.RandomUniform(0.3, 0.7, seed=1),
+            initializer=keras.initializers.RandomUniform(0.3, 0.7, seed=self.seed),
         )
         self.sigma = self.add_weight(
             shape=(2, n), name="sigma",
-            initializer=keras.initializers.RandomUniform(0.1, 0.4, seed=2),
+            initializer=keras.initializers.RandomUniform(0.1, 0.4, seed=self.seed + 1),
         )
 
     def call(self, x):
@@ -116,7 +119,7 @@ class GaussianPrior(layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"num_priors": self.num_priors})
+        config.update({"num_priors": self.num_priors, "seed": self.seed})
         return config
 
 

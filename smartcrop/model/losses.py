@@ -1,4 +1,8 @@
-"""Saliency losses and metrics on (B, H, W, 1) maps; targets stacked as (density, fixations)."""
+"""Saliency losses and metrics on (B, H, W, 1) maps; targets stacked as (density, fixations).
+
+A prediction with K > 1 channels is K heads' maps: the loss is the mean of each head's, and the
+metrics score the heads' mean map, which is what the exported model gives.
+"""
 
 from __future__ import annotations
 
@@ -71,11 +75,9 @@ def saliency_loss(y_true, y_pred):
 
 def make_loss(sat_weight: float = 0.0, nss_weight: float = 0.0):
     """The training loss: `saliency_loss`, plus `sat_weight` times `sat_distance` and minus
-    `nss_weight` times NSS at the fixation counts (SAM's third term) when set."""
-    if not sat_weight and not nss_weight:
-        return saliency_loss
-
-    def loss(y_true, y_pred):
+    `nss_weight` times NSS at the fixation counts (SAM's third term) when set. Each head's map
+    (channel) is scored on its own, so the heads stay separate estimators."""
+    def one(y_true, y_pred):
         density, fixations = _split(y_true)
         total = saliency_loss(y_true, y_pred)
         if sat_weight:
@@ -84,20 +86,30 @@ def make_loss(sat_weight: float = 0.0, nss_weight: float = 0.0):
             total = total - nss_weight * nss(fixations, y_pred)
         return total
 
-    loss.__name__ = "saliency_extra_loss"
+    def loss(y_true, y_pred):
+        heads = y_pred.shape[-1]
+        if heads == 1:
+            return one(y_true, y_pred)
+        return sum(one(y_true, y_pred[..., k:k + 1]) for k in range(heads)) / heads
+
+    loss.__name__ = "saliency_extra_loss" if sat_weight or nss_weight else "saliency_loss"
     return loss
 
 
+def _mean_map(y_pred):
+    return ops.mean(y_pred, axis=-1, keepdims=True)
+
+
 def cc_metric(y_true, y_pred):
-    return correlation(_split(y_true)[0], y_pred)
+    return correlation(_split(y_true)[0], _mean_map(y_pred))
 
 
 def kl_metric(y_true, y_pred):
-    return kl_divergence(_split(y_true)[0], y_pred)
+    return kl_divergence(_split(y_true)[0], _mean_map(y_pred))
 
 
 def nss_metric(y_true, y_pred):
-    return nss(_split(y_true)[1], y_pred)
+    return nss(_split(y_true)[1], _mean_map(y_pred))
 
 
 cc_metric.__name__ = "cc"

@@ -28,6 +28,9 @@ class NetworkConfig:
     # stride-2 conv and joined to the stride-16 features before the reduction; 0: off (as
     # output stride 8 needs). Three-fold held-out CC 0.712 against 0.688 without (model card).
     skip_channels: int = 64
+    # Heads on the one backbone, each from its own initialisation and trained on its own loss;
+    # the map is their mean: an ensemble that pays the backbone (most of the time) once.
+    heads: int = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -37,10 +40,12 @@ def build_saliency_model(
     config: NetworkConfig = NetworkConfig(),
     input_shape: tuple = (None, None, 3),
     batch_size: int | None = None,
+    per_head: bool = False,
 ) -> keras.Model:
     """Assemble the network. Input: RGB pixels as float 0..255 (any size divisible by 16).
 
-    Output: a (B, H/8, W/8, 1) map, non-negative, summing to 1 over positions.
+    Output: a (B, H/8, W/8, 1) map, non-negative, summing to 1 over positions: with several
+    heads, their mean; with `per_head` (training), every head's map stacked on the last axis.
     """
     inputs = keras.Input(shape=input_shape, batch_size=batch_size, name="pixels")
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="to_unit_range")(inputs)
@@ -55,19 +60,33 @@ def build_saliency_model(
                              name="skip")(fine)
         x = layers.Concatenate(name="with_skip")([x, fine])
     x = layers.Conv2D(config.feature_channels, 1, activation="relu", name="reduce")(x)
-    x = AttentiveConvLSTM(config.lstm_units, config.lstm_steps, name="attentive_convlstm")(x)
-    priors = GaussianPrior(config.num_priors, name="gaussian_prior")(x)
+    maps = [_head(x, config, k) for k in range(config.heads)]
+    if config.heads == 1:
+        outputs = maps[0]
+    elif per_head:
+        outputs = layers.Concatenate(name="saliency_heads")(maps)
+    else:
+        outputs = layers.Average(name="saliency")(maps)
+    return keras.Model(inputs, outputs, name="smartcrop_saliency")
+
+
+def _head(x, config: NetworkConfig, k: int):
+    """Head k: attentive ConvLSTM, priors, two dilated convolutions, softmax. Head 0 keeps the
+    one-head model's layer names, so its weights load into either."""
+    tag = f"_h{k}" if k else ""
+    x = AttentiveConvLSTM(config.lstm_units, config.lstm_steps, name=f"attentive_convlstm{tag}")(x)
+    priors = GaussianPrior(config.num_priors, seed=1 + 2 * k, name=f"gaussian_prior{tag}")(x)
     rate = 2 if config.output_stride == 16 else 4  # SAM mixes priors with wide dilated convs
     for i in (1, 2):
-        x = layers.Concatenate(name=f"with_priors_{i}")([x, priors])
+        x = layers.Concatenate(name=f"with_priors_{i}{tag}")([x, priors])
         x = layers.Conv2D(config.head_channels, 3, padding="same", dilation_rate=rate,
-                          activation="relu", name=f"mix_{i}")(x)
-    x = layers.Conv2D(1, 1, name="logits")(x)
+                          activation="relu", name=f"mix_{i}{tag}")(x)
+    x = layers.Conv2D(1, 1, name=f"logits{tag}")(x)
     if config.output_stride > MAP_STRIDE:
         factor = config.output_stride // MAP_STRIDE
-        x = layers.UpSampling2D(factor, interpolation="bilinear", name="upsample")(x)
-    outputs = SpatialSoftmax(name="saliency")(x)
-    return keras.Model(inputs, outputs, name="smartcrop_saliency")
+        x = layers.UpSampling2D(factor, interpolation="bilinear", name=f"upsample{tag}")(x)
+    name = "saliency" if config.heads == 1 else f"saliency_h{k}"
+    return SpatialSoftmax(name=name)(x)
 
 
 def backbone_of(model: keras.Model) -> keras.Model:

@@ -46,6 +46,9 @@ def parse_args(argv):
                    help="multi-level features: channels from the stride-8 block joined to the "
                         f"stride-16 features (0: off; default {NetworkConfig.skip_channels} at "
                         "output stride 16, 0 at 8)")
+    p.add_argument("--heads", type=int, default=NetworkConfig.heads,
+                   help="heads on the one backbone, each trained on its own loss; the map is their "
+                        "mean (an ensemble that runs the backbone once; default 1)")
     p.add_argument("--epochs-frozen", type=int, default=5)
     p.add_argument("--epochs-finetune", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=8)
@@ -204,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
         args.skip_channels = NetworkConfig.skip_channels if args.output_stride == 16 else 0
     config = NetworkConfig(backbone=args.backbone, output_stride=args.output_stride,
                            feature_channels=args.feature_channels, lstm_units=args.lstm_units,
-                           skip_channels=args.skip_channels)
+                           skip_channels=args.skip_channels, heads=args.heads)
     (args.out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     (args.out / "args.json").write_text(json.dumps(vars(args), default=str, indent=2))
     (xt, yt), (xv, yv) = load_data(args)
@@ -213,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     train_data = FixationBatches(xt, yt, args.batch_size, training=True, seed=args.seed,
                                  augment=args.augment)
     val_data = FixationBatches(xv, yv, args.batch_size, training=False)
-    model = build_saliency_model(config, input_shape=xt.shape[1:])
+    model = build_saliency_model(config, input_shape=xt.shape[1:], per_head=True)
     load_backbone_weights(model, args.pretrained)
     backbone = backbone_of(model)
     backbone.trainable = False

@@ -119,7 +119,7 @@ def test_sat_distance_matches_brute_force_and_grows_with_a_shift():
 
 def test_make_loss_adds_the_weighted_sat_distance():
     y_true = np.concatenate([DENSITY, FIXATIONS], axis=-1)
-    assert make_loss(0.0) is saliency_loss
+    assert _np(make_loss(0.0)(y_true, PRED)) == pytest.approx(_np(saliency_loss(y_true, PRED)))
     assert _np(make_loss(5.0)(y_true, PRED)) == pytest.approx([KL + 1 - CC + 5 * 0.05], abs=1e-5)
 
 
@@ -129,3 +129,17 @@ def test_make_loss_subtracts_the_weighted_nss():
         [KL + 1 - CC - 0.25 * NSS], abs=1e-5)
     both = make_loss(5.0, 0.25)(y_true, PRED)
     assert _np(both) == pytest.approx([KL + 1 - CC + 5 * 0.05 - 0.25 * NSS], abs=1e-5)
+
+
+def test_heads_are_scored_each_on_its_own_and_metrics_on_their_mean():
+    """A K-channel prediction is K heads: the loss is the mean of the heads' losses (not the
+    loss of their mean), and the metrics score the mean map the exported model gives."""
+    y_true = np.concatenate([DENSITY, FIXATIONS], axis=-1)
+    flat = np.full_like(PRED, 1 / PRED[0].size)
+    both = np.concatenate([PRED, flat], axis=-1)
+    loss = make_loss(nss_weight=0.25)
+    expected = (_np(loss(y_true, PRED)) + _np(loss(y_true, flat))) / 2
+    assert _np(loss(y_true, both)) == pytest.approx(expected, abs=1e-5)
+    mean = (PRED + flat) / 2
+    assert _np(cc_metric(y_true, both)) == pytest.approx(_np(cc_metric(y_true, mean)), abs=1e-6)
+    assert _np(nss_metric(y_true, both)) == pytest.approx(_np(nss_metric(y_true, mean)), abs=1e-5)

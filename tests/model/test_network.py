@@ -182,3 +182,34 @@ def test_unknown_backbone_raises():
         build_backbone("resnet50")
     with pytest.raises(ValueError, match="backbone"):
         conv_layer_names("resnet50")
+
+
+def test_heads_share_the_backbone_and_average_their_maps(tmp_path):
+    """Two heads: the map is the mean of the heads' maps (so it still sums to 1), the heads
+    start apart, and the per-head training model holds the same weights as the exported one."""
+    config = replace(_tiny(16), heads=2)
+    x = _pixels()
+    trained = build_saliency_model(config, input_shape=(SIZE, SIZE, 3), per_head=True)
+    stacked = _predict(trained, x)
+    assert stacked.shape == (2, SIZE // MAP_STRIDE, SIZE // MAP_STRIDE, 2)
+    np.testing.assert_allclose(stacked.sum(axis=(1, 2)), 1.0, rtol=1e-5)
+    assert not np.allclose(stacked[..., 0], stacked[..., 1])
+    assert trained.get_layer("gaussian_prior").get_weights()[0].tolist() \
+        != trained.get_layer("gaussian_prior_h1").get_weights()[0].tolist()
+    path = tmp_path / "heads.weights.h5"
+    trained.save_weights(path)
+    served = build_saliency_model(config, input_shape=(SIZE, SIZE, 3))
+    served.load_weights(path)
+    y = _predict(served, x)
+    assert y.shape == (2, SIZE // MAP_STRIDE, SIZE // MAP_STRIDE, 1)
+    np.testing.assert_allclose(y[..., 0], stacked.mean(axis=-1), rtol=1e-5, atol=1e-7)
+    # one backbone: a second head adds head weights only
+    one = build_saliency_model(_tiny(16), input_shape=(SIZE, SIZE, 3))
+    head = sum(w.size for layer in one.layers if layer.name in (
+        "attentive_convlstm", "gaussian_prior", "mix_1", "mix_2", "logits") for w in layer.get_weights())
+    assert served.count_params() == one.count_params() + head
+
+
+def test_one_head_keeps_the_layer_names_older_weights_load_by():
+    names = {layer.name for layer in build_saliency_model(_tiny(16)).layers}
+    assert {"attentive_convlstm", "gaussian_prior", "mix_1", "mix_2", "logits", "saliency"} <= names

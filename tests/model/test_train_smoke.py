@@ -158,3 +158,27 @@ def test_export_matches_keras(run_dir, canvases, tmp_path, kind):
     if kind == "int8":  # the shipped kind: a batch gives each image the map it gets alone
         batched = _litert_maps(out / "saliency.tflite", canvases, batch=True)
         np.testing.assert_allclose(batched, got, rtol=1e-4, atol=1e-7)
+
+
+def test_two_heads_train_export_and_run_as_one_map(tmp_path, canvases):
+    """--heads 2: the config carries it, the int8 export runs both heads and gives their mean,
+    one map that sums to 1, like the Keras model it came from."""
+    out = tmp_path / "heads"
+    train.main([*map(str, DATASETS), "--pretrained", str(PRETRAINED), "--out", str(out),
+                "--limit", "8", "--steps", "2", "--epochs-frozen", "1", "--epochs-finetune", "0",
+                "--batch-size", "4", "--heads", "2"])
+    assert json.loads((out / "config.json").read_text())["heads"] == 2
+    header = (out / "log_frozen.csv").read_text().splitlines()[0].split(",")
+    assert {"val_cc", "val_nss"} <= set(header)
+    w = tmp_path / "w"
+    export.main([str(out / "best.weights.h5"), "--config", str(out / "config.json"), "--out", str(w),
+                 "--calibrate", *map(str, DATASETS), "--calibration-images", "8", "--no-portrait"])
+    config = NetworkConfig(**json.loads((w / "saliency.json").read_text())["config"])
+    assert config.heads == 2
+    model = export.load_model(w / "saliency.weights.h5", config)
+    expected = np.stack([keras.ops.convert_to_numpy(model(c[None], training=False))[0] for c in canvases])
+    got = _litert_maps(w / "saliency.tflite", canvases)
+    assert got.shape == expected.shape == (2, 30, 40, 1)
+    for g, e in zip(got, expected, strict=True):
+        assert g.sum() == pytest.approx(1.0, abs=1e-4)
+        assert np.corrcoef(g.ravel(), e.ravel())[0, 1] > TOLERANCE["int8"][0]
