@@ -29,7 +29,8 @@ class NetworkConfig:
     # output stride 8 needs). Three-fold held-out CC 0.712 against 0.688 without (model card).
     skip_channels: int = 64
     # Heads on the one backbone, each from its own initialisation and trained on its own loss;
-    # the map is their mean: an ensemble that pays the backbone (most of the time) once.
+    # the map is their mean: an ensemble that pays the backbone (most of the time) once. Two:
+    # 1.2x the inference, 0.6-0.7 points less crop gap closed zoomed on two folds (model card).
     heads: int = 1
 
     def to_dict(self) -> dict:
