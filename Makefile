@@ -16,7 +16,7 @@ TEACH := $(addprefix --teacher ,$(TEACHERS))
 # more smartcrop-train options for train and fold, e.g. TRAIN_ARGS="--augment strong --seed 1"
 TRAIN_ARGS ?=
 
-.PHONY: help demo docs test test-fast lint bench train eval export backbone fold clean
+.PHONY: help demo docs test test-fast lint bench train eval export export-member backbone fold clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -61,9 +61,16 @@ train: $(VENV)/.dev  ## train the saliency model (resumable: rerun to continue)
 
 # the centre mix the shipped model carries (chosen by the cross-dataset crop figure: weights/README.md)
 CENTRE ?= --centre-mix 0.4 --centre-fade 0.3 0.6
+# --thorough's second model: the same configuration trained with --seed 1 (weights/README.md)
+MEMBER ?= runs/main-s1
+ENSEMBLE ?= --ensemble saliency_seed1
 export: $(VENV)/.dev  ## export the best checkpoint to weights/ (LiteRT, int8 convolutions)
 	$(PY) -m smartcrop.model.export $(RUN)/best.weights.h5 --config $(RUN)/config.json \
-		$(CENTRE)
+		$(CENTRE) $(ENSEMBLE)
+
+export-member: $(VENV)/.dev  ## export --thorough's second model (MEMBER's best checkpoint) to weights/, before make export
+	$(PY) -m smartcrop.model.export $(MEMBER)/best.weights.h5 --config $(MEMBER)/config.json \
+		--name saliency_seed1
 
 eval: $(VENV)/.runtime  ## metrics and crop figure on the validation split
 	$(VENV)/bin/smartcrop-eval $(DATASETS) --split val

@@ -35,14 +35,15 @@ class SmartCropper:
         weights: a .tflite model or folder (default: the shipped weights/).
         strategy: "window" or "box" (see `smartcrop.cropping`).
         faces: detect faces and keep them whole in crops (as the CLI's --faces, the default).
-        thorough: flip-averaged maps and a tiled face search, as the CLI's --thorough (slower).
+        thorough: the mean of the weights' ensemble models' flip-averaged maps, and a tiled face
+            search, as the CLI's --thorough (slower).
     """
 
     def __init__(self, weights: Path | None = None, strategy: str = "window", threads: int = 2,
                  faces: bool = True, thorough: bool = False):
         if strategy not in ("window", "box"):
             raise ValueError(f"strategy must be 'window' or 'box', not {strategy!r}")
-        self.model = SaliencyModel(weights, threads=threads, flip=thorough)
+        self.model = SaliencyModel(weights, threads=threads, flip=thorough, ensemble=thorough)
         self.detector = FaceDetector(tiles=thorough) if faces else None
         self.strategy = strategy
 

@@ -200,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--flip", action="store_true",
                    help="average each map with its mirror image's (test-time augmentation)")
     p.add_argument("--thorough", action="store_true",
-                   help="as smartcrop --thorough: --flip, and the product's faces from a tiled search")
+                   help="as smartcrop --thorough: --flip, the mean of the weights' ensemble models' "
+                        "maps, and the product's faces from a tiled search")
     p.add_argument("--centre-mix", type=float, default=None, metavar="W",
                    help="score (1 - W) x the map + W x the centre prior (0 to 1; default: the "
                         "model's own, as the CLI crops)")
@@ -224,7 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         records = select(load_datasets(args.datasets), args.split, args.val_dataset)
         model = SaliencyModel(args.weights, threads=2, flip=args.flip or args.thorough,
-                               centre_mix=args.centre_mix, centre_fade=args.centre_fade)
+                               centre_mix=args.centre_mix, centre_fade=args.centre_fade,
+                               ensemble=args.thorough)
         # The product's faces with --faces, and the reference ones (always untiled passes).
         detector = FaceDetector(tiles=args.thorough)
     except ValueError as e:
@@ -241,11 +243,13 @@ def main(argv: list[str] | None = None) -> None:
     print("\n" + format_headlines({"all": summary, **parts}, {"all": len(results), **counts}))
     faces = evaluate_faces.summarise_faces([r["faces"] for r in results])
     print("\n" + evaluate_faces.format_faces(faces))
-    print(f"\n{len(results)} images in {time.perf_counter() - start:.0f} s; model {model.path}")
+    print(f"\n{len(results)} images in {time.perf_counter() - start:.0f} s; model {model.path}"
+          + "".join(f" + {m.path.name}" for m in model.members))
     if args.json:
         settings = {"split": args.split, "val_dataset": args.val_dataset, "flip": model.flip,
                     "thorough": args.thorough, "centre_mix": model.centre_mix,
-                    "centre_fade": model.centre_fade, "model": str(model.path), "faces": args.faces,
+                    "centre_fade": model.centre_fade, "model": str(model.path),
+                    "ensemble": [str(m.path) for m in model.members], "faces": args.faces,
                     "edge_weight": args.edge_weight,
                     "datasets": [str(d) for d in args.datasets]}
         args.json.write_text(json.dumps({"settings": settings, "summary": summary, "by_dataset": parts,

@@ -103,7 +103,7 @@ class CropOptions:
     max_upscale: float = DEFAULT_MAX_UPSCALE  # an output needing more enlargement fails
     metadata: str = "none"  # none | rights (artist, copyright, credit) | all (less GPS)
     faces: bool = True  # --faces/--no-faces: detect faces and keep them whole in crops
-    thorough: bool = False  # --thorough: flip-averaged maps and a tiled face search (slower)
+    thorough: bool = False  # --thorough: two models' flip-averaged maps, a tiled face search (slower)
 
     def __post_init__(self) -> None:
         if not self.targets:

@@ -168,7 +168,8 @@ def load_model(options: CropOptions) -> SaliencyModel:
     """One interpreter per job, the cores shared between them, batching as the options say."""
     threads = max(1, (os.cpu_count() or 1) // options.jobs)
     return SaliencyModel(options.weights, threads=threads, workers=options.jobs,
-                         batch_size=options.batch_size, flip=options.thorough)
+                         batch_size=options.batch_size, flip=options.thorough,
+                         ensemble=options.thorough)
 
 
 def load_detector(options: CropOptions) -> FaceDetector | None:

@@ -208,12 +208,14 @@ class SaliencyModel:
     per photo, one model call of two when not batching). Each map is mixed with the centre
     prior by `centre_mix`, faded out for confident maps by `centre_fade` (None: what the model's
     manifest gives, else no mix), which makes crops hold up better on photos unlike the
-    training sets (weights/README.md, "Cross-dataset validation").
+    training sets (weights/README.md, "Cross-dataset validation"). With `ensemble`, the further
+    models the manifest's `ensemble` names (separately trained, on the same canvases) run too,
+    and the map is the mean of all their maps before the mix: one inference more per member.
     """
 
     def __init__(self, model_path: Path | None = None, threads: int = 1, workers: int = 1,
                  batch_size: int = 1, flip: bool = False, centre_mix: float | None = None,
-                 centre_fade: tuple[float, float] | None = None):
+                 centre_fade: tuple[float, float] | None = None, ensemble: bool = False):
         self.path, self.manifest = resolve_weights(model_path)
         manifest = self.manifest or {}
         try:
@@ -236,6 +238,12 @@ class SaliencyModel:
         self._infer = {portrait: _Batcher(partial(self._invoke, portrait), batch_size)
                        if batch_size > 1 else partial(self._invoke_one, portrait)
                        for portrait in self._pools}
+        self.members = [SaliencyModel(path, threads, workers, batch_size, flip, centre_mix=0.0)
+                        for path in ensemble_models(self.path, manifest)] if ensemble else []
+        for member in self.members:  # their maps are averaged cell by cell with this one's
+            if member.canvas_size != self.canvas_size or member._pools.keys() != self._pools.keys():
+                raise ValueError(f"{member.path}: ensemble model's canvases differ from "
+                                 f"{self.path.name}'s")
 
     def _check(self, interp, path: Path) -> tuple[int, int]:
         """The canvas (w, h) of the model's input; refuse inputs it cannot be."""
@@ -281,6 +289,13 @@ class SaliencyModel:
 
     def predict(self, image: Image.Image) -> np.ndarray:
         """Map (rows, cols) over the image's own area (letterbox removed), summing to 1."""
+        region = self._region(image)
+        if self.members:
+            region = np.mean([region] + [m._region(image) for m in self.members], axis=0)
+        return mix_centre(region, self.centre_mix, self.centre_fade)
+
+    def _region(self, image: Image.Image) -> np.ndarray:
+        """This model's own map of the image (flip averaged if asked), before the centre mix."""
         portrait = self._portrait(*image.size)
         size = self.input_size(*image.size)
         placement = place(*image.size, *size)
@@ -302,8 +317,7 @@ class SaliencyModel:
             out = infer(canvas)
             region = np.maximum(out[rows, cols].astype(np.float64), 0)
         total = region.sum()
-        region = region / total if total > 0 else np.full_like(region, 1 / region.size)
-        return mix_centre(region, self.centre_mix, self.centre_fade)
+        return region / total if total > 0 else np.full_like(region, 1 / region.size)
 
 
 class _Interpreters:
@@ -371,6 +385,24 @@ def portrait_model(path: Path, manifest: dict) -> Path | None:
                          f"is missing")
     check_hash(model, manifest)
     return model
+
+
+def ensemble_models(path: Path, manifest: dict) -> list[Path]:
+    """The further models the manifest's `ensemble` names (beside `path`; each is checked against
+    its own manifest when loaded); [] when it names none."""
+    names = manifest.get("ensemble") or []
+    if not isinstance(names, list) or not all(isinstance(n, str) and n and Path(n).name == n
+                                               for n in names):
+        raise ValueError(f"{path.with_suffix('.json')}: \"ensemble\" must be a list of model "
+                         f"names beside it, not {names!r}")
+    models = []
+    for name in names:
+        model = path.with_name(f"{name}.tflite")
+        if not model.is_file():
+            raise ValueError(f"{model}: ensemble model named in {path.with_suffix('.json').name} "
+                             f"is missing")
+        models.append(model)
+    return models
 
 
 def upsample(saliency: np.ndarray, width: int, height: int) -> np.ndarray:

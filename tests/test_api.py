@@ -121,9 +121,9 @@ def test_faces_and_face_fields(cropper):
     assert faces_cut(r.box, [face.as_list()]) == 1  # though the map alone cuts her face
 
 
-def test_thorough_cropper_flips_and_tiles(cropper):
+def test_thorough_cropper_flips_averages_two_models_and_tiles(cropper):
     thorough = SmartCropper(threads=1, thorough=True)
-    assert thorough.model.flip and thorough.detector.tiles
+    assert thorough.model.flip and thorough.detector.tiles and len(thorough.model.members) == 1
     astronaut = Image.open(Path(__file__).parent / "data" / "astronaut.png")
     (face,) = thorough.faces(astronaut)  # the one face, not one per pass
     assert face.as_list() == pytest.approx([172, 66, 106, 106], abs=6)

@@ -760,13 +760,15 @@ def test_thorough_finds_small_faces_the_default_misses(cli, tmp_path):
     assert rec["status"] == "ok" and len(rec["faces"]) == 6 and rec["face_cut"] == 0
 
 
-def test_thorough_turns_on_flip_averaging_and_face_tiles():
+def test_thorough_turns_on_the_ensemble_flip_averaging_and_face_tiles():
     from smartcrop.options import CropOptions, parse_ratio
     from smartcrop.pipeline import load_detector, load_model
 
     for thorough in (False, True):
         options = CropOptions(targets=(parse_ratio("1:1"),), thorough=thorough, jobs=1)
-        assert load_model(options).flip is thorough
+        model = load_model(options)
+        assert model.flip is thorough
+        assert [m.path.name for m in model.members] == (["saliency_seed1.tflite"] if thorough else [])
         assert load_detector(options).tiles is thorough
 
 

@@ -30,9 +30,11 @@ from smartcrop.saliency import (
 
 @pytest.fixture
 def weights_copy(tmp_path):
-    """The shipped model and manifest, copied where a test may damage them."""
-    for name in ("saliency.tflite", "saliency_portrait.tflite", "saliency.json"):
-        shutil.copy(ROOT / "weights" / name, tmp_path / name)
+    """The shipped models (the --thorough ensemble's too) and manifests, copied where a test
+    may damage them."""
+    for path in (ROOT / "weights").glob("saliency*"):
+        if path.suffix in (".tflite", ".json"):
+            shutil.copy(path, tmp_path / path.name)
     return tmp_path
 
 
@@ -405,3 +407,66 @@ def test_portrait_interpreters_are_made_on_first_use_and_shared(weights_copy):
         assert 1 <= model._pools[True]._made <= kwargs["workers"]
         for g, e in zip(got, expected, strict=True):
             np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-9)
+
+
+MEMBER = "saliency_seed1"  # the shipped ensemble's second model (--thorough)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (200, 300)])
+def test_ensemble_map_is_the_mean_of_its_models_maps(size):
+    """With `ensemble`, the map is the mean of the shipped model's and its second model's maps
+    (landscape and portrait canvases), mixed with the centre prior once, after averaging."""
+    im = photo(size, centre=(0.3 * size[0], 0.6 * size[1]))
+    ens = SaliencyModel(threads=1, ensemble=True)
+    assert [m.path.name for m in ens.members] == [f"{MEMBER}.tflite"]
+    a = SaliencyModel(threads=1, centre_mix=0.0).predict(im)
+    b = SaliencyModel(default_weights_dir() / f"{MEMBER}.tflite", threads=1, centre_mix=0.0).predict(im)
+    assert np.abs(a - b).max() > 1e-4  # two different models
+    expected = mix_centre((a + b) / 2, ens.centre_mix, ens.centre_fade)
+    np.testing.assert_allclose(ens.predict(im), expected, rtol=1e-5, atol=1e-9)
+    assert SaliencyModel(threads=1).members == []  # off unless asked
+
+
+def test_ensemble_with_flip_and_batching_matches_one_call():
+    """Flip averaging applies to every model of the ensemble; batched calls give the same maps."""
+    ims = [photo((320, 240), centre=(60 + 80 * i, 120), seed=i) for i in range(2)]
+    alone = SaliencyModel(threads=1, flip=True, ensemble=True)
+    assert all(m.flip for m in alone.members)
+    a = alone.predict(ims[0])
+    mirrored = alone.predict(ims[0].transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    np.testing.assert_allclose(mirrored, a[:, ::-1], rtol=1e-4, atol=1e-7)
+    batched = SaliencyModel(threads=1, batch_size=4, flip=True, ensemble=True)
+    for e, g in zip([alone.predict(im) for im in ims], _in_threads(batched.predict, ims), strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-7)
+
+
+def test_ensemble_models_are_checked(weights_copy):
+    """A missing, damaged or misnamed ensemble model, or one on other canvases, is refused by
+    name when the ensemble is asked for; without it the main model alone still loads."""
+    path = weights_copy / "saliency.json"
+    manifest = json.loads(path.read_text())
+    assert manifest["ensemble"] == [MEMBER]
+    member = weights_copy / f"{MEMBER}.tflite"
+    data = member.read_bytes()
+    member.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(ValueError, match=f"{MEMBER}.tflite: sha256 .* does not match"):
+        SaliencyModel(weights_copy, ensemble=True)
+    member.unlink()
+    with pytest.raises(ValueError, match=f"{MEMBER}.tflite: ensemble model named in saliency.json "
+                                         f"is missing"):
+        SaliencyModel(weights_copy, ensemble=True)
+    assert SaliencyModel(weights_copy).members == []
+    for bad in ("saliency_seed1", ["../saliency_seed1"], [3]):
+        manifest["ensemble"] = bad
+        path.write_text(json.dumps(manifest))
+        with pytest.raises(ValueError, match='"ensemble" must be a list of model names'):
+            SaliencyModel(weights_copy, ensemble=True)
+    # A second model without a portrait canvas cannot be averaged with one that has it.
+    shutil.copy(ROOT / "weights" / f"{MEMBER}.tflite", member)
+    member_manifest = json.loads((weights_copy / f"{MEMBER}.json").read_text())
+    del member_manifest["portrait"]
+    (weights_copy / f"{MEMBER}.json").write_text(json.dumps(member_manifest))
+    manifest["ensemble"] = [MEMBER]
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="ensemble model's canvases differ from saliency.tflite's"):
+        SaliencyModel(weights_copy, ensemble=True)

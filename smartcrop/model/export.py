@@ -123,7 +123,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--portrait", action=argparse.BooleanOptionalAction, default=True,
                    help="also export the same weights on the canvas turned upright (HxW) as "
                         "<name>_portrait.tflite, for portrait photos (default on for a landscape canvas)")
+    p.add_argument("--ensemble", nargs="+", default=[], metavar="NAME",
+                   help="further models already in --out (exported there with --name NAME) whose "
+                        "maps smartcrop --thorough averages with this model's")
     args = p.parse_args(argv)
+    for name in args.ensemble:
+        if name == args.name or Path(name).name != name \
+                or not (args.out / f"{name}.tflite").is_file():
+            p.error(f"--ensemble {name}: no other model {name}.tflite in {args.out}; export it "
+                    f"there first with --name {name}")
     try:
         check_centre_mix(args.centre_mix, args.centre_fade)
     except ValueError as e:
@@ -156,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         **({"portrait": {"model": portrait.name, "input": {"shape": [-1, canvas[0], canvas[1], 3]},
                          "use": "photos taller than wide"}} if portrait else {}),
         "quantization": QUANTIZATIONS[args.quantize],
+        **({"ensemble": args.ensemble} if args.ensemble else {}),
         **({"centre_mix": args.centre_mix} if args.centre_mix else {}),
         **({"centre_fade": args.centre_fade} if args.centre_mix and args.centre_fade else {}),
         **({"calibration": {"datasets": [d.name for d in args.calibrate], "split": "train",

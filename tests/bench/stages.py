@@ -79,10 +79,11 @@ def _one_photo(sc: dict[str, Any], model, detector, photo: Path, aspects: dict[s
 
 
 def _thorough(sc: dict[str, Any], threads: int, smalls: list, runs: int) -> dict[str, float]:
-    """Median ms per photo of the two stages --thorough changes (flip-averaged inference, the
-    tiled face search), on the default stages' model inputs (`smalls`: (input, photo size))."""
+    """Median ms per photo of the two stages --thorough changes (the two-model, flip-averaged
+    inference, the tiled face search), on the default stages' model inputs (`smalls`: (input,
+    photo size))."""
     images = sc["images"]
-    model = sc["saliency"].SaliencyModel(threads=threads, workers=1, flip=True)
+    model = sc["saliency"].SaliencyModel(threads=threads, workers=1, flip=True, ensemble=True)
     detector = sc["faces"].FaceDetector(tiles=True)
     model.predict(smalls[0][0])  # warm-up, untimed, both canvases
     model.predict(smalls[0][0].transpose(images.Image.Transpose.TRANSPOSE))
@@ -93,7 +94,7 @@ def _thorough(sc: dict[str, Any], threads: int, smalls: list, runs: int) -> dict
         for small, size in smalls:
             _timed(lambda: model.predict(small), infer)  # noqa: B023 (called at once)
             _timed(lambda: detector.detect(small, size), detect)  # noqa: B023
-    return {"model inference, --thorough (flip-averaged)": statistics.median(infer),
+    return {"model inference, --thorough (two models, flip-averaged)": statistics.median(infer),
             "face detection, --thorough (whole photo and quarters)": statistics.median(detect)}
 
 

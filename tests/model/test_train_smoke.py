@@ -18,6 +18,7 @@ from smartcrop.fixations import load_dataset  # noqa: E402
 from smartcrop.model import export, train  # noqa: E402
 from smartcrop.model.data import prepare  # noqa: E402
 from smartcrop.model.network import NetworkConfig  # noqa: E402
+from smartcrop.saliency import SaliencyModel  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 DATASETS = [SHARED / "datasets" / name for name in ("osie", "eyecrowd", "scene500")]
@@ -182,3 +183,20 @@ def test_two_heads_train_export_and_run_as_one_map(tmp_path, canvases):
     for g, e in zip(got, expected, strict=True):
         assert g.sum() == pytest.approx(1.0, abs=1e-4)
         assert np.corrcoef(g.ravel(), e.ravel())[0, 1] > TOLERANCE["int8"][0]
+
+
+def test_export_names_its_ensemble(run_dir, tmp_path):
+    """--ensemble NAME records a model exported beside it with --name NAME, which the runtime then
+    averages in (smartcrop --thorough); a name with no model there is refused."""
+    out = tmp_path / "w"
+    base = [str(run_dir / "best.weights.h5"), "--config", str(run_dir / "config.json"),
+            "--out", str(out), "--quantize", "float", "--no-portrait"]
+    with pytest.raises(SystemExit):
+        export.main([*base, "--ensemble", "second"])
+    export.main([*base, "--name", "second"])
+    export.main([*base, "--ensemble", "second"])
+    manifest = json.loads((out / "saliency.json").read_text())
+    assert manifest["ensemble"] == ["second"] and "ensemble" not in json.loads(
+        (out / "second.json").read_text())
+    model = SaliencyModel(out, ensemble=True)
+    assert [m.path.name for m in model.members] == ["second.tflite"]
