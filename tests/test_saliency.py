@@ -470,3 +470,18 @@ def test_ensemble_models_are_checked(weights_copy):
     path.write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="ensemble model's canvases differ from saliency.tflite's"):
         SaliencyModel(weights_copy, ensemble=True)
+
+
+def test_the_install_carries_every_model_the_manifests_name():
+    """pyproject installs every .tflite and manifest the runtime loads, the --thorough
+    ensemble's too, so an installed smartcrop (not a checkout) finds them all."""
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(pyproject["tool"]["setuptools"]["data-files"]["share/smartcrop/weights"])
+    manifest = json.loads((ROOT / "weights" / "saliency.json").read_text())
+    needed = {"saliency.json", *(n for n in manifest["files"] if n.endswith(".tflite"))}
+    for name in manifest["ensemble"]:
+        member = json.loads((ROOT / "weights" / f"{name}.json").read_text())
+        needed |= {f"{name}.json", *(n for n in member["files"] if n.endswith(".tflite"))}
+    assert len(needed) == 6 and {f"weights/{n}" for n in needed} <= listed

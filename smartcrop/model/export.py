@@ -6,6 +6,9 @@ and records sizes, hashes, shapes and the quantization in ``weights/saliency.jso
 weights are also exported on the canvas turned upright (``saliency_portrait.tflite``, calibrated
 on the same images placed on it) for portrait photos, which would otherwise fill only a
 letterboxed part of the landscape canvas (``--no-portrait``: the main model only).
+``--name NAME`` writes ``NAME.*`` instead; ``--ensemble NAME`` records in the manifest such a
+model, already beside it, whose maps ``smartcrop --thorough`` averages with this one's
+(``make export-member``, then ``make export``).
 
 Quantization (``--quantize``): ``int8`` (default) runs every convolution on int8 weights and
 activations, scaled on training images (never validation ones), and keeps the element-wise
