@@ -289,24 +289,30 @@ class SaliencyModel:
 
     def predict(self, image: Image.Image) -> np.ndarray:
         """Map (rows, cols) over the image's own area (letterbox removed), summing to 1."""
-        region = self._region(image)
-        if self.members:
-            region = np.mean([region] + [m._region(image) for m in self.members], axis=0)
-        return mix_centre(region, self.centre_mix, self.centre_fade)
-
-    def _region(self, image: Image.Image) -> np.ndarray:
-        """This model's own map of the image (flip averaged if asked), before the centre mix."""
         portrait = self._portrait(*image.size)
         size = self.input_size(*image.size)
         placement = place(*image.size, *size)
         canvas = to_canvas(image, placement, *size).astype(np.float32)
-        rows, cols = placement.map_slice()
-        infer = self._infer[portrait]
+        mirror = None
         if self.flip:
             mirror = canvas.copy()
             box = (slice(placement.top, placement.top + placement.height),
                    slice(placement.left, placement.left + placement.width))
             mirror[box] = canvas[box][:, ::-1]
+        # The ensemble's models share the canvases (checked when loaded): made once, run by each.
+        region = self._region(portrait, placement, canvas, mirror)
+        if self.members:
+            region = np.mean([region] + [m._region(portrait, placement, canvas, mirror)
+                                         for m in self.members], axis=0)
+        return mix_centre(region, self.centre_mix, self.centre_fade)
+
+    def _region(self, portrait: bool, placement, canvas: np.ndarray,
+                mirror: np.ndarray | None) -> np.ndarray:
+        """This model's own map of the image on its canvas (averaged with the mirror canvas's,
+        mirrored back, when given), summing to 1, before the centre mix."""
+        rows, cols = placement.map_slice()
+        infer = self._infer[portrait]
+        if mirror is not None:
             if self.batch_size > 1:
                 out, out_mirror = infer(canvas), infer(mirror)
             else:
@@ -374,15 +380,20 @@ class _Interpreters:
         self._free.put(interp)
 
 
+def _beside(path: Path, file_name: str, what: str) -> Path:
+    """The file `path`'s manifest names beside it; ValueError when it is missing."""
+    model = path.with_name(file_name)
+    if not model.is_file():
+        raise ValueError(f"{model}: {what} named in {path.with_suffix('.json').name} is missing")
+    return model
+
+
 def portrait_model(path: Path, manifest: dict) -> Path | None:
     """The portrait-canvas model the manifest names, checked against its sha256; None if none."""
     name = (manifest.get("portrait") or {}).get("model")
     if not name:
         return None
-    model = path.with_name(name)
-    if not model.is_file():
-        raise ValueError(f"{model}: portrait model named in {path.with_suffix('.json').name} "
-                         f"is missing")
+    model = _beside(path, name, "portrait model")
     check_hash(model, manifest)
     return model
 
@@ -395,14 +406,7 @@ def ensemble_models(path: Path, manifest: dict) -> list[Path]:
                                                for n in names):
         raise ValueError(f"{path.with_suffix('.json')}: \"ensemble\" must be a list of model "
                          f"names beside it, not {names!r}")
-    models = []
-    for name in names:
-        model = path.with_name(f"{name}.tflite")
-        if not model.is_file():
-            raise ValueError(f"{model}: ensemble model named in {path.with_suffix('.json').name} "
-                             f"is missing")
-        models.append(model)
-    return models
+    return [_beside(path, f"{name}.tflite", "ensemble model") for name in names]
 
 
 def upsample(saliency: np.ndarray, width: int, height: int) -> np.ndarray:
