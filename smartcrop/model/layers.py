@@ -131,3 +131,24 @@ class SpatialSoftmax(layers.Layer):
         x = x - ops.max(x, axis=(1, 2), keepdims=True)
         e = ops.exp(x)
         return e / ops.sum(e, axis=(1, 2), keepdims=True)
+
+
+class Upsample(layers.UpSampling2D):
+    """Bilinear `UpSampling2D` that also runs where the input's height and width are known
+    only at run time (training one model on the landscape and portrait canvases); where they
+    are known (inference, export) it is `UpSampling2D` itself, so exported graphs are unchanged.
+    """
+
+    def __init__(self, size=2, **kwargs):
+        kwargs.setdefault("interpolation", "bilinear")
+        super().__init__(size, **kwargs)
+
+    def call(self, inputs):
+        if None not in tuple(inputs.shape[1:3]):
+            return super().call(inputs)
+        from keras.src import backend  # ops.image.resize checks its size in Python
+
+        shape = ops.shape(inputs)
+        size = (shape[1] * self.size[0], shape[2] * self.size[1])
+        return backend.image.resize(inputs, size, interpolation=self.interpolation,
+                                    data_format="channels_last")

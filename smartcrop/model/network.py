@@ -8,7 +8,7 @@ import keras
 from keras import layers
 
 from smartcrop.model.backbone import STRIDE_8_BLOCK, build_backbone
-from smartcrop.model.layers import AttentiveConvLSTM, GaussianPrior, SpatialSoftmax
+from smartcrop.model.layers import AttentiveConvLSTM, GaussianPrior, SpatialSoftmax, Upsample
 
 MAP_STRIDE = 8  # the output map has 1/8 of the input's height and width
 
@@ -85,7 +85,7 @@ def _head(x, config: NetworkConfig, k: int):
     x = layers.Conv2D(1, 1, name=f"logits{tag}")(x)
     if config.output_stride > MAP_STRIDE:
         factor = config.output_stride // MAP_STRIDE
-        x = layers.UpSampling2D(factor, interpolation="bilinear", name=f"upsample{tag}")(x)
+        x = Upsample(factor, name=f"upsample{tag}")(x)
     name = "saliency" if config.heads == 1 else f"saliency_h{k}"
     return SpatialSoftmax(name=name)(x)
 

@@ -19,7 +19,7 @@ import numpy as np
 from smartcrop.fixations import load_datasets, split
 from smartcrop.model.backbone import BACKBONES, backbone_name, build_backbone
 from smartcrop.model.convert import load_tflite_into
-from smartcrop.model.data import AUGMENTATIONS, FixationBatches, prepare_all
+from smartcrop.model.data import AUGMENTATIONS, FixationBatches, prepare_all, prepare_portrait_all
 from smartcrop.model.losses import cc_metric, kl_metric, make_loss, nss_metric
 from smartcrop.model.network import NetworkConfig, backbone_of, build_saliency_model
 
@@ -65,6 +65,9 @@ def parse_args(argv):
                         "it (default: the hash split, 10%% of each dataset)")
     p.add_argument("--augment", choices=AUGMENTATIONS, default="flip",
                    help="flip: horizontal flips; strong: also zoomed crops and colour jitter")
+    p.add_argument("--portrait-share", type=float, default=0.0, metavar="P",
+                   help="train this share of batches on random 3:4 cuts of the photos on the "
+                        "240x320 canvas that portrait photos run on (default 0: landscape only)")
     p.add_argument("--teacher", type=Path, action="append", default=[], metavar="MODEL",
                    help="distillation: an exported model (.tflite or its folder) whose raw maps "
                         "are blended into the training densities; repeat for an ensemble (their "
@@ -121,6 +124,19 @@ def distill_targets(args, xt: np.ndarray, yt: np.ndarray) -> np.ndarray:
     maps = teacher_maps(xt, image_regions(records), args.teacher)
     print(f"teacher maps from {len(args.teacher)} model(s) in {time.time() - start:.0f} s", flush=True)
     return blend(yt, maps, args.teacher_weight)
+
+
+def portrait_sources(args, n: int):
+    """The training photos prepared for portrait cuts (`data.prepare_portrait_all`), in the
+    order of the prepared arrays; made again on each run (about a minute; 0.6 GB per 1,000 photos)."""
+    records = split_records(args)[0]
+    if len(records) != n:
+        raise ValueError(f"{len(records)} train records but {n} prepared images; "
+                         f"remove {args.out / 'data.npz'}")
+    start = time.time()
+    sources = prepare_portrait_all(records)
+    print(f"portrait sources for {n} images in {time.time() - start:.0f} s", flush=True)
+    return sources
 
 
 def load_backbone_weights(model: keras.Model, pretrained: Path) -> None:
@@ -213,10 +229,14 @@ def main(argv: list[str] | None = None) -> None:
     (xt, yt), (xv, yv) = load_data(args)
     if args.teacher:
         yt = distill_targets(args, xt, yt)
+    portrait = portrait_sources(args, len(xt)) if args.portrait_share else None
     train_data = FixationBatches(xt, yt, args.batch_size, training=True, seed=args.seed,
-                                 augment=args.augment)
+                                 augment=args.augment, portrait=portrait,
+                                 portrait_share=args.portrait_share)
     val_data = FixationBatches(xv, yv, args.batch_size, training=False)
-    model = build_saliency_model(config, input_shape=xt.shape[1:], per_head=True)
+    # Portrait batches are 320x240: the model then takes either canvas.
+    shape = (None, None, 3) if portrait else xt.shape[1:]
+    model = build_saliency_model(config, input_shape=shape, per_head=True)
     load_backbone_weights(model, args.pretrained)
     backbone = backbone_of(model)
     backbone.trainable = False

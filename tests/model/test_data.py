@@ -13,7 +13,16 @@ pytest.importorskip("keras")
 
 from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH, MAP_STRIDE, PAD_VALUE  # noqa: E402
 from smartcrop.fixations import FixationRecord  # noqa: E402
-from smartcrop.model.data import FixationBatches, prepare, prepare_all  # noqa: E402
+from smartcrop.model.data import (  # noqa: E402
+    MIN_CUT_FIXATIONS,
+    PORTRAIT_SOURCE_WIDTH,
+    FixationBatches,
+    portrait_cut,
+    prepare,
+    prepare_all,
+    prepare_portrait,
+    prepare_portrait_all,
+)
 
 N, H, W = 10, 8, 16  # items; image height and width (targets are H/4 x W/4 here)
 
@@ -171,3 +180,83 @@ def test_strong_augmentation_is_seeded_and_keeps_targets_normalised():
     assert changed > N // 2  # most images zoomed or recoloured somewhere
     with pytest.raises(ValueError, match="augment"):
         FixationBatches(images, targets, augment="rotate")
+
+
+# --- portrait cuts -------------------------------------------------------------------------
+
+
+def test_portrait_source_of_a_landscape_photo(tmp_path):
+    """100x80 at 320 rows: 400 px = 50 cells wide, left-aligned; fixations scale by 4."""
+    record = _record(tmp_path)
+    source, targets, cells = prepare_portrait(record)
+    assert source.shape == (320, PORTRAIT_SOURCE_WIDTH, 3) and source.dtype == np.uint8
+    assert targets.shape == (40, PORTRAIT_SOURCE_WIDTH // MAP_STRIDE, 2)
+    assert cells == 50
+    assert np.all(source[:, 400:] == PAD_VALUE) and not np.all(source[:, :400] == PAD_VALUE)
+    counts = targets[..., 1]
+    assert counts.sum() == len(record.fixations) and counts[:, 50:].sum() == 0
+    assert counts[5, 5] == 1 and counts[20, 25] == 2 and counts[35, 45] == 1  # (10,10) -> (40,40) ...
+    assert targets[..., 0].sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_portrait_source_of_a_portrait_photo_is_letterboxed(tmp_path):
+    """60x100 is narrower than 3:4: it sits centred on the 240x320 canvas, one cut wide."""
+    record = _record(tmp_path, width=60, height=100, fixations=((30, 50),))
+    source, targets, cells = prepare_portrait(record)
+    assert cells == 30
+    assert np.all(source[:, :24] == PAD_VALUE) and np.all(source[:, 216:] == PAD_VALUE)
+    assert targets[..., 1][20, 15] == 1  # (30, 50) -> (24 + 96, 160)
+    x, y = portrait_cut(source, targets, cells, np.random.default_rng(0))
+    np.testing.assert_array_equal(x, source[:, :240].astype(np.float32))
+    np.testing.assert_array_equal(y, targets[:, :30])
+
+
+def test_portrait_cuts_hold_fixations_and_renormalise(tmp_path):
+    """Every cut is 240x320 with its 30x40 targets; the density sums to 1 inside the cut; a
+    cut is drawn only where it holds MIN_CUT_FIXATIONS, and else the fullest one is taken."""
+    xs = [5.0] * MIN_CUT_FIXATIONS + [95.0]  # five at the left edge, one at the right
+    record = _record(tmp_path, fixations=[(x, 40) for x in xs])
+    source, targets, cells = prepare_portrait(record)
+    rng = np.random.default_rng(1)
+    starts = set()
+    for _ in range(40):
+        x, y = portrait_cut(source, targets, cells, rng)
+        assert x.shape == (320, 240, 3) and y.shape == (40, 30, 2)
+        assert y[..., 0].sum() == pytest.approx(1.0, abs=1e-5)
+        assert y[..., 1].sum() >= MIN_CUT_FIXATIONS
+        start = next(s for s in range(cells - 29) if np.array_equal(x, source[:, s * 8:s * 8 + 240]))
+        np.testing.assert_array_equal(y, np.concatenate(
+            [targets[:, start:start + 30, :1] / targets[:, start:start + 30, 0].sum(),
+             targets[:, start:start + 30, 1:]], axis=-1))
+        starts.add(start)
+    assert len(starts) > 1 and max(starts) <= 2  # left cells 0..2 hold all five; cuts vary
+    sparse = _record(tmp_path, fixations=((5, 40), (95, 40)))
+    source, targets, cells = prepare_portrait(sparse)
+    _, y = portrait_cut(source, targets, cells, rng)  # no cut holds five: the fullest (one)
+    assert y[..., 1].sum() == 1
+
+
+def test_portrait_batches_take_their_share_and_are_seeded(tmp_path):
+    record = _record(tmp_path)
+    images, targets = prepare_all([record] * 8)
+    portrait = prepare_portrait_all([record] * 8)
+
+    def shapes(share, seed):
+        batches = FixationBatches(images, targets, batch_size=2, seed=seed, portrait=portrait,
+                                  portrait_share=share)
+        return [[(x.shape, y.shape) for x, y in epoch] for epoch in _epochs(batches, 5)]
+
+    tall = ((2, 320, 240, 3), (2, 40, 30, 2))
+    wide = ((2, CANVAS_HEIGHT, CANVAS_WIDTH, 3), (2, 30, 40, 2))
+    counted = [s for epoch in shapes(0.5, 3) for s in epoch]
+    assert set(counted) == {tall, wide} and 4 <= counted.count(tall) <= 16  # of 20 batches
+    assert shapes(0.5, 3) == shapes(0.5, 3)
+    assert all(s == wide for epoch in shapes(0.0, 3) for s in epoch)
+    assert all(s == tall for epoch in shapes(1.0, 3) for s in epoch)
+    validation = FixationBatches(images, targets, batch_size=2, training=False, portrait=portrait,
+                                 portrait_share=1.0)
+    assert all(x.shape == wide[0] for x, _ in validation)  # validation stays landscape
+    with pytest.raises(ValueError, match="portrait source"):
+        FixationBatches(images, targets, portrait_share=0.5)
+    with pytest.raises(ValueError, match="portrait_share"):
+        FixationBatches(images, targets, portrait=portrait, portrait_share=1.5)

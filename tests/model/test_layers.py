@@ -10,7 +10,7 @@ pytestmark = pytest.mark.train
 pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from smartcrop.model.layers import AttentiveConvLSTM, GaussianPrior, SpatialSoftmax  # noqa: E402
+from smartcrop.model.layers import AttentiveConvLSTM, GaussianPrior, SpatialSoftmax, Upsample  # noqa: E402
 
 
 def _features(shape=(2, 6, 8, 16), seed=0) -> np.ndarray:
@@ -190,3 +190,23 @@ def test_spatial_softmax_serialisation():
     layer = SpatialSoftmax(name="saliency")
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert isinstance(restored, SpatialSoftmax) and restored.name == "saliency"
+
+
+# --- Upsample ------------------------------------------------------------------------------
+
+
+def test_upsample_matches_bilinear_upsampling_at_known_and_unknown_sizes():
+    """Known sizes run UpSampling2D itself (so exports are unchanged); sizes known only at run
+    time (one model trained on two canvases) give the same values."""
+    import tensorflow as tf
+
+    x = _features((2, 5, 7, 3))
+    expected = _run(keras.layers.UpSampling2D(2, interpolation="bilinear"), x)
+    layer = Upsample(2)
+    np.testing.assert_allclose(_run(layer, x), expected, rtol=1e-6, atol=1e-6)
+    dynamic = tf.function(layer.call, input_signature=[tf.TensorSpec((None, None, None, 3))])
+    for shape in ((2, 5, 7, 3), (1, 7, 5, 3)):
+        y = _features(shape, seed=1)
+        np.testing.assert_allclose(dynamic(y).numpy(), _run(keras.layers.UpSampling2D(
+            2, interpolation="bilinear"), y), rtol=1e-6, atol=1e-6)
+    assert Upsample.from_config(layer.get_config()).get_config() == layer.get_config()

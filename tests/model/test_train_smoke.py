@@ -91,6 +91,23 @@ def test_cosine_schedule_decays_within_each_phase(tmp_path):
     assert len(lrs) == 3 and lrs[0] > lrs[1] > lrs[2] and lrs[0] < 1e-3, lrs
 
 
+def test_portrait_batches_train_one_model_on_both_canvases(tmp_path, capsys):
+    """--portrait-share: the run prepares portrait cuts of its photos and trains on them and on
+    the landscape canvas; the weights then load into either canvas's model."""
+    out = tmp_path / "portrait"
+    train.main([*map(str, DATASETS), "--pretrained", str(PRETRAINED), "--out", str(out),
+                "--limit", "8", "--steps", "4", "--epochs-frozen", "1", "--epochs-finetune", "0",
+                "--batch-size", "2", "--portrait-share", "0.5", "--seed", "3"])  # batches 0, 2, 3 tall
+    assert "portrait sources for 8 images" in capsys.readouterr().out
+    assert json.loads((out / "args.json").read_text())["portrait_share"] == 0.5
+    config = NetworkConfig(**json.loads((out / "config.json").read_text()))
+    for width, height in ((320, 240), (240, 320)):
+        model = export.load_model(out / "best.weights.h5", config, (width, height))
+        got = keras.ops.convert_to_numpy(model(np.full((1, height, width, 3), 128, np.float32)))
+        assert got.shape == (1, height // 8, width // 8, 1)
+        assert np.isfinite(got).all() and got.sum() == pytest.approx(1.0, abs=1e-4)
+
+
 @pytest.fixture(scope="module")
 def canvases() -> np.ndarray:
     records = load_dataset(DATASETS[0])[:2]
