@@ -143,7 +143,12 @@ class FixationBatches(keras.utils.PyDataset):
         y = self.targets[idx].copy()
         if self.training and self.portrait_share:
             rng = np.random.default_rng([self.seed, self.epoch, index, 2])
-            if rng.random() < self.portrait_share:
+            tall = rng.random() < self.portrait_share
+            if index < 2 and self.portrait_share < 1:
+                # Keras takes the input signature from batches 0 and 1: one of each canvas
+                # makes it accept both (else a phase starting on two alike stops at the other).
+                tall = index == 1
+            if tall:
                 return self._portrait_batch(idx, rng)
         if self.training:
             flip = np.random.default_rng([self.seed, self.epoch, index]).random(len(idx)) < 0.5

@@ -251,6 +251,8 @@ def test_portrait_batches_take_their_share_and_are_seeded(tmp_path):
     counted = [s for epoch in shapes(0.5, 3) for s in epoch]
     assert set(counted) == {tall, wide} and 4 <= counted.count(tall) <= 16  # of 20 batches
     assert shapes(0.5, 3) == shapes(0.5, 3)
+    for seed in range(5):  # Keras reads batches 0 and 1 for the signature: one of each canvas
+        assert all(epoch[:2] == [wide, tall] for epoch in shapes(0.1, seed))
     assert all(s == wide for epoch in shapes(0.0, 3) for s in epoch)
     assert all(s == tall for epoch in shapes(1.0, 3) for s in epoch)
     validation = FixationBatches(images, targets, batch_size=2, training=False, portrait=portrait,

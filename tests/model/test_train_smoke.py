@@ -96,9 +96,10 @@ def test_portrait_batches_train_one_model_on_both_canvases(tmp_path, capsys):
     the landscape canvas; the weights then load into either canvas's model."""
     out = tmp_path / "portrait"
     train.main([*map(str, DATASETS), "--pretrained", str(PRETRAINED), "--out", str(out),
-                "--limit", "8", "--steps", "4", "--epochs-frozen", "1", "--epochs-finetune", "0",
-                "--batch-size", "2", "--portrait-share", "0.5", "--seed", "3"])  # batches 0, 2, 3 tall
-    assert "portrait sources for 8 images" in capsys.readouterr().out
+                "--limit", "8", "--steps", "4", "--epochs-frozen", "1", "--epochs-finetune", "1",
+                "--batch-size", "2", "--portrait-share", "0.5", "--seed", "3"])
+    out_text = capsys.readouterr().out
+    assert "portrait sources for 8 images" in out_text and "finetune: 1 epochs" in out_text
     assert json.loads((out / "args.json").read_text())["portrait_share"] == 0.5
     config = NetworkConfig(**json.loads((out / "config.json").read_text()))
     for width, height in ((320, 240), (240, 320)):
