@@ -65,9 +65,10 @@ def parse_args(argv):
                         "it (default: the hash split, 10%% of each dataset)")
     p.add_argument("--augment", choices=AUGMENTATIONS, default="flip",
                    help="flip: horizontal flips; strong: also zoomed crops and colour jitter")
-    p.add_argument("--portrait-share", type=float, default=0.0, metavar="P",
+    p.add_argument("--portrait-share", type=float, default=0.25, metavar="P",
                    help="train this share of batches on random 3:4 cuts of the photos on the "
-                        "240x320 canvas that portrait photos run on (default 0: landscape only)")
+                        "240x320 canvas that portrait photos run on (default 0.25; 0: the "
+                        "landscape canvas only, as before 2026-12-06)")
     p.add_argument("--teacher", type=Path, action="append", default=[], metavar="MODEL",
                    help="distillation: an exported model (.tflite or its folder) whose raw maps "
                         "are blended into the training densities; repeat for an ensemble (their "
