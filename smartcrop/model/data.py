@@ -26,12 +26,25 @@ def prepare(record: FixationRecord) -> tuple[np.ndarray, np.ndarray]:
     p = place(record.width, record.height)
     with Image.open(record.path) as im:
         canvas = to_canvas(im, p)
-    # Fixations in canvas pixels; blur sigma is 3% of the image's long side, in canvas pixels.
+    # Blur sigma is 3% of the image's long side, in canvas pixels.
+    return canvas, _targets(record, p, CANVAS_WIDTH, CANVAS_HEIGHT, 0.03 * max(p.width, p.height))
+
+
+def _targets(record: FixationRecord, p: Placement, width: int, height: int,
+             sigma: float) -> np.ndarray:
+    """(height/8, width/8, 2) float32: the record's fixations, moved to where `p` puts the
+    image on a width x height array, as a density blurred by `sigma` pixels (sum 1) and as
+    counts, each summed over map cells."""
     pts = record.fixations * [p.width / record.width, p.height / record.height] + [p.left, p.top]
-    sigma = 0.03 * max(p.width, p.height)
-    density = block_sum(density_map(pts, CANVAS_WIDTH, CANVAS_HEIGHT, sigma), MAP_STRIDE)
-    counts = block_sum(fixation_counts(pts, CANVAS_WIDTH, CANVAS_HEIGHT), MAP_STRIDE)
-    return canvas, np.stack([density, counts], axis=-1).astype(np.float32)
+    density = block_sum(density_map(pts, width, height, sigma), MAP_STRIDE)
+    counts = block_sum(fixation_counts(pts, width, height), MAP_STRIDE)
+    return np.stack([density, counts], axis=-1).astype(np.float32)
+
+
+def _flip(x: np.ndarray, y: np.ndarray, flip: np.ndarray) -> None:
+    """Mirror the chosen items of a batch, images and targets together, in place."""
+    x[flip] = x[flip][:, :, ::-1]
+    y[flip] = y[flip][:, :, ::-1]
 
 
 def prepare_all(records) -> tuple[np.ndarray, np.ndarray]:
@@ -59,11 +72,8 @@ def prepare_portrait(record: FixationRecord) -> tuple[np.ndarray, np.ndarray, in
     span = max(p.left + p.width, PORTRAIT_WIDTH)
     with Image.open(record.path) as im:
         source[:, :span] = to_canvas(im, p, span, PORTRAIT_HEIGHT)
-    pts = record.fixations * [p.width / record.width, p.height / record.height] + [p.left, p.top]
-    sigma = 0.03 * PORTRAIT_HEIGHT
-    density = block_sum(density_map(pts, PORTRAIT_SOURCE_WIDTH, PORTRAIT_HEIGHT, sigma), s)
-    counts = block_sum(fixation_counts(pts, PORTRAIT_SOURCE_WIDTH, PORTRAIT_HEIGHT), s)
-    return source, np.stack([density, counts], axis=-1).astype(np.float32), span // s
+    targets = _targets(record, p, PORTRAIT_SOURCE_WIDTH, PORTRAIT_HEIGHT, 0.03 * PORTRAIT_HEIGHT)
+    return source, targets, span // s
 
 
 def prepare_portrait_all(records) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,9 +161,7 @@ class FixationBatches(keras.utils.PyDataset):
             if tall:
                 return self._portrait_batch(idx, rng)
         if self.training:
-            flip = np.random.default_rng([self.seed, self.epoch, index]).random(len(idx)) < 0.5
-            x[flip] = x[flip][:, :, ::-1]
-            y[flip] = y[flip][:, :, ::-1]
+            _flip(x, y, np.random.default_rng([self.seed, self.epoch, index]).random(len(idx)) < 0.5)
             if self.augment == "strong":
                 rng = np.random.default_rng([self.seed, self.epoch, index, 1])
                 for i in range(len(idx)):
@@ -168,9 +176,7 @@ class FixationBatches(keras.utils.PyDataset):
         pairs = [portrait_cut(sources[i], targets[i], int(cells[i]), rng) for i in idx]
         x = np.stack([p[0] for p in pairs])
         y = np.stack([p[1] for p in pairs])
-        flip = rng.random(len(idx)) < 0.5
-        x[flip] = x[flip][:, :, ::-1]
-        y[flip] = y[flip][:, :, ::-1]
+        _flip(x, y, rng.random(len(idx)) < 0.5)
         return x, y
 
     def on_epoch_end(self) -> None:

@@ -68,7 +68,8 @@ def parse_args(argv):
     p.add_argument("--portrait-share", type=float, default=0.25, metavar="P",
                    help="train this share of batches on random 3:4 cuts of the photos on the "
                         "240x320 canvas that portrait photos run on (default 0.25; 0: the "
-                        "landscape canvas only, as before 2026-12-06)")
+                        "landscape canvas only, as before 2026-12-06); the cuts' targets are "
+                        "the fixations, never --teacher maps")
     p.add_argument("--teacher", type=Path, action="append", default=[], metavar="MODEL",
                    help="distillation: an exported model (.tflite or its folder) whose raw maps "
                         "are blended into the training densities; repeat for an ensemble (their "
