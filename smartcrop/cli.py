@@ -227,6 +227,17 @@ class _Location(click.ParamType):
             self.fail(str(e), param, ctx)
 
 
+class _NewPath(click.Path):
+    """A path the run writes: one that reads as an option (``--debug --thorough``) is refused,
+    since the option it swallowed would otherwise be dropped without a word."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.startswith("--"):
+            self.fail(f"{value!r} is an option, not a path: put the path right after "
+                      f"{param.opts[0]} (or write ./{value} for a path of that name)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _check_storage(inputs, output, engine) -> None:
     """Usage errors for what the run needs but the install lacks, or a URI that names nothing."""
     from smartcrop.storage import StoredPath
@@ -259,7 +270,7 @@ def _terminate(signum, frame):
 @click.option("--size", "size", multiple=True, callback=_targets, metavar="WxH",
               help="Crop to this aspect, then resize to exactly WxH (enlarging a smaller crop, with a "
                    "warning). Repeatable.")
-@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), callback=_config,
+@click.option("--config", "config", type=_NewPath(dir_okay=False, path_type=Path), callback=_config,
               is_eager=True, expose_value=False,  # before --preset: it sets defaults metavar="FILE",
               help="TOML file of option values (keys are the long option names); default: "
                    "./smartcrop.toml when present. Flags override it.")
@@ -282,11 +293,11 @@ def _terminate(signum, frame):
                    "--no-upscale writes them at the crop's size instead.")
 @click.option("--max-upscale", type=click.FloatRange(1.0), default=DEFAULT_MAX_UPSCALE, show_default=True,
               metavar="FACTOR", help="An output that needs a larger enlargement than this fails.")
-@click.option("--manifest", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+@click.option("--manifest", type=_NewPath(dir_okay=False, allow_dash=True, path_type=Path),
               help="Write JSON Lines records, one per output ('-' for stdout).")
-@click.option("--save-saliency", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+@click.option("--save-saliency", type=_NewPath(file_okay=False, path_type=Path), metavar="DIR",
               help="Save each saliency map as an 8-bit PNG the size of the upright input.")
-@click.option("--debug", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+@click.option("--debug", type=_NewPath(file_okay=False, path_type=Path), metavar="DIR",
               help="Save an overlay per input: heat map and labelled crop boxes.")
 @click.option("--dry-run", is_flag=True, help="Compute and report, write no crops.")
 @click.option("--skip-existing", is_flag=True, help="Leave outputs that exist alone (resume a batch).")
@@ -299,7 +310,7 @@ def _terminate(signum, frame):
               help="Images per model call (N x jobs images in flight).")
 @click.option("--max-pixels", type=click.IntRange(1), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse images with more pixels than this, before decoding.")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), metavar="HTML",
+@click.option("--report", type=_NewPath(dir_okay=False, path_type=Path), metavar="HTML",
               help="Write a review page for the batch (flagged crops first); thumbnails go to "
                    "HTML_files/ beside it.")
 @click.option("--focus", "focus_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),

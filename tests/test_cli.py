@@ -371,6 +371,17 @@ def test_usage_mistakes_get_a_helpful_message(cli, make_image, tmp_path):
     assert r.exit_code == 2 and "--max-upscale" in r.stderr
 
 
+@pytest.mark.parametrize("opt", ["--debug", "--manifest", "--save-saliency", "--report", "--config"])
+def test_a_path_option_does_not_swallow_the_next_option(cli, make_image, tmp_path, monkeypatch, opt):
+    # '--debug --thorough' used to make a folder named '--thorough' and run without --thorough
+    make_image("a.jpg")
+    monkeypatch.chdir(tmp_path)
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", opt, "--thorough")
+    assert r.exit_code == 2 and "'--thorough' is an option, not a path" in r.stderr, r.stderr
+    assert not (tmp_path / "--thorough").exists() and not (tmp_path / "out").exists()
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--debug", "./--odd", "--dry-run")
+    assert r.exit_code == 0, r.stderr  # the way round it, for a path that really starts with --
+
 def test_rerun_without_overwrite_gives_one_line_and_runs_no_model(cli, make_image, tmp_path, monkeypatch):
     from test_pipeline import CountingModel
 
