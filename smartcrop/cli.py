@@ -227,8 +227,8 @@ class _Location(click.ParamType):
             self.fail(str(e), param, ctx)
 
 
-class _NewPath(click.Path):
-    """A path the run writes: one that reads as an option (``--debug --thorough``) is refused,
+class _OptionPath(click.Path):
+    """An option's path value: one that reads as an option (``--debug --thorough``) is refused,
     since the option it swallowed would otherwise be dropped without a word."""
 
     def convert(self, value, param, ctx):
@@ -270,7 +270,7 @@ def _terminate(signum, frame):
 @click.option("--size", "size", multiple=True, callback=_targets, metavar="WxH",
               help="Crop to this aspect, then resize to exactly WxH (enlarging a smaller crop, with a "
                    "warning). Repeatable.")
-@click.option("--config", "config", type=_NewPath(dir_okay=False, path_type=Path), callback=_config,
+@click.option("--config", "config", type=_OptionPath(dir_okay=False, path_type=Path), callback=_config,
               is_eager=True, expose_value=False,  # before --preset: it sets defaults metavar="FILE",
               help="TOML file of option values (keys are the long option names); default: "
                    "./smartcrop.toml when present. Flags override it.")
@@ -293,11 +293,11 @@ def _terminate(signum, frame):
                    "--no-upscale writes them at the crop's size instead.")
 @click.option("--max-upscale", type=click.FloatRange(1.0), default=DEFAULT_MAX_UPSCALE, show_default=True,
               metavar="FACTOR", help="An output that needs a larger enlargement than this fails.")
-@click.option("--manifest", type=_NewPath(dir_okay=False, allow_dash=True, path_type=Path),
+@click.option("--manifest", type=_OptionPath(dir_okay=False, allow_dash=True, path_type=Path),
               help="Write JSON Lines records, one per output ('-' for stdout).")
-@click.option("--save-saliency", type=_NewPath(file_okay=False, path_type=Path), metavar="DIR",
+@click.option("--save-saliency", type=_OptionPath(file_okay=False, path_type=Path), metavar="DIR",
               help="Save each saliency map as an 8-bit PNG the size of the upright input.")
-@click.option("--debug", type=_NewPath(file_okay=False, path_type=Path), metavar="DIR",
+@click.option("--debug", type=_OptionPath(file_okay=False, path_type=Path), metavar="DIR",
               help="Save an overlay per input: heat map and labelled crop boxes.")
 @click.option("--dry-run", is_flag=True, help="Compute and report, write no crops.")
 @click.option("--skip-existing", is_flag=True, help="Leave outputs that exist alone (resume a batch).")
@@ -310,7 +310,7 @@ def _terminate(signum, frame):
               help="Images per model call (N x jobs images in flight).")
 @click.option("--max-pixels", type=click.IntRange(1), default=DEFAULT_MAX_PIXELS, show_default=True,
               help="Refuse images with more pixels than this, before decoding.")
-@click.option("--report", type=_NewPath(dir_okay=False, path_type=Path), metavar="HTML",
+@click.option("--report", type=_OptionPath(dir_okay=False, path_type=Path), metavar="HTML",
               help="Write a review page for the batch (flagged crops first); thumbnails go to "
                    "HTML_files/ beside it.")
 @click.option("--focus", "focus_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -382,6 +382,7 @@ def test_a_path_option_does_not_swallow_the_next_option(cli, make_image, tmp_pat
     r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--debug", "./--odd", "--dry-run")
     assert r.exit_code == 0, r.stderr  # the way round it, for a path that really starts with --
 
+
 def test_rerun_without_overwrite_gives_one_line_and_runs_no_model(cli, make_image, tmp_path, monkeypatch):
     from test_pipeline import CountingModel
 
