@@ -89,6 +89,9 @@ DEFAULTS = {
     # leave-one-dataset-out folds 0.005 gained on scene500 but lost 1.0 / 0.5 points of gap
     # closed on the three-fold mean (model card, "Centre tolerance").
     "centre_tolerance": 0.0,
+    # window: the crop holds the map's peak (peak_region at this level) whole or leaves it out
+    # whole, when some position allowed by the face rule does. None: off.
+    "window_peak": None,
 }
 
 Faces = np.ndarray  # (n, 4) float: left, top, width, height in image pixels
@@ -153,7 +156,8 @@ def best_window(saliency: np.ndarray, image_size: tuple[int, int], aspect: float
                 edge_weight: float = DEFAULTS["edge_weight"],
                 face_penalty: float = DEFAULTS["face_penalty"],
                 centre_tolerance: float = DEFAULTS["centre_tolerance"],
-                margin_whole: float = DEFAULTS["margin_whole"]) -> Box:
+                margin_whole: float = DEFAULTS["margin_whole"],
+                peak_level: float | None = DEFAULTS["window_peak"]) -> Box:
     """The window of `aspect` (sides `zoom` times the largest) covering the most saliency,
     among the positions cutting the least face area (see `place_window`).
 
@@ -167,7 +171,7 @@ def best_window(saliency: np.ndarray, image_size: tuple[int, int], aspect: float
         w, h = _shrink(w, h, aspect, zoom)
     return place_window(saliency, image_size, w, h, faces, edge_weight=edge_weight,
                         face_penalty=face_penalty, centre_tolerance=centre_tolerance,
-                        margin_whole=margin_whole)
+                        margin_whole=margin_whole, peak_level=peak_level)
 
 
 def _shrink(width: int, height: int, aspect: float, zoom: float) -> tuple[int, int]:
@@ -183,7 +187,8 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
                  edge_weight: float = DEFAULTS["edge_weight"],
                  face_penalty: float = DEFAULTS["face_penalty"],
                  centre_tolerance: float = DEFAULTS["centre_tolerance"],
-                 margin_whole: float = DEFAULTS["margin_whole"]) -> Box:
+                 margin_whole: float = DEFAULTS["margin_whole"],
+                 peak_level: float | None = None) -> Box:
     """Slide a width x height window (image pixels) to the position of maximum covered saliency.
 
     With `faces`, only positions cutting the least face area compete (none, when any position
@@ -214,6 +219,14 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
         else:
             score = score - face_penalty * sat[-1, -1] * cut_area(faces, lefts, tops, width,
                                                                   height, margin_whole, share=True)
+    if peak_level is not None:  # after the face rule: sparing the peak never costs a face
+        x0, y0, x1, y1 = peak_region(saliency, abs(peak_level))
+        if peak_level < 0:  # hold it (experiment)
+            within = (x0 / sx, y0 / sy, x1 / sx, y1 / sy)
+        else:
+            peak = np.array([[x0 / sx, y0 / sy, (x1 - x0) / sx, (y1 - y0) / sy]])
+            clear = allowed & (cut_area(peak, lefts, tops, width, height, margin_whole) <= 0)
+            allowed = clear if clear.any() else allowed
     if within is not None:  # after the face rule: holding the region never costs a face
         x0, y0, x1, y1 = within
         inside = allowed & (tops[:, None] <= y0 + 1e-6) & (tops[:, None] + height >= y1 - 1e-6) \
@@ -499,7 +512,8 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
              edge_weight: float = DEFAULTS["edge_weight"],
              face_penalty: float = DEFAULTS["face_penalty"],
              margin_whole: float = DEFAULTS["margin_whole"],
-             face_margin_top: float = DEFAULTS["face_margin_top"]) -> Box:
+             face_margin_top: float = DEFAULTS["face_margin_top"],
+             window_peak: float | None = DEFAULTS["window_peak"]) -> Box:
     """The crop box for one target by the named strategy ("window" or "box").
 
     `faces` are the detector's boxes: they are widened (`widen_faces`) and added to the map
@@ -516,7 +530,8 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
         return best_box(saliency, image_size, aspect, min_size=min_size, faces=faces,
                         face_penalty=face_penalty, margin_whole=margin_whole)
     return best_window(saliency, image_size, aspect, faces=faces, edge_weight=edge_weight,
-                       face_penalty=face_penalty, margin_whole=margin_whole)
+                       face_penalty=face_penalty, margin_whole=margin_whole,
+                       peak_level=window_peak)
 
 
 def focus_box(image_size: tuple[int, int], aspect: float,

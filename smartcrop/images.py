@@ -94,6 +94,39 @@ def _heif_brand(path: Path) -> bool:
     return head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
 
 
+# Leading bytes -> what the file is, for a clearer reason when Pillow cannot identify it.
+_MAGIC = ((b"II*\0", "TIFF"), (b"MM\0*", "TIFF"), (b"II+\0", "BigTIFF"), (b"MM\0+", "BigTIFF"),
+          (b"\xff\xd8\xff", "JPEG"), (b"\x89PNG", "PNG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
+          (b"\xff\x0a", "JPEG XL"), (b"\0\0\0\x0cJXL ", "JPEG XL"), (b"8BPS", "Photoshop (PSD)"))
+_NOT_RASTER = ((b"%PDF", "a PDF document"), (b"<svg", "an SVG drawing"), (b"<?xml", "an XML file"))
+
+
+def _unidentified(path: Path) -> str:
+    """Why Pillow could not identify the file, naming the format its first bytes show."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        head = b""
+    for magic, what in _NOT_RASTER:
+        if head.lstrip().startswith(magic):
+            return f"{what}, not a raster image"
+    name = next((n for magic, n in _MAGIC if head.startswith(magic)), None)
+    if name is None and head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis"):
+        name = "AVIF"
+    if name is None and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        name = "WebP"
+    if name is None:
+        return "not a recognised image (unknown format or corrupt header)"
+    if name == "JPEG XL":
+        return "JPEG XL image: Pillow cannot read JPEG XL; convert it to JPEG or PNG"
+    if name.endswith("TIFF"):
+        return (f"{name} that Pillow cannot read (a sample format or compression it does not "
+                "support, such as 64-bit float samples, or a corrupt header): save it as an 8- or "
+                "16-bit integer TIFF, or as PNG")
+    return f"{name} header, but Pillow cannot read the file (a variant it does not support, or corrupt)"
+
+
 def _heif_available() -> bool:
     """Register pillow-heif's opener once, if installed (imported only when a HEIF file is met)."""
     with _heif_lock:
@@ -136,7 +169,7 @@ def read_info(path: Path, max_pixels: int) -> ImageInfo:
     except ImageError:
         raise
     except UnidentifiedImageError:
-        raise ImageError("not a recognised image (unknown format or corrupt header)") from None
+        raise ImageError(_unidentified(path)) from None
     except Exception as e:  # Pillow raises many types on malformed headers
         raise ImageError(f"cannot read image header: {describe(e)}") from None
     if orientation in _SWAPS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 import time
 
 import numpy as np
@@ -41,13 +42,43 @@ def test_bomb_refused_from_header_without_decoding(tmp_path):
 @pytest.mark.parametrize(("content", "reason"), [
     (b"", "empty file"),
     (b"hello, this is text\n", "not a recognised image"),
-    (b"\xff\xd8\xff\xe0" + b"\0" * 10, "not a recognised image|cannot read image header"),
+    (b"\xff\xd8\xff\xe0" + b"\0" * 10, "JPEG header, but Pillow cannot read|cannot read image header"),
 ])
 def test_read_info_reasons(tmp_path, content, reason):
     path = tmp_path / "x.jpg"
     path.write_bytes(content)
     with pytest.raises(ImageError, match=reason):
         images.read_info(path, 10**8)
+
+
+def tiff(bits: int, sample_format: int) -> bytes:
+    """A 1x1 grey little-endian TIFF with one sample of `bits` bits (format 1 uint, 3 float)."""
+    tags = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, bits), (259, 3, 1, 1), (262, 3, 1, 1),
+            (273, 4, 1, 8 + 2 + 10 * 12 + 4), (277, 3, 1, 1), (278, 3, 1, 1), (279, 4, 1, bits // 8),
+            (339, 3, 1, sample_format)]
+    ifd = struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", *t) for t in tags) + b"\0" * 4
+    return b"II*\0" + struct.pack("<I", 8) + ifd + b"\x80" * (bits // 8)
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (tiff(64, 3), r"^TIFF that Pillow cannot read .* 64-bit float samples"),
+    (b"%PDF-1.7\n", "^a PDF document, not a raster image$"),
+    (b"  <svg xmlns='http://www.w3.org/2000/svg'/>", "^an SVG drawing, not a raster image$"),
+    (b"\xff\x0a\xfa\x7f\x01\x02", "^JPEG XL image: Pillow cannot read JPEG XL"),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 8, "PNG header, but Pillow cannot read|cannot read image header"),
+])
+def test_unreadable_files_name_what_they_are(tmp_path, content, reason):
+    path = tmp_path / "x.tif"
+    path.write_bytes(content)
+    with pytest.raises(ImageError, match=reason):
+        images.read_info(path, 10**8)
+
+
+def test_the_tiff_builder_makes_a_readable_8_bit_tiff(tmp_path):
+    path = tmp_path / "ok.tif"  # so the float TIFF above fails for its sample format alone
+    path.write_bytes(tiff(8, 1))
+    assert images.read_info(path, 10**8).format == "TIFF"
+    assert images.load_full(path).size == (1, 1)
 
 
 def test_read_info_refuses_directories_and_fifos(tmp_path):

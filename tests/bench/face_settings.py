@@ -76,7 +76,7 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
     detector.min_score = setting.pop("min_score", 0.4)
     detector.min_size = setting.pop("min_size", 0.02)
     box_weight = setting.pop("box_face_weight", None)
-    rows, kept, with_face = [], {1.0: [], 0.6: []}, []
+    rows, kept, with_face, peak_cut = [], {1.0: [], 0.6: []}, [], {1.0: [], 0.6: []}
     for p in photos:
         size = p["size"]
         work = work_map(p["map"], *size)
@@ -96,7 +96,9 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
             for zoom in kept:
                 model = cropping.best_window(window_work, size, aspect, zoom, widened,
                                              setting.get("edge_weight", 0.0),
-                                             setting.get("face_penalty", math.inf), margin_whole=whole)
+                                             setting.get("face_penalty", math.inf), margin_whole=whole,
+                                             peak_level=setting.get("window_peak"))
+                peak_cut[zoom].append(_cuts_peak(window_work, size, model))
                 kept[zoom].append([evaluate.share_inside(p["fixations"], b) for b in (
                     model, evaluate.centred_box(size, aspect, zoom),
                     cropping.best_window(counts, size, aspect, zoom),
@@ -114,7 +116,17 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
         m, c, o, whole = values[with_face].mean(axis=0)
         result[f"face_photos_retention@{zoom:g}"] = float(m)
         result[f"face_photos_gap@{zoom:g}"] = float((m - c) / (o - c))
+        result[f"peak_cut@{zoom:g}"] = float(np.mean(peak_cut[zoom]))
     return result
+
+
+def _cuts_peak(saliency: np.ndarray, size, box: cropping.Box, level: float = 0.7) -> bool:
+    """Whether the crop's edge runs through the map's peak (`cropping.peak_region` at `level`):
+    more than 10% of the peak's box on each side of an edge."""
+    x0, y0, x1, y1 = cropping.peak_region(saliency, level)
+    sx, sy = saliency.shape[1] / size[0], saliency.shape[0] / size[1]
+    peak = np.array([[x0 / sx, y0 / sy, (x1 - x0) / sx, (y1 - y0) / sy]])
+    return bool(cropping.faces_cut(box, peak, whole=0.1))
 
 
 def recall_by_size(photos: list[dict], detector: FaceDetector) -> dict[str, list]:
@@ -182,7 +194,7 @@ def _face_rows(work, size, faces, reference, setting, box_weight) -> list[dict]:
         row = {"limit": float(not evaluate_faces.can_avoid_cut(reference, size, *window))}
         for strategy, kw in per_strategy.items():
             if strategy == "box":
-                kw = {k: v for k, v in kw.items() if k != "edge_weight"}
+                kw = {k: v for k, v in kw.items() if k not in ("edge_weight", "window_peak")}
             box = cropping.find_box(work, size, aspect, strategy, faces=faces, **kw)
             shares = evaluate_faces.inside_shares(reference, box)
             row[f"{strategy}_cut"] = float(evaluate_faces.cuts(shares))
