@@ -36,7 +36,7 @@ class SmartCropper:
         strategy: "window" or "box" (see `smartcrop.cropping`).
         faces: detect faces and keep them whole in crops (as the CLI's --faces, the default).
         thorough: the mean of the weights' ensemble models' flip-averaged maps, and a tiled face
-            search, as the CLI's --thorough (slower).
+            search, as the CLI's --thorough (slower). The box strategy always searches tiles.
     """
 
     def __init__(self, weights: Path | None = None, strategy: str = "window", threads: int = 2,
@@ -44,7 +44,7 @@ class SmartCropper:
         if strategy not in ("window", "box"):
             raise ValueError(f"strategy must be 'window' or 'box', not {strategy!r}")
         self.model = SaliencyModel(weights, threads=threads, flip=thorough, ensemble=thorough)
-        self.detector = FaceDetector(tiles=thorough) if faces else None
+        self.detector = FaceDetector(tiles=thorough or strategy == "box") if faces else None
         self.strategy = strategy
 
     def _small(self, image: Image.Image) -> Image.Image:

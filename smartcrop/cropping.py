@@ -194,11 +194,13 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
     With `faces`, only positions cutting the least face area compete (none, when any position
     cuts none); with a finite `face_penalty`, cuts are instead subtracted from the score
     (`DEFAULTS["face_penalty"]`). A face is whole while at most `margin_whole` of its area lies
-    across an edge (`faces` are the widened boxes). `within` (left, top, right, bottom; image
-    pixels) then keeps to the positions whose window contains that region, when any of them
-    remain. `edge_weight` subtracts saliency along the edges. `centre_tolerance` (a share of
-    the map's total) lets positions nearly as good as the best compete, and the one nearest the
-    centre wins.
+    across an edge (`faces` are the widened boxes, which may reach past the image: `cut_area`).
+    `peak_level` then keeps to the positions that hold the map's peak (`peak_region`) whole or
+    leave it out whole, when any remain (measured, off: `DEFAULTS["window_peak"]`). `within`
+    (left, top, right, bottom; image pixels) then keeps to the positions whose window contains
+    that region, when any of them remain. `edge_weight` subtracts saliency along the edges.
+    `centre_tolerance` (a share of the map's total) lets positions nearly as good as the best
+    compete, and the one nearest the centre wins.
     """
     image_w, image_h = image_size
     map_h, map_w = saliency.shape
@@ -214,19 +216,17 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
     allowed = np.ones(score.shape, dtype=bool)
     if faces is not None and len(faces):
         if math.isinf(face_penalty):
-            cut = cut_area(faces, lefts, tops, width, height, margin_whole)
+            cut = cut_area(faces, lefts, tops, width, height, margin_whole, image_size=image_size)
             allowed = cut <= cut.min()
         else:
-            score = score - face_penalty * sat[-1, -1] * cut_area(faces, lefts, tops, width,
-                                                                  height, margin_whole, share=True)
+            score = score - face_penalty * sat[-1, -1] * cut_area(
+                faces, lefts, tops, width, height, margin_whole, share=True, image_size=image_size)
     if peak_level is not None:  # after the face rule: sparing the peak never costs a face
-        x0, y0, x1, y1 = peak_region(saliency, abs(peak_level))
-        if peak_level < 0:  # hold it (experiment)
-            within = (x0 / sx, y0 / sy, x1 / sx, y1 / sy)
-        else:
-            peak = np.array([[x0 / sx, y0 / sy, (x1 - x0) / sx, (y1 - y0) / sy]])
-            clear = allowed & (cut_area(peak, lefts, tops, width, height, margin_whole) <= 0)
-            allowed = clear if clear.any() else allowed
+        x0, y0, x1, y1 = peak_region(saliency, peak_level)
+        peak = np.array([[x0 / sx, y0 / sy, (x1 - x0) / sx, (y1 - y0) / sy]])
+        clear = allowed & (cut_area(peak, lefts, tops, width, height, margin_whole,
+                                    image_size=image_size) <= 0)
+        allowed = clear if clear.any() else allowed
     if within is not None:  # after the face rule: holding the region never costs a face
         x0, y0, x1, y1 = within
         inside = allowed & (tops[:, None] <= y0 + 1e-6) & (tops[:, None] + height >= y1 - 1e-6) \
@@ -236,25 +236,38 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
     return Box(int(lefts[x]), int(tops[y]), width, height)
 
 
-def _overlaps(starts: np.ndarray, length: int, lo: float, hi: float) -> np.ndarray:
-    """Length of [lo, hi) inside [start, start + length) for each start."""
-    return np.clip(np.minimum(hi, starts + length) - np.maximum(lo, starts), 0, None)
+def _overlaps(starts: np.ndarray, length: int, lo: float, hi: float,
+              extent: float | None = None) -> np.ndarray:
+    """Length of [lo, hi) inside [start, start + length) for each start. With the image's
+    `extent`, a window flush with the image's start or end runs on past it: beyond the image
+    nothing is cut, so a face's margin there lies inside such a window and outside any other."""
+    starts = np.asarray(starts, dtype=np.float64)
+    ends = starts + length
+    if extent is not None:
+        starts = np.where(starts <= 0, -np.inf, starts)
+        ends = np.where(ends >= extent, np.inf, ends)
+    return np.clip(np.minimum(hi, ends) - np.maximum(lo, starts), 0, None)
 
 
 def cut_area(faces: Faces, lefts: np.ndarray, tops: np.ndarray, width: int, height: int,
-             whole: float = DEFAULTS["face_whole"], share: bool = False) -> np.ndarray:
+             whole: float = DEFAULTS["face_whole"], share: bool = False,
+             image_size: tuple[int, int] | None = None) -> np.ndarray:
     """(len(tops), len(lefts)): face area on the wrong side of the window's edges, summed over
     faces, for the window at each (top, left). A face is cut by the smaller of its parts in
     and out of the window; parts up to `whole` of its area do not count. Exact: the area
     inside is the product of the overlaps in x and in y. `share`: each face's part as a share
-    of its area (so every face weighs the same, whatever its size).
+    of its area (so every face weighs the same, whatever its size). With `image_size`, faces
+    may reach past the image (a widened face at its border), and what lies past a border is
+    inside the windows flush with it (`_overlaps`).
     """
+    ext_w, ext_h = image_size if image_size is not None else (None, None)
     total = np.zeros((len(tops), len(lefts)))
     for left, top, fw, fh in np.asarray(faces, dtype=np.float64).reshape(-1, 4):
         area = fw * fh
         if area <= 0:
             continue
-        inside = np.outer(_overlaps(tops, height, top, top + fh), _overlaps(lefts, width, left, left + fw))
+        inside = np.outer(_overlaps(tops, height, top, top + fh, ext_h),
+                          _overlaps(lefts, width, left, left + fw, ext_w))
         wrong = np.minimum(inside, area - inside)
         total += np.where(wrong > whole * area, wrong / area if share else wrong, 0.0)
     return total
@@ -270,15 +283,19 @@ def faces_cut(box: Box, faces: Faces, whole: float = DEFAULTS["face_whole"]) -> 
 
 
 def widen_faces(faces: Faces, image_size: tuple[int, int],
-                margin: float = DEFAULTS["face_margin"], top: float | None = None) -> Faces:
+                margin: float = DEFAULTS["face_margin"], top: float | None = None,
+                clip: bool = True) -> Faces:
     """Face boxes widened by `margin` of their sides on every side (`top` above them; None: the
-    same), clipped to the image."""
+    same). `clip`: cut to the image. Unclipped, a face at the image's border keeps its margin
+    past it, so that the searches (`cut_area` with `image_size`) let an edge run through the
+    margin only where there is one, not through the face itself."""
     f = np.asarray(faces, dtype=np.float64).reshape(-1, 4)
     top = margin if top is None else top
-    x0 = np.clip(f[:, 0] - margin * f[:, 2], 0, image_size[0])
-    y0 = np.clip(f[:, 1] - top * f[:, 3], 0, image_size[1])
-    x1 = np.clip(f[:, 0] + (1 + margin) * f[:, 2], 0, image_size[0])
-    y1 = np.clip(f[:, 1] + (1 + margin) * f[:, 3], 0, image_size[1])
+    x0, y0 = f[:, 0] - margin * f[:, 2], f[:, 1] - top * f[:, 3]
+    x1, y1 = f[:, 0] + (1 + margin) * f[:, 2], f[:, 1] + (1 + margin) * f[:, 3]
+    if clip:
+        x0, x1 = np.clip(x0, 0, image_size[0]), np.clip(x1, 0, image_size[0])
+        y0, y1 = np.clip(y0, 0, image_size[1]), np.clip(y1, 0, image_size[1])
     return np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
 
 
@@ -307,11 +324,13 @@ def with_faces(saliency: np.ndarray, image_size: tuple[int, int], faces: Faces |
                margin: float = DEFAULTS["face_margin"],
                weight: float = DEFAULTS["face_weight"],
                margin_top: float = DEFAULTS["face_margin_top"]) -> tuple[np.ndarray, Faces | None]:
-    """(map with faces added, widened faces) for the searches; (map, None) without faces."""
+    """(map with faces added, widened faces) for the searches; (map, None) without faces.
+    The widened faces may reach past the image (`widen_faces`); the map gets their parts inside."""
     if faces is None or not len(faces):
         return saliency, None
-    faces = widen_faces(faces, image_size, margin, margin_top)
-    return add_faces(saliency, image_size, faces, weight), faces
+    clipped = widen_faces(faces, image_size, margin, margin_top)
+    return add_faces(saliency, image_size, clipped, weight), widen_faces(
+        faces, image_size, margin, margin_top, clip=False)
 
 
 def edge_sums(sat: np.ndarray, width: int, height: int,
@@ -451,7 +470,8 @@ def best_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
     sy = factor * image_size[1] / saliency.shape[0]
     region = (left * sx, top * sy, (left + w) * sx, (top + h) * sy)
     if faces is not None and len(faces):
-        region = _hold_faces(region, faces)
+        x0, y0, x1, y1 = _hold_faces(region, faces)  # widened faces may reach past the image
+        region = (max(x0, 0.0), max(y0, 0.0), min(x1, image_size[0]), min(y1, image_size[1]))
     else:
         faces = None
     x0, y0, x1, y1 = region
@@ -465,8 +485,8 @@ def best_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
         if not fits(region) and fits(peak):  # centred on the region, the box may miss the peak
             return place_window(saliency, image_size, box.width, box.height, faces, within=peak,
                                 face_penalty=face_penalty, margin_whole=margin_whole)
-    if faces is None or not cut_area(faces, np.array([box.left]), np.array([box.top]),
-                                     box.width, box.height, margin_whole).any():
+    if faces is None or not cut_area(faces, np.array([box.left]), np.array([box.top]), box.width,
+                                     box.height, margin_whole, image_size=image_size).any():
         return box
     return place_window(saliency, image_size, box.width, box.height, faces, within=region,
                         face_penalty=face_penalty, margin_whole=margin_whole)

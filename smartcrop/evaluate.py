@@ -68,11 +68,13 @@ def prepare_record(model: SaliencyModel, record, detector: FaceDetector | None =
     with Image.open(record.path) as im:
         rgb = to_rgb(im)
         rgb.load()  # to_rgb may hand back the file's own lazy image
-    faces = reference = None
+    faces = box_faces = reference = None
     if detector is not None:
-        if use_faces:
-            faces = evaluate_faces.face_array(
-                detector.detect(shrink_for_model(rgb, model.input_size(*rgb.size)), (w, h)))
+        if use_faces:  # as the product: the box always searches the quarters too
+            small = shrink_for_model(rgb, model.input_size(*rgb.size))
+            faces = evaluate_faces.face_array(detector.detect(small, (w, h)))
+            box_faces = faces if detector.tiles else evaluate_faces.face_array(
+                detector.detect(small, (w, h), tiles=True))
         reference = evaluate_faces.reference_faces(detector, rgb)
     density = density_map(record.fixations, w, h)
     counts = fixation_counts(record.fixations, w, h)
@@ -85,7 +87,8 @@ def prepare_record(model: SaliencyModel, record, detector: FaceDetector | None =
                 "oracle": share_inside(record.fixations, cropping.best_window(
                     counts, (w, h), aspect, zoom, centre_tolerance=0.0)),
             }
-    return {"record": record, "map": model.predict(rgb), "faces": faces, "reference": reference,
+    return {"record": record, "map": model.predict(rgb), "faces": faces, "box_faces": box_faces,
+            "reference": reference,
             "density": density, "counts": counts, "fixed_crops": fixed,
             "centre": metrics.all_metrics(centre_prior(w, h), density, counts)}
 
@@ -99,7 +102,8 @@ def score_record(photo: dict, small: np.ndarray, edge_weight: float = 0.0,
     face_figure = {}
     work = work_map(small, w, h)
     if reference is not None and len(reference):
-        face_figure = evaluate_faces.face_numbers(work, (w, h), faces, reference, edge_weight=edge_weight)
+        face_figure = evaluate_faces.face_numbers(work, (w, h), faces, reference, photo.get("box_faces"),
+                                                  edge_weight=edge_weight)
     out = {"model": metrics.all_metrics(upsample(small, w, h), photo["density"], photo["counts"]),
            "centre": photo["centre"], "crops": {}}
     work, widened = cropping.with_faces(work, (w, h), faces,

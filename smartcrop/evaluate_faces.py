@@ -60,9 +60,10 @@ def can_avoid_cut(faces: np.ndarray, image_size: tuple[int, int], width: int, he
 
 
 def face_numbers(work: np.ndarray, size: tuple[int, int], faces: np.ndarray | None,
-                 reference: np.ndarray, **settings) -> dict:
+                 reference: np.ndarray, box_faces: np.ndarray | None = None, **settings) -> dict:
     """Per ratio (largest windows), for `window` and `box` with the product's `faces` (None:
-    faces off): whether the crop cuts a reference face, the share of reference face area kept
+    faces off; `box_faces`: the box's own, as the product's box searches tiles, default
+    `faces`): whether the crop cuts a reference face, the share of reference face area kept
     (all faces, and faces the crop touches), and whether the limit forces a cut."""
     out = {}
     areas = reference[:, 2] * reference[:, 3]
@@ -70,7 +71,8 @@ def face_numbers(work: np.ndarray, size: tuple[int, int], faces: np.ndarray | No
         aspect = parse_ratio(ratio).aspect
         row = {"limit": float(not can_avoid_cut(reference, size, *cropping.largest_window(*size, aspect)))}
         for strategy in ("window", "box"):
-            box = cropping.find_box(work, size, aspect, strategy, faces=faces, **settings)
+            found = box_faces if strategy == "box" and box_faces is not None else faces
+            box = cropping.find_box(work, size, aspect, strategy, faces=found, **settings)
             shares = inside_shares(reference, box)
             touched = shares > 0
             row[f"{strategy}_cut"] = float(cuts(shares))

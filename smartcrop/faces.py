@@ -204,14 +204,20 @@ class FaceDetector:
         faces = self.decode(*self.raw(canvas), letterbox, (width, height))
         if not (self.tiles if tiles is None else tiles):
             return faces
+        return merge_faces([(f, 0.0, 0.0) for f in faces] + self.tile_faces(image, (width, height)))
+
+    def tile_faces(self, image: Image.Image, image_size: tuple[int, int]) -> list[tuple[Face, float, float]]:
+        """The quarters' faces (scoring at least `tile_min_score`), each with its tile's offset
+        in the pixels of `image_size`, for `merge_faces`."""
+        width, height = image_size
         fx, fy = width / image.width, height / image.height
-        found = [(f, 0.0, 0.0) for f in faces]
+        found = []
         for x0, y0, x1, y1 in quarters(image.width, image.height):
             canvas, letterbox = self.model_input(image.crop((x0, y0, x1, y1)))
             size = ((x1 - x0) * fx, (y1 - y0) * fy)
             found += [(f, x0 * fx, y0 * fy) for f in self.decode(*self.raw(canvas), letterbox, size,
                                                                    self.tile_min_score, (width, height))]
-        return merge_faces(found)
+        return found
 
     def decode(self, regressors: np.ndarray, logits: np.ndarray, letterbox: Letterbox,
                image_size: tuple[float, float], min_score: float | None = None,

@@ -174,8 +174,11 @@ def load_model(options: CropOptions) -> SaliencyModel:
 
 def load_detector(options: CropOptions) -> FaceDetector | None:
     """The face detector (one interpreter per job, one thread each), or None with --no-faces;
-    with --thorough it also searches each photo's quarters."""
-    return FaceDetector(workers=options.jobs, tiles=options.thorough) if options.faces else None
+    with --thorough or --strategy box it also searches each photo's quarters (the box zooms in,
+    where faces too small for the whole-photo pass are large)."""
+    if not options.faces:
+        return None
+    return FaceDetector(workers=options.jobs, tiles=options.thorough or options.strategy == "box")
 
 
 class Cropper:

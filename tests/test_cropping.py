@@ -638,6 +638,62 @@ def test_cut_area_matches_pixel_counting(image, data):
 
 
 @FAST
+@given(image=st.tuples(st.integers(2, 12), st.integers(2, 12)), data=st.data())
+def test_cut_area_past_the_border_matches_pixel_counting(image, data):
+    """Faces reaching past the image (widened at its border): their pixels past a border count
+    as inside a window flush with that border, and outside any other window."""
+    w_img, h_img = image
+    faces = []
+    for _ in range(data.draw(st.integers(1, 3))):
+        x0, y0 = data.draw(st.integers(-3, w_img - 1)), data.draw(st.integers(-3, h_img - 1))
+        faces.append([x0, y0, data.draw(st.integers(max(1, 1 - x0), w_img + 3 - x0)),
+                      data.draw(st.integers(max(1, 1 - y0), h_img + 3 - y0))])
+    w, h = data.draw(st.integers(1, w_img)), data.draw(st.integers(1, h_img))
+    whole = data.draw(st.sampled_from([0.0, 0.1]))
+
+    def inside(v, start, length, extent):
+        past = (start == 0 and v < 0) or (start + length == extent and v >= extent)
+        return start <= v < start + length or past
+
+    lefts, tops = np.arange(w_img - w + 1), np.arange(h_img - h + 1)
+    cut = cut_area(np.array(faces, dtype=float), lefts, tops, w, h, whole, image_size=image)
+    for y in tops:
+        for x in lefts:
+            expected = 0.0
+            for fx, fy, fw, fh in faces:
+                n = sum(1 for py in range(fy, fy + fh) for px in range(fx, fx + fw)
+                        if inside(px, x, w, w_img) and inside(py, y, h, h_img))
+                wrong = min(n, fw * fh - n)
+                expected += wrong if wrong > whole * fw * fh else 0
+            assert cut[y, x] == pytest.approx(expected)
+
+
+def test_window_peak_rule_keeps_the_peak_whole_or_out():
+    """Off by default (measured: it lowered fixation retention). With `peak_level`, a window
+    whose edge would run through the map's peak moves to hold it whole."""
+    sal = np.zeros((10, 20))
+    sal[:, :9] = 1.0
+    sal[4:6, 9:12] = 3.0  # the peak, columns 9..11
+    assert place_window(sal, (20, 10), 10, 10).left == 0  # ends in the peak's first column
+    assert place_window(sal, (20, 10), 10, 10, peak_level=0.7).left == 2
+    assert find_box(sal, (20, 10), 1.0, window_peak=0.7).left == 2
+
+
+def test_an_edge_does_not_run_through_a_face_at_the_image_border():
+    """A face touches the top of the photo, so the margin above it lies past the image, and no
+    edge may run through it there. The salient block starts 4 rows down (a tenth of the face's
+    height); with the margin cut to the image that window counted as whole (4 of its 48 rows)."""
+    sal = np.zeros((100, 100))
+    sal[2:52, :] = 1.0  # image rows 4..104 of a 200x200 image
+    face = np.array([[80.0, 0.0, 40.0, 40.0]])
+    assert find_box(sal, (200, 200), 2.0).top == 4
+    box = find_box(sal, (200, 200), 2.0, faces=face)
+    assert box.top == 0 and faces_cut(box, face) == 0
+    old = place_window(sal, (200, 200), 200, 100, widen_faces(face, (200, 200), top=0.35))
+    assert old.top == 4 and faces_cut(old, face) == 1  # the clipped margin let it cut the face
+
+
+@FAST
 @given(saliency=maps(14, 2), data=st.data())
 def test_place_window_with_faces_matches_brute_force(saliency, data):
     """Map at image resolution: among positions cutting the least face area (none when some

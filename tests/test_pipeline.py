@@ -363,3 +363,24 @@ def test_rerun_onto_existing_outputs_skips_the_full_decode(tmp_path, model, monk
     assert [r["status"] for r in again] == ["error", "error"] and "exists" in again[0]["error"]
     assert sizes == []  # nothing can be written: no decode, no model
     assert all(r["box"] is None for r in again)
+
+
+def test_the_box_strategy_searches_the_quarters_for_small_faces(tmp_path, model):
+    """The box zooms in, where faces too small for the whole-photo pass are large: it also
+    searches the quarters (as --thorough does), and its crops cut none of the faces found."""
+    from test_faces import _group
+
+    from smartcrop.pipeline import load_detector
+
+    assert not load_detector(options("1:1")).tiles
+    assert load_detector(options("1:1", strategy="box")).tiles
+    assert load_detector(options("1:1", thorough=True)).tiles
+    assert load_detector(options("1:1", strategy="box", faces=False)) is None
+    src = tmp_path / "in" / "group.png"
+    src.parent.mkdir()
+    _group(360)[0].save(src)  # six faces of about 5.8% of the long side
+    item = collect_inputs([src], tmp_path / "out")[0]
+    window = Cropper(options("1:1"), tmp_path / "w", model).process(item).records
+    box = Cropper(options("1:1", "9:16", strategy="box"), tmp_path / "b", model).process(item).records
+    assert window[0]["faces"] == []  # the whole-photo pass misses them
+    assert all(len(r["faces"]) == 6 and r["face_cut"] == 0 for r in box), box

@@ -20,6 +20,7 @@ import math
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from PIL import Image
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from smartcrop import cropping, evaluate, evaluate_faces  # noqa: E402
-from smartcrop.faces import FaceDetector, iou  # noqa: E402
+from smartcrop.faces import FaceDetector, iou, merge_faces  # noqa: E402
 from smartcrop.fixations import fixation_counts, load_datasets  # noqa: E402
 from smartcrop.images import shrink_for_model, to_rgb  # noqa: E402
 from smartcrop.options import parse_ratio  # noqa: E402
@@ -52,6 +53,9 @@ SETTINGS = [
     {"margin_whole": 0.02, "face_margin": 0.1},
     {"margin_whole": 0.02, "face_margin_top": 0.2},  # the rule before 2026-12-06
     {"margin_whole": 0.1, "face_margin_top": 0.2}, {"face_margin_top": 0.3}, {"face_margin_top": 0.45},
+    {"clip_faces": True},  # the rule before 2026-12-06 (session 22): margins cut to the image
+    # the window spares the map's peak: holds it whole or leaves it out whole (session 22)
+    {"window_peak": 0.7},
 ]
 
 
@@ -66,12 +70,19 @@ def prepare(records, model: SaliencyModel, detector: FaceDetector) -> list[dict]
         canvas, letterbox = detector.model_input(small)
         out.append({"size": (r.width, r.height), "map": model.predict(rgb), "raw": detector.raw(canvas),
                     "letterbox": letterbox, "fixations": r.fixations,
+                    "tiles": detector.tile_faces(small, (r.width, r.height)),  # the box's extra passes
                     "reference": evaluate_faces.reference_faces(detector, rgb)})
     return out
 
 
 def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
     setting = dict(setting)
+    if setting.pop("clip_faces", False):
+        # the rule before 2026-12-06 (session 22): widened faces cut to the image, so at its
+        # border an edge could run through the face where the margin was cut away
+        widen = cropping.widen_faces
+        with mock.patch.object(cropping, "widen_faces", lambda *a, clip=True, **k: widen(*a, **k)):
+            return score(photos, detector, setting)
     use_faces = setting.pop("faces", True)
     detector.min_score = setting.pop("min_score", 0.4)
     detector.min_size = setting.pop("min_size", 0.02)
@@ -80,11 +91,14 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
     for p in photos:
         size = p["size"]
         work = work_map(p["map"], *size)
-        faces = None
+        faces = box_faces = None
         if use_faces:
-            faces = evaluate_faces.face_array(detector.decode(*p["raw"], p["letterbox"], size))
+            whole = detector.decode(*p["raw"], p["letterbox"], size)
+            faces = evaluate_faces.face_array(whole)
+            # the product's box also searches the quarters (tile_faces: the shipped tile score)
+            box_faces = evaluate_faces.face_array(merge_faces([(f, 0.0, 0.0) for f in whole] + p["tiles"]))
         if len(p["reference"]):
-            rows += _face_rows(work, size, faces, p["reference"], setting, box_weight)
+            rows += _face_rows(work, size, faces, box_faces, p["reference"], setting, box_weight)
         weight = setting.get("face_weight", cropping.default_face_weight("window", size))
         window_work, widened = cropping.with_faces(
             work, size, faces, setting.get("face_margin", 0.2), weight,
@@ -179,7 +193,7 @@ def limit_oracle(photos: list[dict], allowed_cuts: float = 0.02, step: int = 4) 
             f"oracle_cutting_{allowed_cuts:g}": float(r[:, 0].mean() - loss[k:].sum() / len(r))}
 
 
-def _face_rows(work, size, faces, reference, setting, box_weight) -> list[dict]:
+def _face_rows(work, size, faces, box_faces, reference, setting, box_weight) -> list[dict]:
     """Per ratio (largest windows): cuts and face area kept for window and box, and the limit.
     `face_weight` in `setting` is the window's; `box_weight` the box's (None: its default)."""
     per_strategy = {"window": dict(setting),
@@ -195,7 +209,8 @@ def _face_rows(work, size, faces, reference, setting, box_weight) -> list[dict]:
         for strategy, kw in per_strategy.items():
             if strategy == "box":
                 kw = {k: v for k, v in kw.items() if k not in ("edge_weight", "window_peak")}
-            box = cropping.find_box(work, size, aspect, strategy, faces=faces, **kw)
+            box = cropping.find_box(work, size, aspect, strategy,
+                                    faces=box_faces if strategy == "box" else faces, **kw)
             shares = evaluate_faces.inside_shares(reference, box)
             row[f"{strategy}_cut"] = float(evaluate_faces.cuts(shares))
             row[f"{strategy}_kept"] = float((shares * areas).sum() / areas.sum())
