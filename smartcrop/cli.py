@@ -279,7 +279,8 @@ def _terminate(signum, frame):
                    "pinterest, youtube, og ... ('--preset list' shows them all). Repeatable.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="window", show_default=True,
               help="window: largest window of the ratio at maximum saliency; box: best-IoU box around "
-                   "the salient region and its peak, grown to the ratio (may zoom in).")
+                   "the salient region and its peak, grown to the ratio (may zoom in; it also "
+                   "searches each photo's quarters for smaller faces, about 17 ms more per photo).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="keep", show_default=True,
               help="Output format; keep writes the input's format (HEIC becomes JPEG, formats not "
                    "written here PNG).")

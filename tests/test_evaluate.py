@@ -101,3 +101,22 @@ def test_by_dataset_and_headline():
     assert evaluate.headline(parts["a"]) == "0.500 | 1.000 | 0.800 | 60.0% / 60.0% | 50.0% / 50.0%"
     table = evaluate.format_headlines(parts, {"a": 2, "b": 1})
     assert "| b | 1 | 0.500 | 1.000 | 0.800 | 100.0% / 100.0% | 0.0% / 0.0% |" in table
+
+
+def test_the_box_is_scored_with_the_quarters_faces_as_the_product_runs_it(tmp_path):
+    """smartcrop-eval mirrors the CLI: the window's faces come from the whole-photo pass, the
+    box's from the quarters as well (small faces the whole pass misses)."""
+    from test_faces import _group
+
+    from smartcrop.faces import FaceDetector
+    from smartcrop.saliency import SaliencyModel
+
+    path = tmp_path / "group.png"
+    _group(360)[0].save(path)
+    record = FixationRecord("d", "group.png", path, 1280, 960, np.array([[640.0, 480.0]]))
+    model, detector = SaliencyModel(threads=1), FaceDetector()
+    photo = evaluate.prepare_record(model, record, detector)
+    assert len(photo["faces"]) == 0 and len(photo["box_faces"]) == 6
+    thorough = evaluate.prepare_record(model, record, FaceDetector(tiles=True))
+    assert len(thorough["faces"]) == 6 and thorough["box_faces"] is thorough["faces"]
+    assert evaluate.prepare_record(model, record, detector, use_faces=False)["box_faces"] is None

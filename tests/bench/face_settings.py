@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import pickle
 import sys
 import tempfile
 from pathlib import Path
@@ -54,6 +55,7 @@ SETTINGS = [
     {"margin_whole": 0.02, "face_margin_top": 0.2},  # the rule before 2026-12-06
     {"margin_whole": 0.1, "face_margin_top": 0.2}, {"face_margin_top": 0.3}, {"face_margin_top": 0.45},
     {"clip_faces": True},  # the rule before 2026-12-06 (session 22): margins cut to the image
+    {"box_tiles": False},  # the box with the whole-photo pass's faces only (before session 22)
     # the window spares the map's peak: holds it whole or leaves it out whole (session 22)
     {"window_peak": 0.7},
 ]
@@ -84,10 +86,11 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
         with mock.patch.object(cropping, "widen_faces", lambda *a, clip=True, **k: widen(*a, **k)):
             return score(photos, detector, setting)
     use_faces = setting.pop("faces", True)
+    box_tiles = setting.pop("box_tiles", True)  # False: the box's faces from the one pass (before session 22)
     detector.min_score = setting.pop("min_score", 0.4)
     detector.min_size = setting.pop("min_size", 0.02)
     box_weight = setting.pop("box_face_weight", None)
-    rows, kept, with_face, peak_cut = [], {1.0: [], 0.6: []}, [], {1.0: [], 0.6: []}
+    rows, kept, with_face, peak_cut, boxes = [], {1.0: [], 0.6: []}, [], {1.0: [], 0.6: []}, []
     for p in photos:
         size = p["size"]
         work = work_map(p["map"], *size)
@@ -96,7 +99,8 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
             whole = detector.decode(*p["raw"], p["letterbox"], size)
             faces = evaluate_faces.face_array(whole)
             # the product's box also searches the quarters (tile_faces: the shipped tile score)
-            box_faces = evaluate_faces.face_array(merge_faces([(f, 0.0, 0.0) for f in whole] + p["tiles"]))
+            box_faces = evaluate_faces.face_array(merge_faces([(f, 0.0, 0.0) for f in whole] + p["tiles"])) \
+                if box_tiles else faces
         if len(p["reference"]):
             rows += _face_rows(work, size, faces, box_faces, p["reference"], setting, box_weight)
         weight = setting.get("face_weight", cropping.default_face_weight("window", size))
@@ -105,8 +109,14 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
             setting.get("face_margin_top", cropping.DEFAULTS["face_margin_top"]))
         counts = fixation_counts(p["fixations"], *size)
         whole = setting.get("margin_whole", cropping.DEFAULTS["margin_whole"])
+        box_kw = {k: v for k, v in setting.items() if k not in ("face_weight", "edge_weight", "window_peak")}
+        if box_weight is not None:
+            box_kw["face_weight"] = box_weight
         for ratio in evaluate.CROP_RATIOS:
             aspect = parse_ratio(ratio).aspect
+            box = cropping.find_box(work, size, aspect, "box", faces=box_faces, **box_kw)
+            boxes.append((evaluate.share_inside(p["fixations"], box),
+                          box.width * box.height / (size[0] * size[1])))
             for zoom in kept:
                 model = cropping.best_window(window_work, size, aspect, zoom, widened,
                                              setting.get("edge_weight", 0.0),
@@ -120,6 +130,8 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
                     cropping.best_window(counts, size, aspect, zoom, widened, margin_whole=whole))])
         with_face += [len(p["reference"]) > 0] * len(evaluate.CROP_RATIOS)
     result = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    # the box strategy's crops on every photo: the share of fixations inside, the share of the photo
+    result["box_fixations"], result["box_area"] = (float(v) for v in np.mean(boxes, axis=0))
     with_face = np.array(with_face)
     for zoom, values in kept.items():
         values = np.array(values)
@@ -226,6 +238,9 @@ def main() -> None:
                    help='the settings to score, e.g. \'[{}, {"min_score": 0.5}]\' (default: all tried)')
     p.add_argument("--val-dataset", default=None, help="score all of this dataset (a fold)")
     p.add_argument("--weights", type=Path, default=None, help="the saliency model (default: shipped)")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="keep the prepared photos (maps, detections) in this file and reuse them: "
+                        "only for the same datasets, weights and options")
     p.add_argument("--portrait-cuts", action="store_true",
                    help="score 3:4 portrait cuts of the photos (at least 10 fixations each)")
     args = p.parse_args()
@@ -236,7 +251,12 @@ def main() -> None:
             from portrait_canvas import portrait_cuts
 
             records = portrait_cuts(records, Path(tmp), 10)
-        photos = prepare(records, SaliencyModel(args.weights, threads=1), detector)
+        if args.cache and args.cache.exists():  # the maps and detections of an earlier run
+            photos = pickle.loads(args.cache.read_bytes())
+        else:
+            photos = prepare(records, SaliencyModel(args.weights, threads=1), detector)
+            if args.cache:
+                args.cache.write_bytes(pickle.dumps(photos))
     print(f"{len(photos)} photos, {sum(len(p['reference']) > 0 for p in photos)} with a reference face")
     sizes = recall_by_size(photos, detector)
     print("reference faces by size (count, share found):", json.dumps(sizes))
