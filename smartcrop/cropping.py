@@ -226,8 +226,7 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
             score = score - face_penalty * sat[-1, -1] * cut_area(
                 faces, lefts, tops, width, height, margin_whole, share=True, image_size=image_size)
     if peak_level is not None:  # after the face rule: sparing the peak never costs a face
-        x0, y0, x1, y1 = peak_region(saliency, peak_level)
-        peak = np.array([[x0 / sx, y0 / sy, (x1 - x0) / sx, (y1 - y0) / sy]])
+        peak = peak_box(saliency, image_size, peak_level)
         clear = allowed & (cut_area(peak, lefts, tops, width, height, margin_whole,
                                     image_size=image_size) <= 0)
         allowed = clear if clear.any() else allowed
@@ -399,6 +398,14 @@ def peak_region(saliency: np.ndarray, level: float = DEFAULTS["box_peak"]) -> tu
         blob = grown
     ys, xs = np.nonzero(blob)
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def peak_box(saliency: np.ndarray, image_size: tuple[int, int],
+             level: float = DEFAULTS["box_peak"]) -> Faces:
+    """`peak_region` as one box (left, top, width, height) in image pixels, shaped like `Faces`."""
+    x0, y0, x1, y1 = peak_region(saliency, level)
+    sx, sy = saliency.shape[1] / image_size[0], saliency.shape[0] / image_size[1]
+    return np.array([[x0 / sx, y0 / sy, (x1 - x0) / sx, (y1 - y0) / sy]])
 
 
 def best_iou_box(mask: np.ndarray, hold: tuple[int, int, int, int] | None = None

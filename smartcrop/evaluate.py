@@ -72,9 +72,10 @@ def prepare_record(model: SaliencyModel, record, detector: FaceDetector | None =
     if detector is not None:
         if use_faces:  # as the product: the box always searches the quarters too
             small = shrink_for_model(rgb, model.input_size(*rgb.size))
-            faces = evaluate_faces.face_array(detector.detect(small, (w, h)))
+            found = detector.detect(small, (w, h))
+            faces = evaluate_faces.face_array(found)
             box_faces = faces if detector.tiles else evaluate_faces.face_array(
-                detector.detect(small, (w, h), tiles=True))
+                detector.add_tiles(found, small, (w, h)))  # the whole pass is not run again
         reference = evaluate_faces.reference_faces(detector, rgb)
     density = density_map(record.fixations, w, h)
     counts = fixation_counts(record.fixations, w, h)

@@ -204,7 +204,11 @@ class FaceDetector:
         faces = self.decode(*self.raw(canvas), letterbox, (width, height))
         if not (self.tiles if tiles is None else tiles):
             return faces
-        return merge_faces([(f, 0.0, 0.0) for f in faces] + self.tile_faces(image, (width, height)))
+        return self.add_tiles(faces, image, (width, height))
+
+    def add_tiles(self, faces: list[Face], image: Image.Image, image_size: tuple[int, int]) -> list[Face]:
+        """The whole-photo pass's `faces` merged with the quarters' (`tile_faces`)."""
+        return merge_faces([(f, 0.0, 0.0) for f in faces] + self.tile_faces(image, image_size))
 
     def tile_faces(self, image: Image.Image, image_size: tuple[int, int]) -> list[tuple[Face, float, float]]:
         """The quarters' faces (scoring at least `tile_min_score`), each with its tile's offset

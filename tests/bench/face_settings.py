@@ -96,10 +96,10 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
         work = work_map(p["map"], *size)
         faces = box_faces = None
         if use_faces:
-            whole = detector.decode(*p["raw"], p["letterbox"], size)
-            faces = evaluate_faces.face_array(whole)
+            found = detector.decode(*p["raw"], p["letterbox"], size)
+            faces = evaluate_faces.face_array(found)
             # the product's box also searches the quarters (tile_faces: the shipped tile score)
-            box_faces = evaluate_faces.face_array(merge_faces([(f, 0.0, 0.0) for f in whole] + p["tiles"])) \
+            box_faces = evaluate_faces.face_array(merge_faces([(f, 0.0, 0.0) for f in found] + p["tiles"])) \
                 if box_tiles else faces
         if len(p["reference"]):
             rows += _face_rows(work, size, faces, box_faces, p["reference"], setting, box_weight)
@@ -149,10 +149,7 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
 def _cuts_peak(saliency: np.ndarray, size, box: cropping.Box, level: float = 0.7) -> bool:
     """Whether the crop's edge runs through the map's peak (`cropping.peak_region` at `level`):
     more than 10% of the peak's box on each side of an edge."""
-    x0, y0, x1, y1 = cropping.peak_region(saliency, level)
-    sx, sy = saliency.shape[1] / size[0], saliency.shape[0] / size[1]
-    peak = np.array([[x0 / sx, y0 / sy, (x1 - x0) / sx, (y1 - y0) / sy]])
-    return bool(cropping.faces_cut(box, peak, whole=0.1))
+    return bool(cropping.faces_cut(box, cropping.peak_box(saliency, size, level), whole=0.1))
 
 
 def recall_by_size(photos: list[dict], detector: FaceDetector) -> dict[str, list]:
