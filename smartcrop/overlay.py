@@ -10,6 +10,7 @@ from smartcrop.cropping import Box
 from smartcrop.saliency import upsample
 
 VIEW_SIDE = 1024
+VIEW_MIN = 512  # smaller photos are enlarged by a whole factor, pixels kept sharp, to at least this
 FACE_COLOUR = (255, 40, 40)  # face boxes: red, dashed, so they read apart from crop boxes
 COLOURS = [(0, 200, 255), (255, 80, 200), (120, 255, 60), (255, 170, 0), (255, 255, 255),
            (160, 120, 255)]
@@ -27,12 +28,19 @@ def heat_colours(values: np.ndarray) -> np.ndarray:
 
 def draw_overlay(photo: Image.Image, saliency: np.ndarray, image_size: tuple[int, int],
                  boxes: dict[str, Box], faces=()) -> Image.Image:
-    """An RGB view (long side <= 1024) with heat map blended in, labelled crop boxes and the
-    face boxes (anything with left, top, width, height in image pixels) dashed in red."""
+    """An RGB view (long side <= 1024; a small photo enlarged to at least 512) with heat map
+    blended in, labelled crop boxes and the face boxes (anything with left, top, width, height
+    in image pixels) dashed in red."""
     photo = photo.convert("RGB")
-    scale = min(1.0, VIEW_SIDE / max(photo.size))
-    view_size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
-    view = photo.resize(view_size, Image.Resampling.BILINEAR)
+    long_side = max(photo.size)
+    if long_side < VIEW_MIN:  # a thumbnail's view would be too small to read its boxes
+        factor = -(-VIEW_MIN // long_side)
+        view_size = (photo.width * factor, photo.height * factor)
+        view = photo.resize(view_size, Image.Resampling.NEAREST)
+    else:
+        scale = min(1.0, VIEW_SIDE / long_side)
+        view_size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+        view = photo.resize(view_size, Image.Resampling.BILINEAR)
     heat = upsample(saliency, *view_size)
     heat = heat / heat.max() if heat.max() > 0 else heat
     colours = heat_colours(heat)

@@ -24,8 +24,20 @@ def _uniform(h=6, w=8):
 def test_overlay_size_and_mode():
     out = draw_overlay(photo((2048, 1024)), _uniform(), (4096, 2048), {"16:9": Box(0, 0, 3641, 2048)})
     assert out.mode == "RGB" and out.size == (VIEW_SIDE, VIEW_SIDE // 2)
-    small = draw_overlay(photo((300, 200)), _uniform(), (300, 200), {})
-    assert small.size == (300, 200)
+    medium = draw_overlay(photo((600, 400)), _uniform(), (600, 400), {})
+    assert medium.size == (600, 400)  # between 512 and 1024: as it is
+
+
+def test_small_photos_are_enlarged_by_a_whole_factor():
+    """A thumbnail's view is enlarged (pixels repeated, not blurred) so its boxes can be read."""
+    from smartcrop.overlay import VIEW_MIN
+
+    assert draw_overlay(photo((300, 200)), _uniform(), (300, 200), {}).size == (600, 400)
+    tiny = photo((14, 25))
+    out = np.asarray(draw_overlay(tiny, np.zeros((6, 8)), (14, 25), {}))
+    assert out.shape[:2] == (25 * 21, 14 * 21) and max(out.shape[:2]) >= VIEW_MIN
+    block = out[21:42, 21:42].reshape(-1, 3)  # one source pixel: 21 x 21 identical view pixels
+    assert (block == block[0]).all()
 
 
 def test_boxes_drawn_and_identical_ones_merged():
@@ -76,12 +88,12 @@ def test_overlay_outlines_faces_dashed_in_red():
     from smartcrop.faces import Face
     from smartcrop.overlay import FACE_COLOUR
 
-    blank = draw_overlay(photo((400, 300)), _uniform(), (800, 600), {})
-    out = np.asarray(draw_overlay(photo((400, 300)), _uniform(), (800, 600), {},
-                                  [Face(200.0, 100.0, 200.0, 200.0, 0.9)])).astype(int)
+    blank = draw_overlay(photo((800, 600)), _uniform(), (1600, 1200), {})
+    out = np.asarray(draw_overlay(photo((800, 600)), _uniform(), (1600, 1200), {},
+                                  [Face(400.0, 200.0, 400.0, 400.0, 0.9)])).astype(int)
     changed = np.abs(out - np.asarray(blank).astype(int)).sum(axis=2) > 0
     ys, xs = np.nonzero(changed)
-    assert (xs.min(), ys.min(), xs.max(), ys.max()) == pytest.approx((100, 50, 200, 150), abs=2)
-    top = out[50, 100:200]  # the top edge: dashes of the face colour with gaps between
+    assert (xs.min(), ys.min(), xs.max(), ys.max()) == pytest.approx((200, 100, 400, 300), abs=2)
+    top = out[100, 200:400]  # the top edge: dashes of the face colour with gaps between
     is_red = (np.abs(top - FACE_COLOUR).sum(axis=1) < 30)
     assert 0.3 < is_red.mean() < 0.7

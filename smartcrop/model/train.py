@@ -58,6 +58,8 @@ def parse_args(argv):
                    help="learning rate in each phase: plateau (x0.3 after 2 epochs without a lower "
                         "validation loss) or cosine (from the phase's rate down to 0 at its end)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep-epochs", action="store_true",
+                   help="also save each epoch's weights (<phase>_epochNN.weights.h5) to score a fixed epoch")
     p.add_argument("--limit", type=int, default=0, help="use only N train and N val images (smoke runs)")
     p.add_argument("--steps", type=int, default=0, help="cap steps per epoch (smoke runs)")
     p.add_argument("--val-dataset", default=None, metavar="NAME",
@@ -176,6 +178,9 @@ def run_phase(model, name, epochs, lr, train_data, val_data, args) -> None:
                                         initial_value_threshold=_best_cc(args.out)),
         _BestScore(args.out),
     ]
+    if args.keep_epochs:
+        callbacks.append(keras.callbacks.ModelCheckpoint(
+            str(args.out / f"{name}_epoch{{epoch:02d}}.weights.h5"), save_weights_only=True))
     if args.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2))
     start = time.time()

@@ -42,7 +42,7 @@ def run_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("smoke") / "run"
     train.main([*map(str, DATASETS), "--pretrained", str(PRETRAINED), "--out", str(out),
                 "--limit", "8", "--steps", "2", "--epochs-frozen", "1", "--epochs-finetune", "1",
-                "--batch-size", "4"])
+                "--batch-size", "4", "--keep-epochs"])
     return out
 
 
@@ -56,6 +56,9 @@ def test_training_writes_its_outputs(run_dir):
         header, *rows = (run_dir / f"log_{phase}.csv").read_text().splitlines()
         assert "val_cc" in header.split(",") and len(rows) == 1
     assert np.isfinite(json.loads((run_dir / "best.json").read_text())["val_cc"])
+    # --keep-epochs: one weights file per phase and epoch
+    kept = sorted(p.name for p in run_dir.glob("*_epoch*.weights.h5"))
+    assert kept == ["finetune_epoch01.weights.h5", "frozen_epoch01.weights.h5"]
 
 
 def test_rerun_resumes_without_training(run_dir, capsys):
@@ -78,6 +81,7 @@ def test_teacher_maps_are_blended_into_training_targets(tmp_path, capsys):
     assert "teacher maps from 1 model(s)" in capsys.readouterr().out
     assert json.loads((out / "args.json").read_text())["teacher"] == [str(weights)]
     assert (out / "best.weights.h5").is_file()
+    assert not list(out.glob("*_epoch*.weights.h5"))  # only --keep-epochs keeps them
 
 
 def test_cosine_schedule_decays_within_each_phase(tmp_path):
