@@ -208,7 +208,7 @@ class FaceDetector:
 
     def add_tiles(self, faces: list[Face], image: Image.Image, image_size: tuple[int, int]) -> list[Face]:
         """The whole-photo pass's `faces` merged with the quarters' (`tile_faces`)."""
-        return merge_faces([(f, 0.0, 0.0) for f in faces] + self.tile_faces(image, image_size))
+        return with_tiles(faces, self.tile_faces(image, image_size))
 
     def tile_faces(self, image: Image.Image, image_size: tuple[int, int]) -> list[tuple[Face, float, float]]:
         """The quarters' faces (scoring at least `tile_min_score`), each with its tile's offset
@@ -258,3 +258,8 @@ def merge_faces(found: list[tuple[Face, float, float]], threshold: float = 0.3) 
     scores = np.array([f.score for f, _, _ in found])
     return [Face(float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1]), score)
             for b, score in weighted_nms(boxes, scores, threshold, weighted=False)]
+
+
+def with_tiles(faces: list[Face], tiles: list[tuple[Face, float, float]]) -> list[Face]:
+    """A whole-photo pass's `faces` merged with the quarters' (`FaceDetector.tile_faces`)."""
+    return merge_faces([(f, 0.0, 0.0) for f in faces] + tiles)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from smartcrop import cropping, evaluate, evaluate_faces  # noqa: E402
-from smartcrop.faces import FaceDetector, iou, merge_faces  # noqa: E402
+from smartcrop.faces import FaceDetector, iou, with_tiles  # noqa: E402
 from smartcrop.fixations import fixation_counts, gaussian_blur, load_datasets  # noqa: E402
 from smartcrop.images import shrink_for_model, to_rgb  # noqa: E402
 from smartcrop.options import parse_ratio  # noqa: E402
@@ -105,8 +105,7 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
             found = detector.decode(*p["raw"], p["letterbox"], size)
             faces = evaluate_faces.face_array(found)
             # the product's box also searches the quarters (tile_faces: the shipped tile score)
-            box_faces = evaluate_faces.face_array(merge_faces([(f, 0.0, 0.0) for f in found] + p["tiles"])) \
-                if box_tiles else faces
+            box_faces = evaluate_faces.face_array(with_tiles(found, p["tiles"])) if box_tiles else faces
         if len(p["reference"]):
             rows += _face_rows(work, size, faces, box_faces, p["reference"], setting, box_weight)
         weight = setting.get("face_weight", cropping.default_face_weight("window", size))
