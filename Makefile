@@ -11,6 +11,7 @@ PRETRAINED_mobilenet_v2 := $(SHARED)/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tfl
 PRETRAINED := $(PRETRAINED_$(BACKBONE))
 RUN ?= runs/main
 # distillation: exported teacher models whose mean map is blended into the training targets
+# (exported with --canvas 320x240, the training canvas)
 TEACHERS ?=
 TEACH := $(addprefix --teacher ,$(TEACHERS))
 # more smartcrop-train options for train and fold, e.g. TRAIN_ARGS="--augment strong --seed 1"

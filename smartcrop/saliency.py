@@ -231,17 +231,21 @@ class SaliencyModel:
         # The same weights exported on the transposed canvas, for portrait photos: they fill it
         # instead of a letterboxed 3/4 of the landscape one (weights/README.md, "Portrait canvas").
         self.portrait_path = portrait_model(self.path, manifest)
+        self.portrait_size = None  # its canvas (w, h); its interpreters are made on first use
         if self.portrait_path is not None:
-            w, h = self.canvas_size
-            self._pools[True] = _Interpreters(self.portrait_path, threads, workers,
-                                              self._check, expect=(h, w))
+            try:
+                self.portrait_size = portrait_canvas(manifest, self.canvas_size)
+            except ValueError as e:
+                raise ValueError(f"{self.path.with_suffix('.json')}: {e}") from None
+            self._pools[True] = _Interpreters(self.portrait_path, threads, workers, self._check,
+                                              expect=self.portrait_size)
         self._infer = {portrait: _Batcher(partial(self._invoke, portrait), batch_size)
                        if batch_size > 1 else partial(self._invoke_one, portrait)
                        for portrait in self._pools}
         self.members = [SaliencyModel(path, threads, workers, batch_size, flip, centre_mix=0.0)
                         for path in ensemble_models(self.path, manifest)] if ensemble else []
         for member in self.members:  # their maps are averaged cell by cell with this one's
-            if member.canvas_size != self.canvas_size or member._pools.keys() != self._pools.keys():
+            if (member.canvas_size, member.portrait_size) != (self.canvas_size, self.portrait_size):
                 raise ValueError(f"{member.path}: ensemble model's canvases differ from "
                                  f"{self.path.name}'s")
 
@@ -265,8 +269,7 @@ class SaliencyModel:
     def input_size(self, width: int = 0, height: int = 0) -> tuple[int, int]:
         """Smallest decode size (w, h) worth giving `predict` for a width x height image: the
         canvas its map is made on (the landscape one when no size is given)."""
-        w, h = self.canvas_size
-        return (h, w) if self._portrait(width, height) else (w, h)
+        return self.portrait_size if self._portrait(width, height) else self.canvas_size
 
     def _invoke(self, portrait: bool, canvases: np.ndarray) -> np.ndarray:
         """Raw model output (n, rows, cols) for n canvases, on a free interpreter."""
@@ -347,7 +350,7 @@ class _Interpreters:
         canvas = self._check(interp, self.path)
         if self.expect is not None and canvas != self.expect:
             raise ValueError(f"{self.path}: portrait model canvas {canvas[0]}x{canvas[1]} is not "
-                             f"the main model's turned upright ({self.expect[0]}x{self.expect[1]})")
+                             f"the {self.expect[0]}x{self.expect[1]} its manifest gives")
         return interp, canvas
 
     def make_all(self) -> tuple[int, int]:
@@ -396,6 +399,20 @@ def portrait_model(path: Path, manifest: dict) -> Path | None:
     model = _beside(path, name, "portrait model")
     check_hash(model, manifest)
     return model
+
+
+def portrait_canvas(manifest: dict, main: tuple[int, int]) -> tuple[int, int]:
+    """The portrait model's canvas (w, h): the manifest's `portrait.input.shape` ([-1, H, W, 3]),
+    else the main canvas turned upright (manifests before 2026-12-07). It may differ from the
+    main one turned: the shipped model runs landscape photos on a canvas larger than it was
+    trained on, and portrait ones on the training canvas (weights/README.md, "Session 24")."""
+    shape = ((manifest.get("portrait") or {}).get("input") or {}).get("shape")
+    if shape is None:
+        return main[1], main[0]
+    if not (isinstance(shape, list) and len(shape) == 4 and all(isinstance(v, int) for v in shape)
+            and shape[1] > shape[2] > 0):
+        raise ValueError(f"portrait input shape {shape!r} is not [-1, H, W, 3] with H > W")
+    return shape[2], shape[1]
 
 
 def ensemble_models(path: Path, manifest: dict) -> list[Path]:

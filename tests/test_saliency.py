@@ -333,18 +333,19 @@ def _raw_on_canvas(path, image, canvas):
 
 
 def test_portrait_photos_fill_the_portrait_canvas(weights_copy):
-    """A photo taller than wide goes to saliency_portrait.tflite on the 240x320 canvas, which it
-    fills (a 3:4 photo: 40x30 cells), instead of 30x22 letterboxed cells of the landscape one."""
+    """A photo taller than wide goes to saliency_portrait.tflite on the 240x320 canvas (the
+    training one turned upright; landscape photos run on a larger 336x256), which it fills (a
+    3:4 photo: 40x30 cells), instead of 32x24 letterboxed cells of the landscape one."""
     model = SaliencyModel(weights_copy, centre_mix=0.0)
     assert model.portrait_path == weights_copy / "saliency_portrait.tflite"
-    assert model.input_size() == (320, 240) and model.input_size(400, 300) == (320, 240)
-    assert model.input_size(300, 400) == (240, 320) and model.input_size(300, 300) == (320, 240)
+    assert model.input_size() == (336, 256) and model.input_size(400, 300) == (336, 256)
+    assert model.input_size(300, 400) == (240, 320) and model.input_size(300, 300) == (336, 256)
     tall, wide = photo((300, 400), centre=(150, 120)), photo((400, 300), centre=(200, 120))
-    assert model.predict(tall).shape == (40, 30) and model.predict(wide).shape == (30, 40)
+    assert model.predict(tall).shape == (40, 30) and model.predict(wide).shape == (32, 42)
     np.testing.assert_allclose(model.predict(tall), _raw_on_canvas(
         weights_copy / "saliency_portrait.tflite", tall, (240, 320)), rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(model.predict(wide), _raw_on_canvas(
-        weights_copy / "saliency.tflite", wide, (320, 240)), rtol=1e-5, atol=1e-9)
+        weights_copy / "saliency.tflite", wide, (336, 256)), rtol=1e-5, atol=1e-9)
 
 
 def test_without_a_portrait_model_portrait_photos_are_letterboxed(weights_copy):
@@ -353,10 +354,10 @@ def test_without_a_portrait_model_portrait_photos_are_letterboxed(weights_copy):
     (weights_copy / "saliency.json").write_text(json.dumps(manifest))
     model = SaliencyModel(weights_copy, centre_mix=0.0)
     tall = photo((300, 400), centre=(150, 120))
-    assert model.portrait_path is None and model.input_size(300, 400) == (320, 240)
-    assert model.predict(tall).shape == (30, 22)
+    assert model.portrait_path is None and model.input_size(300, 400) == (336, 256)
+    assert model.predict(tall).shape == (32, 24)
     np.testing.assert_allclose(model.predict(tall), _raw_on_canvas(
-        weights_copy / "saliency.tflite", tall, (320, 240)), rtol=1e-5, atol=1e-9)
+        weights_copy / "saliency.tflite", tall, (336, 256)), rtol=1e-5, atol=1e-9)
 
 
 def test_missing_or_damaged_portrait_model_is_refused_at_start(weights_copy):
@@ -379,9 +380,30 @@ def test_portrait_model_on_the_wrong_canvas_is_refused(weights_copy):
     manifest["files"]["saliency_portrait.tflite"] = manifest["files"]["saliency.tflite"]
     (weights_copy / "saliency.json").write_text(json.dumps(manifest))
     model = SaliencyModel(weights_copy)
-    assert model.predict(photo((400, 300))).shape == (30, 40)
-    with pytest.raises(ValueError, match=r"saliency_portrait.tflite: portrait model canvas 320x240 "
-                                         r"is not the main model's turned upright \(240x320\)"):
+    assert model.predict(photo((400, 300))).shape == (32, 42)
+    with pytest.raises(ValueError, match=r"saliency_portrait.tflite: portrait model canvas 336x256 "
+                                         r"is not the 240x320 its manifest gives"):
+        model.predict(photo((300, 400)))
+
+
+@pytest.mark.parametrize("shape", [[-1, 240, 320, 3], [-1, 320, 240], "320x240"])
+def test_portrait_canvas_in_the_manifest_must_be_taller_than_wide(weights_copy, shape):
+    manifest = json.loads((weights_copy / "saliency.json").read_text())
+    manifest["portrait"]["input"]["shape"] = shape
+    (weights_copy / "saliency.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=r"saliency.json: portrait input shape .* is not "
+                                         r"\[-1, H, W, 3\] with H > W"):
+        SaliencyModel(weights_copy)
+
+
+def test_a_manifest_without_the_portrait_shape_means_the_main_canvas_turned(weights_copy):
+    """Manifests from before 2026-12-07 gave no portrait shape: the portrait file was always the
+    main canvas turned upright, which is then what is checked."""
+    manifest = json.loads((weights_copy / "saliency.json").read_text())
+    del manifest["portrait"]["input"]
+    (weights_copy / "saliency.json").write_text(json.dumps(manifest))
+    model = SaliencyModel(weights_copy)
+    with pytest.raises(ValueError, match=r"portrait model canvas 240x320 is not the 256x336"):
         model.predict(photo((300, 400)))
 
 

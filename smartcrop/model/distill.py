@@ -24,7 +24,8 @@ def teacher_maps(canvases: np.ndarray, regions, teachers) -> np.ndarray:
     """Mean of the teachers' raw maps (n, rows, cols), each summing to 1 over its image's region.
 
     `teachers` are exported models (.tflite files or folders holding saliency.tflite), run as
-    they are: no centre mix, which the student's own export adds. Letterbox cells get 0, as in
+    they are: no centre mix, which the student's own export adds. They must be exported on the
+    training canvas (`--canvas 320x240`; the shipped files run on a larger one). Letterbox cells get 0, as in
     the fixation densities.
     """
     from ai_edge_litert.interpreter import Interpreter
@@ -37,8 +38,9 @@ def teacher_maps(canvases: np.ndarray, regions, teachers) -> np.ndarray:
             interp.allocate_tensors()
         detail = interp.get_input_details()[0]
         if tuple(detail["shape"][1:3]) != canvases.shape[1:3]:
-            raise ValueError(f"{path}: input {tuple(detail['shape'][1:3])} is not the training "
-                             f"canvas {canvases.shape[1:3]}")
+            h, w = canvases.shape[1:3]
+            raise ValueError(f"{path}: input {tuple(int(v) for v in detail['shape'][1:3])} is not "
+                             f"the training canvas {(h, w)}: export the teacher with --canvas {w}x{h}")
         output = interp.get_output_details()[0]["index"]
         maps = None
         for i, canvas in enumerate(canvases):

@@ -1,11 +1,13 @@
 """Export trained Keras weights to the LiteRT (TFLite) model the cropper runs, with a manifest.
 
 ``python -m smartcrop.model.export runs/main/best.weights.h5 --config runs/main/config.json``
-writes ``weights/saliency.tflite``, copies the Keras weights to ``weights/saliency.weights.h5``
+writes ``weights/saliency.tflite`` (on the 336x256 run canvas, a little larger than the
+320x240 training one: ``canvas.RUN_WIDTH``), copies the Keras weights to ``weights/saliency.weights.h5``
 and records sizes, hashes, shapes and the quantization in ``weights/saliency.json``. The same
-weights are also exported on the canvas turned upright (``saliency_portrait.tflite``, calibrated
-on the same images placed on it) for portrait photos, which would otherwise fill only a
-letterboxed part of the landscape canvas (``--no-portrait``: the main model only).
+weights are also exported on a portrait canvas (``saliency_portrait.tflite``, by default the
+240x320 training one turned upright, calibrated on the same images placed on it) for portrait
+photos, which would otherwise fill only a letterboxed part of the landscape canvas
+(``--no-portrait``: the main model only).
 ``--name NAME`` writes ``NAME.*`` instead; ``--ensemble NAME`` records in the manifest such a
 model, already beside it, whose maps ``smartcrop --thorough`` averages with this one's
 (``make export-member``, then ``make export``).
@@ -27,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH, place, to_canvas
+from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH, RUN_HEIGHT, RUN_WIDTH, place, to_canvas
 from smartcrop.fixations import load_datasets, split
 from smartcrop.model.network import NetworkConfig, build_saliency_model
 from smartcrop.model.train import DEFAULT_DATA
@@ -104,6 +106,17 @@ def to_tflite(model, quantize: str = "int8", calibration: np.ndarray | None = No
     return debugger.get_nondebug_quantized_model()
 
 
+def _canvas(parser, flag: str, value: str) -> tuple[int, int]:
+    """WxH of a canvas option, both multiples of 16 (the network's stride)."""
+    try:
+        size = tuple(int(v) for v in value.lower().split("x"))
+    except ValueError:
+        size = ()
+    if len(size) != 2 or any(v < 16 or v % 16 for v in size):
+        parser.error(f"{flag} must be WxH, multiples of 16, not {value}")
+    return size
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("weights", type=Path)
@@ -115,14 +128,19 @@ def main(argv: list[str] | None = None) -> None:
                    metavar="DATASET", help="datasets whose training images scale int8 activations")
     p.add_argument("--calibration-images", type=int, default=128)
     p.add_argument("--name", default="saliency")
-    p.add_argument("--canvas", default=f"{CANVAS_WIDTH}x{CANVAS_HEIGHT}",
-                   help="input WxH, multiples of 16 (default: the training canvas)")
+    p.add_argument("--canvas", default=f"{RUN_WIDTH}x{RUN_HEIGHT}",
+                   help=f"input WxH, multiples of 16 (default: the run canvas, {RUN_WIDTH}x{RUN_HEIGHT}, "
+                        f"a little larger than the {CANVAS_WIDTH}x{CANVAS_HEIGHT} training one)")
     p.add_argument("--centre-mix", type=float, default=0.0, metavar="W",
                    help="maps are (1 - W) x the model's + W x a centre prior when used (the "
                         "manifest carries W; choose it by the cross-dataset crop figure)")
     p.add_argument("--centre-fade", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                    help="fade the mix to 0 as a map's concentration (mass in its top tenth) goes "
                         "from LO to HI: confident maps are trusted")
+    p.add_argument("--portrait-canvas", default=f"{CANVAS_HEIGHT}x{CANVAS_WIDTH}",
+                   help="the portrait model's input WxH, taller than wide (default: the training "
+                        f"portrait canvas, {CANVAS_HEIGHT}x{CANVAS_WIDTH}: portrait cuts lost on "
+                        "a larger one, weights/README.md, \"Session 24\")")
     p.add_argument("--portrait", action=argparse.BooleanOptionalAction, default=True,
                    help="also export the same weights on the canvas turned upright (HxW) as "
                         "<name>_portrait.tflite, for portrait photos (default on for a landscape canvas)")
@@ -139,14 +157,15 @@ def main(argv: list[str] | None = None) -> None:
         check_centre_mix(args.centre_mix, args.centre_fade)
     except ValueError as e:
         p.error(str(e).replace("centre_", "--centre-"))
-    canvas = tuple(int(v) for v in args.canvas.lower().split("x"))
-    if len(canvas) != 2 or any(v < 16 or v % 16 for v in canvas):
-        p.error(f"--canvas must be WxH, multiples of 16, not {args.canvas}")
+    canvas, upright = (_canvas(p, flag, value) for flag, value in
+                       (("--canvas", args.canvas), ("--portrait-canvas", args.portrait_canvas)))
+    if upright[1] <= upright[0]:
+        p.error(f"--portrait-canvas must be taller than wide, not {args.portrait_canvas}")
     config = NetworkConfig(**json.loads(args.config.read_text()))
     args.out.mkdir(parents=True, exist_ok=True)
     tflite = args.out / f"{args.name}.tflite"
     portrait = args.out / f"{args.name}_portrait.tflite" if args.portrait and canvas[0] > canvas[1] else None
-    outputs = [(tflite, canvas)] + ([(portrait, canvas[::-1])] if portrait else [])
+    outputs = [(tflite, canvas)] + ([(portrait, upright)] if portrait else [])
     calibration = None
     for path, size in reversed(outputs):  # the main canvas last: its model and calibration stay
         model = load_model(args.weights, config, size)
@@ -164,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         "config": config.to_dict(),
         "input": {"shape": [-1, canvas[1], canvas[0], 3], "dtype": "float32",
                   "range": "RGB 0..255, image letterboxed on mid-grey (128)"},
-        **({"portrait": {"model": portrait.name, "input": {"shape": [-1, canvas[0], canvas[1], 3]},
+        **({"portrait": {"model": portrait.name, "input": {"shape": [-1, upright[1], upright[0], 3]},
                          "use": "photos taller than wide"}} if portrait else {}),
         "quantization": QUANTIZATIONS[args.quantize],
         **({"ensemble": args.ensemble} if args.ensemble else {}),

@@ -1,4 +1,4 @@
-"""Inference time of two or more exported models on one thread, run in turns on the same canvas.
+"""Inference time of two or more exported models on one thread, run in turns, each on its own canvas.
 
 Issue 14's ceiling is 15 ms per photo (int8, one thread), and a lever that costs more is judged
 by its quality per millisecond. Each model gets its own LiteRT interpreter; the models take
@@ -38,20 +38,22 @@ def main(argv: list[str] | None = None) -> None:
             interp = Interpreter(model_path=str(path), num_threads=args.threads)
         interp.allocate_tensors()
         interps.append(interp)
-    shape = interps[0].get_input_details()[0]["shape"]
-    canvas = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)
+    # each model on its own canvas (models exported with different --canvas sizes compare too)
+    canvases = [np.random.default_rng(0).uniform(0, 255, i.get_input_details()[0]["shape"]).astype(np.float32)
+                for i in interps]
     times: list[list[float]] = [[] for _ in interps]
     for run in range(args.runs + 5):
-        for interp, into in zip(interps, times, strict=True):
+        for interp, canvas, into in zip(interps, canvases, times, strict=True):
             interp.set_tensor(interp.get_input_details()[0]["index"], canvas)
             start = time.perf_counter()
             interp.invoke()
             if run >= 5:  # the first calls set up XNNPACK's packed weights
                 into.append((time.perf_counter() - start) * 1000)
     base = statistics.median(times[0])
-    print("| model | median ms | fastest ms | median / first's |\n|---|---|---|---|")
-    for folder, t in zip(args.weights, times, strict=True):
-        print(f"| {folder} | {statistics.median(t):.1f} | {min(t):.1f} | {statistics.median(t) / base:.2f} |")
+    print("| model | canvas | median ms | fastest ms | median / first's |\n|---|---|---|---|---|")
+    for folder, canvas, t in zip(args.weights, canvases, times, strict=True):
+        size, median = f"{canvas.shape[2]}x{canvas.shape[1]}", statistics.median(t)
+        print(f"| {folder} | {size} | {median:.1f} | {min(t):.1f} | {median / base:.2f} |")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,21 @@ def _record(width: int, height: int) -> FixationRecord:
 
 
 @pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    """The shipped weights exported on the training canvas (the shipped files run on a larger
+    one, which a teacher may not), float: teachers are any export."""
+    from smartcrop.model.export import load_model, to_tflite
+    from smartcrop.model.network import NetworkConfig
+
+    manifest = json.loads((WEIGHTS / "saliency.json").read_text())
+    model = load_model(WEIGHTS / "saliency.weights.h5", NetworkConfig(**manifest["config"]),
+                       (CANVAS_WIDTH, CANVAS_HEIGHT))
+    folder = tmp_path_factory.mktemp("teacher")
+    (folder / "saliency.tflite").write_bytes(to_tflite(model, "float"))
+    return folder / "saliency.tflite"
+
+
+@pytest.fixture(scope="module")
 def photos():
     """The astronaut as it is (square: letterboxed left and right) and cut to a wide strip."""
     with Image.open(DATA / "astronaut.png") as im:
@@ -31,13 +47,13 @@ def photos():
     return [square, wide]
 
 
-def test_teacher_maps_are_the_models_maps_over_each_image(photos):
+def test_teacher_maps_are_the_models_maps_over_each_image(photos, teacher):
     records = [_record(*im.size) for im in photos]
     canvases = np.stack([to_canvas(im) for im in photos])
-    maps = teacher_maps(canvases, image_regions(records), [WEIGHTS])
+    maps = teacher_maps(canvases, image_regions(records), [teacher])
     assert maps.shape == (2, ROWS, COLS) and maps.dtype == np.float32
     # The raw map without the centre mix is what SaliencyModel predicts with the mix off.
-    model = SaliencyModel(WEIGHTS, centre_mix=0.0)
+    model = SaliencyModel(teacher, centre_mix=0.0)
     for im, record, m in zip(photos, records, maps, strict=True):
         rows, cols = place(record.width, record.height).map_slice()
         assert m[rows, cols].sum() == pytest.approx(1.0, abs=1e-5)
@@ -47,17 +63,18 @@ def test_teacher_maps_are_the_models_maps_over_each_image(photos):
         np.testing.assert_allclose(m[rows, cols], model.predict(im), atol=1e-6)
 
 
-def test_two_teachers_give_their_mean(photos):
+def test_two_teachers_give_their_mean(photos, teacher):
     records = [_record(*im.size) for im in photos]
     canvases = np.stack([to_canvas(im) for im in photos])
-    one = teacher_maps(canvases, image_regions(records), [WEIGHTS])
-    two = teacher_maps(canvases, image_regions(records), [WEIGHTS, WEIGHTS / "saliency.tflite"])
+    one = teacher_maps(canvases, image_regions(records), [teacher])
+    two = teacher_maps(canvases, image_regions(records), [teacher, teacher.parent])
     np.testing.assert_allclose(two, one, atol=1e-7)
 
 
 def test_teacher_with_another_canvas_is_refused():
     canvases = np.full((1, 96, 128, 3), 128, np.uint8)
-    with pytest.raises(ValueError, match="not the training canvas"):
+    with pytest.raises(ValueError, match="not the training canvas .*: export the teacher with "
+                                         "--canvas 128x96"):
         teacher_maps(canvases, image_regions([_record(128, 96)]), [WEIGHTS])
 
 

@@ -14,6 +14,7 @@ pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 litert = pytest.importorskip("ai_edge_litert.interpreter")
 
+from smartcrop.canvas import RUN_HEIGHT, RUN_WIDTH  # noqa: E402
 from smartcrop.fixations import load_dataset  # noqa: E402
 from smartcrop.model import export, train  # noqa: E402
 from smartcrop.model.data import prepare  # noqa: E402
@@ -74,7 +75,12 @@ def test_rerun_resumes_without_training(run_dir, capsys):
 def test_teacher_maps_are_blended_into_training_targets(tmp_path, capsys):
     """--teacher: the run computes the shipped model's maps for its train images and trains on them."""
     out = tmp_path / "distill"
-    weights = Path(__file__).resolve().parents[2] / "weights"
+    shipped = Path(__file__).resolve().parents[2] / "weights"
+    config = tmp_path / "config.json"  # the shipped weights, exported on the training canvas
+    config.write_text(json.dumps(json.loads((shipped / "saliency.json").read_text())["config"]))
+    weights = tmp_path / "teacher"
+    export.main([str(shipped / "saliency.weights.h5"), "--config", str(config), "--out", str(weights),
+                 "--quantize", "float", "--canvas", "320x240", "--no-portrait"])
     train.main([*map(str, DATASETS), "--pretrained", str(PRETRAINED), "--out", str(out),
                 "--limit", "8", "--steps", "2", "--epochs-frozen", "1", "--epochs-finetune", "0",
                 "--batch-size", "4", "--teacher", str(weights), "--teacher-weight", "0.3"])
@@ -144,7 +150,7 @@ def test_export_matches_keras(run_dir, canvases, tmp_path, kind):
     out = tmp_path / "w"
     export.main([str(run_dir / "best.weights.h5"), "--config", str(run_dir / "config.json"),
                  "--out", str(out), "--quantize", kind, "--calibrate", *map(str, DATASETS),
-                 "--calibration-images", "16"])
+                 "--calibration-images", "16", "--canvas", "320x240"])  # the training canvases
     manifest = json.loads((out / "saliency.json").read_text())
     assert manifest["quantization"] == export.QUANTIZATIONS[kind]
     assert ("calibration" in manifest) == (kind == "int8")
@@ -178,6 +184,10 @@ def test_export_matches_keras(run_dir, canvases, tmp_path, kind):
         manifest = json.loads((out / "saliency.json").read_text())
         assert "portrait" not in manifest and "saliency_portrait.tflite" not in manifest["files"]
         assert not (out / "saliency_portrait.tflite").exists()
+        # without --canvas: the run canvas, a little larger than the training one
+        assert manifest["input"]["shape"] == [-1, RUN_HEIGHT, RUN_WIDTH, 3]
+        assert _litert_maps(out / "saliency.tflite", np.full((1, RUN_HEIGHT, RUN_WIDTH, 3), 128,
+                                                             np.float32)).shape == (1, 32, 42, 1)
     if kind == "int8":  # the shipped kind: a batch gives each image the map it gets alone
         batched = _litert_maps(out / "saliency.tflite", canvases, batch=True)
         np.testing.assert_allclose(batched, got, rtol=1e-4, atol=1e-7)
@@ -195,7 +205,8 @@ def test_two_heads_train_export_and_run_as_one_map(tmp_path, canvases):
     assert {"val_cc", "val_nss"} <= set(header)
     w = tmp_path / "w"
     export.main([str(out / "best.weights.h5"), "--config", str(out / "config.json"), "--out", str(w),
-                 "--calibrate", *map(str, DATASETS), "--calibration-images", "8", "--no-portrait"])
+                 "--calibrate", *map(str, DATASETS), "--calibration-images", "8", "--no-portrait",
+                 "--canvas", "320x240"])
     config = NetworkConfig(**json.loads((w / "saliency.json").read_text())["config"])
     assert config.heads == 2
     model = export.load_model(w / "saliency.weights.h5", config)
