@@ -228,8 +228,9 @@ class SaliencyModel:
         self.flip = flip
         self._pools = {False: _Interpreters(self.path, threads, workers, self._check)}
         self.canvas_size = self._pools[False].make_all()
-        # The same weights exported on the transposed canvas, for portrait photos: they fill it
-        # instead of a letterboxed 3/4 of the landscape one (weights/README.md, "Portrait canvas").
+        # The same weights exported on a portrait canvas (the manifest's), for portrait photos:
+        # they fill it instead of a letterboxed 3/4 of the landscape one (weights/README.md,
+        # "Portrait canvas").
         self.portrait_path = portrait_model(self.path, manifest)
         self.portrait_size = None  # its canvas (w, h); its interpreters are made on first use
         if self.portrait_path is not None:

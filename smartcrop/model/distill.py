@@ -25,8 +25,8 @@ def teacher_maps(canvases: np.ndarray, regions, teachers) -> np.ndarray:
 
     `teachers` are exported models (.tflite files or folders holding saliency.tflite), run as
     they are: no centre mix, which the student's own export adds. They must be exported on the
-    training canvas (`--canvas 320x240`; the shipped files run on a larger one). Letterbox cells get 0, as in
-    the fixation densities.
+    training canvas (`--canvas 320x240`; the shipped files run on a larger one). Letterbox cells
+    get 0, as in the fixation densities.
     """
     from ai_edge_litert.interpreter import Interpreter
 

@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
                         f"portrait canvas, {CANVAS_HEIGHT}x{CANVAS_WIDTH}: portrait cuts lost on "
                         "a larger one, weights/README.md, \"Session 24\")")
     p.add_argument("--portrait", action=argparse.BooleanOptionalAction, default=True,
-                   help="also export the same weights on the canvas turned upright (HxW) as "
+                   help="also export the same weights on --portrait-canvas as "
                         "<name>_portrait.tflite, for portrait photos (default on for a landscape canvas)")
     p.add_argument("--ensemble", nargs="+", default=[], metavar="NAME",
                    help="further models already in --out (exported there with --name NAME) whose "
