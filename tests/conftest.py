@@ -1,4 +1,4 @@
-"""Shared fixtures: one saliency model per session, small synthetic photos, CLI and manifest helpers."""
+"""Shared fixtures: one saliency model per session, small photos, CLI and manifest helpers, a teacher."""
 
 from __future__ import annotations
 
@@ -69,6 +69,24 @@ def model():
     from smartcrop.saliency import SaliencyModel
 
     return SaliencyModel(threads=1, workers=2)
+
+
+@pytest.fixture(scope="session")
+def training_canvas_teacher(tmp_path_factory) -> Path:
+    """The shipped weights exported (float) on the training canvas, as a distillation teacher
+    must be: the shipped files run on a larger one. The path of its .tflite file."""
+    pytest.importorskip("tensorflow")
+    from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH
+    from smartcrop.model.export import load_model, to_tflite
+    from smartcrop.model.network import NetworkConfig
+
+    weights = ROOT / "weights"
+    manifest = json.loads((weights / "saliency.json").read_text())
+    model = load_model(weights / "saliency.weights.h5", NetworkConfig(**manifest["config"]),
+                       (CANVAS_WIDTH, CANVAS_HEIGHT))
+    path = tmp_path_factory.mktemp("teacher") / "saliency.tflite"
+    path.write_bytes(to_tflite(model, "float"))
+    return path
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -24,21 +23,6 @@ def _record(width: int, height: int) -> FixationRecord:
 
 
 @pytest.fixture(scope="module")
-def teacher(tmp_path_factory):
-    """The shipped weights exported on the training canvas (the shipped files run on a larger
-    one, which a teacher may not), float: teachers are any export."""
-    from smartcrop.model.export import load_model, to_tflite
-    from smartcrop.model.network import NetworkConfig
-
-    manifest = json.loads((WEIGHTS / "saliency.json").read_text())
-    model = load_model(WEIGHTS / "saliency.weights.h5", NetworkConfig(**manifest["config"]),
-                       (CANVAS_WIDTH, CANVAS_HEIGHT))
-    folder = tmp_path_factory.mktemp("teacher")
-    (folder / "saliency.tflite").write_bytes(to_tflite(model, "float"))
-    return folder / "saliency.tflite"
-
-
-@pytest.fixture(scope="module")
 def photos():
     """The astronaut as it is (square: letterboxed left and right) and cut to a wide strip."""
     with Image.open(DATA / "astronaut.png") as im:
@@ -47,9 +31,10 @@ def photos():
     return [square, wide]
 
 
-def test_teacher_maps_are_the_models_maps_over_each_image(photos, teacher):
+def test_teacher_maps_are_the_models_maps_over_each_image(photos, training_canvas_teacher):
     records = [_record(*im.size) for im in photos]
     canvases = np.stack([to_canvas(im) for im in photos])
+    teacher = training_canvas_teacher  # the shipped weights on the training canvas
     maps = teacher_maps(canvases, image_regions(records), [teacher])
     assert maps.shape == (2, ROWS, COLS) and maps.dtype == np.float32
     # The raw map without the centre mix is what SaliencyModel predicts with the mix off.
@@ -63,9 +48,10 @@ def test_teacher_maps_are_the_models_maps_over_each_image(photos, teacher):
         np.testing.assert_allclose(m[rows, cols], model.predict(im), atol=1e-6)
 
 
-def test_two_teachers_give_their_mean(photos, teacher):
+def test_two_teachers_give_their_mean(photos, training_canvas_teacher):
     records = [_record(*im.size) for im in photos]
     canvases = np.stack([to_canvas(im) for im in photos])
+    teacher = training_canvas_teacher
     one = teacher_maps(canvases, image_regions(records), [teacher])
     two = teacher_maps(canvases, image_regions(records), [teacher, teacher.parent])
     np.testing.assert_allclose(two, one, atol=1e-7)

@@ -72,15 +72,11 @@ def test_rerun_resumes_without_training(run_dir, capsys):
     assert (run_dir / "log_frozen.csv").read_text() == before
 
 
-def test_teacher_maps_are_blended_into_training_targets(tmp_path, capsys):
-    """--teacher: the run computes the shipped model's maps for its train images and trains on them."""
+def test_teacher_maps_are_blended_into_training_targets(tmp_path, capsys, training_canvas_teacher):
+    """--teacher: the run computes the shipped model's maps (exported on the training canvas) for
+    its train images and trains on them."""
     out = tmp_path / "distill"
-    shipped = Path(__file__).resolve().parents[2] / "weights"
-    config = tmp_path / "config.json"  # the shipped weights, exported on the training canvas
-    config.write_text(json.dumps(json.loads((shipped / "saliency.json").read_text())["config"]))
-    weights = tmp_path / "teacher"
-    export.main([str(shipped / "saliency.weights.h5"), "--config", str(config), "--out", str(weights),
-                 "--quantize", "float", "--canvas", "320x240", "--no-portrait"])
+    weights = training_canvas_teacher
     train.main([*map(str, DATASETS), "--pretrained", str(PRETRAINED), "--out", str(out),
                 "--limit", "8", "--steps", "2", "--epochs-frozen", "1", "--epochs-finetune", "0",
                 "--batch-size", "4", "--teacher", str(weights), "--teacher-weight", "0.3"])
