@@ -21,13 +21,15 @@ PORTRAIT_SOURCE_WIDTH = 640
 MIN_CUT_FIXATIONS = 5  # a cut holding fewer fixations than this is not drawn (if another can be)
 
 
-def prepare(record: FixationRecord) -> tuple[np.ndarray, np.ndarray]:
-    """Canvas image (H, W, 3) uint8 and targets (H/8, W/8, 2): density (sum 1), fixation counts."""
-    p = place(record.width, record.height)
+def prepare(record: FixationRecord, canvas: tuple[int, int] = (CANVAS_WIDTH, CANVAS_HEIGHT)
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Image on a (w, h) canvas, (h, w, 3) uint8, and targets (h/8, w/8, 2): density (sum 1)
+    and fixation counts."""
+    p = place(record.width, record.height, *canvas)
     with Image.open(record.path) as im:
-        canvas = to_canvas(im, p)
+        pixels = to_canvas(im, p, *canvas)
     # Blur sigma is 3% of the image's long side, in canvas pixels.
-    return canvas, _targets(record, p, CANVAS_WIDTH, CANVAS_HEIGHT, 0.03 * max(p.width, p.height))
+    return pixels, _targets(record, p, *canvas, 0.03 * max(p.width, p.height))
 
 
 def _targets(record: FixationRecord, p: Placement, width: int, height: int,
@@ -47,8 +49,9 @@ def _flip(x: np.ndarray, y: np.ndarray, flip: np.ndarray) -> None:
     y[flip] = y[flip][:, :, ::-1]
 
 
-def prepare_all(records) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [prepare(r) for r in records]
+def prepare_all(records, canvas: tuple[int, int] = (CANVAS_WIDTH, CANVAS_HEIGHT)
+                ) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [prepare(r, canvas) for r in records]
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 

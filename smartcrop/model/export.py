@@ -29,7 +29,15 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH, RUN_HEIGHT, RUN_WIDTH, place, to_canvas
+from smartcrop.canvas import (
+    CANVAS_HEIGHT,
+    CANVAS_WIDTH,
+    RUN_HEIGHT,
+    RUN_WIDTH,
+    parse_canvas,
+    place,
+    to_canvas,
+)
 from smartcrop.fixations import load_datasets, split
 from smartcrop.model.network import NetworkConfig, build_saliency_model
 from smartcrop.model.train import DEFAULT_DATA
@@ -109,12 +117,9 @@ def to_tflite(model, quantize: str = "int8", calibration: np.ndarray | None = No
 def _canvas(parser, flag: str, value: str) -> tuple[int, int]:
     """WxH of a canvas option, both multiples of 16 (the network's stride)."""
     try:
-        size = tuple(int(v) for v in value.lower().split("x"))
-    except ValueError:
-        size = ()
-    if len(size) != 2 or any(v < 16 or v % 16 for v in size):
-        parser.error(f"{flag} must be WxH, multiples of 16, not {value}")
-    return size
+        return parse_canvas(value)
+    except ValueError as e:
+        parser.error(f"{flag} {e}")
 
 
 def main(argv: list[str] | None = None) -> None:

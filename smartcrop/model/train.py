@@ -16,6 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH, parse_canvas
 from smartcrop.fixations import load_datasets, split
 from smartcrop.model.backbone import BACKBONES, backbone_name, build_backbone
 from smartcrop.model.convert import load_tflite_into
@@ -65,6 +66,10 @@ def parse_args(argv):
     p.add_argument("--val-dataset", default=None, metavar="NAME",
                    help="leave this dataset (folder name) out of training and validate on all of "
                         "it (default: the hash split, 10%% of each dataset)")
+    p.add_argument("--canvas", type=_canvas, default=(CANVAS_WIDTH, CANVAS_HEIGHT), metavar="WxH",
+                   help=f"the landscape training canvas, multiples of 16 (default "
+                        f"{CANVAS_WIDTH}x{CANVAS_HEIGHT}); portrait cuts stay "
+                        f"{CANVAS_HEIGHT}x{CANVAS_WIDTH}")
     p.add_argument("--augment", choices=AUGMENTATIONS, default="flip",
                    help="flip: horizontal flips; strong: also zoomed crops and colour jitter")
     p.add_argument("--portrait-share", type=float, default=0.25, metavar="P",
@@ -89,10 +94,19 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def _canvas(value: str) -> tuple[int, int]:
+    try:
+        return parse_canvas(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def load_data(args):
     """Prepared arrays for train and validation, cached in <out>/data.npz (with its split)."""
     cache = args.out / "data.npz"
     split_name = f"holdout:{args.val_dataset}" if args.val_dataset else "hash10"
+    if tuple(args.canvas) != (CANVAS_WIDTH, CANVAS_HEIGHT):
+        split_name += "@{}x{}".format(*args.canvas)
     if cache.exists() and not args.limit:
         d = np.load(cache)
         cached = str(d["split"]) if "split" in d else "hash10"
@@ -101,8 +115,8 @@ def load_data(args):
         print(f"{cache} holds split {cached}, not {split_name}: preparing again", flush=True)
     train, val = split_records(args)
     print(f"preparing {len(train)} train / {len(val)} validation images", flush=True)
-    xt, yt = prepare_all(train)
-    xv, yv = prepare_all(val)
+    xt, yt = prepare_all(train, args.canvas)
+    xv, yv = prepare_all(val, args.canvas)
     if not args.limit:
         np.savez(cache, xt=xt, yt=yt, xv=xv, yv=yv, split=np.array(split_name))
     return (xt, yt), (xv, yv)
@@ -243,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
                                  augment=args.augment, portrait=portrait,
                                  portrait_share=args.portrait_share)
     val_data = FixationBatches(xv, yv, args.batch_size, training=False)
-    # Portrait batches are 320x240: the model then takes either canvas.
+    # Portrait batches are 240x320: the model then takes either canvas.
     shape = (None, None, 3) if portrait else xt.shape[1:]
     model = build_saliency_model(config, input_shape=shape, per_head=True)
     load_backbone_weights(model, args.pretrained)

@@ -155,6 +155,22 @@ def test_prepare_synthetic_record(tmp_path):
     assert np.all(canvas[:, :8] == PAD_VALUE) and np.all(canvas[:, 8 + 304:] == PAD_VALUE)
 
 
+def test_prepare_on_a_larger_canvas(tmp_path):
+    """--canvas 336x256: the photo and its fixations placed on that canvas, targets per its cells."""
+    record = _record(tmp_path)
+    canvas, targets = prepare(record, (336, 256))
+    assert canvas.shape == (256, 336, 3) and targets.shape == (32, 42, 2)
+    assert targets[..., 0].sum() == pytest.approx(1.0, abs=1e-5)
+    assert targets[..., 1].sum() == len(record.fixations)
+    # 100x80 fills the 256 rows (scale 3.2), 320 px wide from column 8:
+    # (50, 40) and (50.5, 40.5) -> canvas (168, 128) and (169.6, 129.6) -> cell (16, 21).
+    assert targets[16, 21, 1] == 2 and targets[4, 5, 1] == 1  # (10, 10) -> (40, 32)
+    assert targets[28, 37, 1] == 1  # (90, 70) -> (296, 224)
+    assert np.all(canvas[:, :8] == PAD_VALUE) and np.all(canvas[:, 8 + 320:] == PAD_VALUE)
+    images, _ = prepare_all([record], (336, 256))
+    np.testing.assert_array_equal(images[0], canvas)
+
+
 def test_prepare_all_stacks(tmp_path):
     record = _record(tmp_path)
     images, targets = prepare_all([record, record])

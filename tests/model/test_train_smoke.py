@@ -99,20 +99,28 @@ def test_cosine_schedule_decays_within_each_phase(tmp_path):
 
 def test_portrait_batches_train_one_model_on_both_canvases(tmp_path, capsys):
     """--portrait-share: the run prepares portrait cuts of its photos and trains on them and on
-    the landscape canvas; the weights then load into either canvas's model."""
+    the landscape canvas (here --canvas 336x256); the weights then load into either canvas's model."""
     out = tmp_path / "portrait"
     train.main([*map(str, DATASETS), "--pretrained", str(PRETRAINED), "--out", str(out),
                 "--limit", "8", "--steps", "4", "--epochs-frozen", "1", "--epochs-finetune", "1",
-                "--batch-size", "2", "--portrait-share", "0.5", "--seed", "3"])
+                "--batch-size", "2", "--portrait-share", "0.5", "--seed", "3", "--canvas", "336x256"])
     out_text = capsys.readouterr().out
     assert "portrait sources for 8 images" in out_text and "finetune: 1 epochs" in out_text
-    assert json.loads((out / "args.json").read_text())["portrait_share"] == 0.5
+    args = json.loads((out / "args.json").read_text())
+    assert args["portrait_share"] == 0.5 and args["canvas"] == [336, 256]
     config = NetworkConfig(**json.loads((out / "config.json").read_text()))
-    for width, height in ((320, 240), (240, 320)):
+    for width, height in ((336, 256), (240, 320)):
         model = export.load_model(out / "best.weights.h5", config, (width, height))
         got = keras.ops.convert_to_numpy(model(np.full((1, height, width, 3), 128, np.float32)))
         assert got.shape == (1, height // 8, width // 8, 1)
         assert np.isfinite(got).all() and got.sum() == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("value", ["336", "330x256", "336x256x3", "axb"])
+def test_training_canvas_must_be_multiples_of_16(value, capsys):
+    with pytest.raises(SystemExit):
+        train.parse_args(["--canvas", value])
+    assert "multiples of 16" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
