@@ -34,13 +34,12 @@ from smartcrop.canvas import (
     CANVAS_WIDTH,
     RUN_HEIGHT,
     RUN_WIDTH,
-    parse_canvas,
     place,
     to_canvas,
 )
 from smartcrop.fixations import load_datasets, split
 from smartcrop.model.network import NetworkConfig, build_saliency_model
-from smartcrop.model.train import DEFAULT_DATA
+from smartcrop.model.train import DEFAULT_DATA, canvas_arg
 from smartcrop.saliency import check_centre_mix
 
 QUANTIZATIONS = {
@@ -114,14 +113,6 @@ def to_tflite(model, quantize: str = "int8", calibration: np.ndarray | None = No
     return debugger.get_nondebug_quantized_model()
 
 
-def _canvas(parser, flag: str, value: str) -> tuple[int, int]:
-    """WxH of a canvas option, both multiples of 16 (the network's stride)."""
-    try:
-        return parse_canvas(value)
-    except ValueError as e:
-        parser.error(f"{flag} {e}")
-
-
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("weights", type=Path)
@@ -133,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
                    metavar="DATASET", help="datasets whose training images scale int8 activations")
     p.add_argument("--calibration-images", type=int, default=128)
     p.add_argument("--name", default="saliency")
-    p.add_argument("--canvas", default=f"{RUN_WIDTH}x{RUN_HEIGHT}",
+    p.add_argument("--canvas", type=canvas_arg, default=f"{RUN_WIDTH}x{RUN_HEIGHT}",
                    help=f"input WxH, multiples of 16 (default: the run canvas, {RUN_WIDTH}x{RUN_HEIGHT}, "
                         f"a little larger than the {CANVAS_WIDTH}x{CANVAS_HEIGHT} training one)")
     p.add_argument("--centre-mix", type=float, default=0.0, metavar="W",
@@ -142,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--centre-fade", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                    help="fade the mix to 0 as a map's concentration (mass in its top tenth) goes "
                         "from LO to HI: confident maps are trusted")
-    p.add_argument("--portrait-canvas", default=f"{CANVAS_HEIGHT}x{CANVAS_WIDTH}",
+    p.add_argument("--portrait-canvas", type=canvas_arg, default=f"{CANVAS_HEIGHT}x{CANVAS_WIDTH}",
                    help="the portrait model's input WxH, taller than wide (default: the training "
                         f"portrait canvas, {CANVAS_HEIGHT}x{CANVAS_WIDTH}: portrait cuts lost on "
                         "a larger one, weights/README.md, \"Session 24\")")
@@ -162,10 +153,9 @@ def main(argv: list[str] | None = None) -> None:
         check_centre_mix(args.centre_mix, args.centre_fade)
     except ValueError as e:
         p.error(str(e).replace("centre_", "--centre-"))
-    canvas, upright = (_canvas(p, flag, value) for flag, value in
-                       (("--canvas", args.canvas), ("--portrait-canvas", args.portrait_canvas)))
+    canvas, upright = args.canvas, args.portrait_canvas
     if upright[1] <= upright[0]:
-        p.error(f"--portrait-canvas must be taller than wide, not {args.portrait_canvas}")
+        p.error("--portrait-canvas must be taller than wide, not {}x{}".format(*upright))
     config = NetworkConfig(**json.loads(args.config.read_text()))
     args.out.mkdir(parents=True, exist_ok=True)
     tflite = args.out / f"{args.name}.tflite"

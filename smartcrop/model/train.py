@@ -66,7 +66,7 @@ def parse_args(argv):
     p.add_argument("--val-dataset", default=None, metavar="NAME",
                    help="leave this dataset (folder name) out of training and validate on all of "
                         "it (default: the hash split, 10%% of each dataset)")
-    p.add_argument("--canvas", type=_canvas, default=(CANVAS_WIDTH, CANVAS_HEIGHT), metavar="WxH",
+    p.add_argument("--canvas", type=canvas_arg, default=(CANVAS_WIDTH, CANVAS_HEIGHT), metavar="WxH",
                    help=f"the landscape training canvas, multiples of 16 (default "
                         f"{CANVAS_WIDTH}x{CANVAS_HEIGHT}); portrait cuts stay "
                         f"{CANVAS_HEIGHT}x{CANVAS_WIDTH}")
@@ -94,7 +94,8 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def _canvas(value: str) -> tuple[int, int]:
+def canvas_arg(value: str) -> tuple[int, int]:
+    """argparse type of a WxH canvas option (train's --canvas, export's two)."""
     try:
         return parse_canvas(value)
     except ValueError as e:
