@@ -36,17 +36,6 @@ class Placement:
                 slice(self.left // s, (self.left + self.width) // s))
 
 
-def parse_canvas(value: str) -> tuple[int, int]:
-    """(w, h) of a "WxH" canvas option; both multiples of 16, the network's stride."""
-    try:
-        size = tuple(int(v) for v in value.lower().split("x"))
-    except ValueError:
-        size = ()
-    if len(size) != 2 or any(v < 16 or v % 16 for v in size):
-        raise ValueError(f"must be WxH, multiples of 16, not {value}")
-    return size
-
-
 def place(width: int, height: int, canvas_width: int = CANVAS_WIDTH,
           canvas_height: int = CANVAS_HEIGHT) -> Placement:
     """Fit a width x height image inside the canvas, centred, sides rounded to the map stride.

@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH, parse_canvas
+from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH
 from smartcrop.fixations import load_datasets, split
 from smartcrop.model.backbone import BACKBONES, backbone_name, build_backbone
 from smartcrop.model.convert import load_tflite_into
@@ -95,18 +95,22 @@ def parse_args(argv):
 
 
 def canvas_arg(value: str) -> tuple[int, int]:
-    """argparse type of a WxH canvas option (train's --canvas, export's two)."""
+    """argparse type of a WxH canvas option (train's --canvas, export's two): (w, h), both
+    multiples of 16, the network's stride."""
     try:
-        return parse_canvas(value)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        size = tuple(int(v) for v in value.lower().split("x"))
+    except ValueError:
+        size = ()
+    if len(size) != 2 or any(v < 16 or v % 16 for v in size):
+        raise argparse.ArgumentTypeError(f"must be WxH, multiples of 16, not {value}")
+    return size
 
 
 def load_data(args):
     """Prepared arrays for train and validation, cached in <out>/data.npz (with its split)."""
     cache = args.out / "data.npz"
     split_name = f"holdout:{args.val_dataset}" if args.val_dataset else "hash10"
-    if tuple(args.canvas) != (CANVAS_WIDTH, CANVAS_HEIGHT):
+    if args.canvas != (CANVAS_WIDTH, CANVAS_HEIGHT):
         split_name += "@{}x{}".format(*args.canvas)
     if cache.exists() and not args.limit:
         d = np.load(cache)
