@@ -31,7 +31,7 @@ def reference_faces(detector: FaceDetector, image: Image.Image) -> np.ndarray:
     merged by plain non-maximum suppression; rows of left, top, width, height in photo pixels."""
     w, h = image.size
     found = [(f, x0, y0) for x0, y0, x1, y1 in [(0, 0, w, h), *quarters(w, h)]
-             for f in detector.detect(image.crop((x0, y0, x1, y1)), tiles=False)
+             for f in detector.detect(image.crop((x0, y0, x1, y1)), tiles=False, shaped=False)
              if f.score >= REFERENCE_SCORE]
     return face_array(merge_faces(found))
 

@@ -1,7 +1,9 @@
 """Face detection with MediaPipe's BlazeFace (full range) on LiteRT, decoded here: no mediapipe.
 
-The model sees the photo letterboxed into 192x192 and answers, for each of 2304 anchors (a
-48x48 grid, stride 4), a score logit and a box regressor. Decoding is the SSD recipe MediaPipe
+The model sees the photo letterboxed into its input (192x192; or, for the whole-photo pass, the
+same network on a 224x192 input for landscape photos and 192x224 for portrait ones, which a 4:3
+photo fills, `smartcrop.model.face_inputs`) and answers, for each anchor (a grid of stride 4:
+48x48 on the square), a score logit and a box regressor. Decoding is the SSD recipe MediaPipe
 uses for this model: anchor centres, sigmoid scores, boxes relative to the anchor, weighted
 non-maximum suppression, then the letterbox undone so that boxes are in upright-image pixels.
 """
@@ -15,9 +17,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from smartcrop.saliency import _quiet_stderr, resolve_weights
+from smartcrop.saliency import _quiet_stderr, check_hash, resolve_weights
 
 MODEL_NAME = "faces"
+STRIDE = 4  # the anchor grid's: one anchor per 4x4 input pixels
 DEFAULTS = {
     # Lowest sigmoid score kept. Measured on the validation photos (README "Faces",
     # tests/bench/face_settings.py): window crops cut a reference face in 7.5% of cases at
@@ -62,23 +65,24 @@ class Face:
         return [x0, y0, x1 - x0, y1 - y0]
 
 
-def ssd_anchors(input_side: int, stride: int) -> np.ndarray:
-    """(n, 2) anchor centres (x, y) in the unit square, row by row: one per grid cell."""
-    cells = input_side // stride
-    centres = (np.arange(cells) + 0.5) / cells
-    ys, xs = np.meshgrid(centres, centres, indexing="ij")
+def ssd_anchors(width: int, height: int, stride: int) -> np.ndarray:
+    """(n, 2) anchor centres (x, y) in the unit square, row by row: one per grid cell of a
+    width x height input."""
+    cols, rows = width // stride, height // stride
+    ys, xs = np.meshgrid((np.arange(rows) + 0.5) / rows, (np.arange(cols) + 0.5) / cols, indexing="ij")
     return np.stack([xs.ravel(), ys.ravel()], axis=1)
 
 
-def decode_boxes(regressors: np.ndarray, anchors: np.ndarray, input_side: int) -> np.ndarray:
+def decode_boxes(regressors: np.ndarray, anchors: np.ndarray, width: int, height: int) -> np.ndarray:
     """(n, 4) boxes [x0, y0, x1, y1] in the unit square from (n, >=4) regressors.
 
-    A regressor is [dx, dy, w, h, key points...] in input pixels; the centre is relative to
-    the anchor's (MediaPipe's fixed anchor size: anchors have no size of their own).
+    A regressor is [dx, dy, w, h, key points...] in the pixels of the width x height input; the
+    centre is relative to the anchor's (MediaPipe's fixed anchor size: anchors have no size of
+    their own).
     """
-    cx = regressors[:, 0] / input_side + anchors[:, 0]
-    cy = regressors[:, 1] / input_side + anchors[:, 1]
-    w, h = regressors[:, 2] / input_side, regressors[:, 3] / input_side
+    cx = regressors[:, 0] / width + anchors[:, 0]
+    cy = regressors[:, 1] / height + anchors[:, 1]
+    w, h = regressors[:, 2] / width, regressors[:, 3] / height
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
 
 
@@ -119,62 +123,91 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, threshold: float,
 
 @dataclass(frozen=True)
 class Letterbox:
-    """Where an image of (width, height) sits, scaled, inside the model's square input."""
+    """Where an image of (width, height) sits, scaled, inside a model input of `input_size`."""
 
     scale: float
     left: int
     top: int
     width: int
     height: int
+    input_size: tuple[int, int] = (192, 192)
 
     @classmethod
-    def fit(cls, width: int, height: int, side: int) -> Letterbox:
-        scale = side / max(width, height)
+    def fit(cls, width: int, height: int, input_width: int, input_height: int | None = None) -> Letterbox:
+        input_height = input_width if input_height is None else input_height
+        scale = min(input_width / width, input_height / height)
         w, h = max(1, round(width * scale)), max(1, round(height * scale))
-        return cls(scale, (side - w) // 2, (side - h) // 2, w, h)
+        return cls(scale, (input_width - w) // 2, (input_height - h) // 2, w, h, (input_width, input_height))
 
 
 class FaceDetector:
     """Finds faces in an upright RGB image; boxes come back in the pixels of a given size.
 
-    Holds `workers` interpreters so that as many threads can detect at once. With `tiles`, each
-    image is also searched in its four quarters (five model calls instead of one), which finds
-    faces down to about 2/3 the size the single pass needs.
+    Holds `workers` interpreters per model input so that as many threads can detect at once.
+    The whole-photo pass runs on the input shaped like the photo (the manifest's `"shaped"`
+    files: landscape and portrait), square photos and quarters on the square one. With `tiles`,
+    each image is also searched in its four quarters (five model calls instead of one), which
+    finds faces down to about 2/3 the size the single pass needs.
     """
 
     def __init__(self, model_path: Path | None = None, threads: int = 1, workers: int = 1,
                  min_score: float = DEFAULTS["min_score"], min_size: float = DEFAULTS["min_size"],
                  nms_iou: float = DEFAULTS["nms_iou"], tiles: bool = False,
                  tile_min_score: float = DEFAULTS["tile_min_score"]):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.path, self.manifest = resolve_weights(model_path, MODEL_NAME)
         self.min_score, self.min_size, self.nms_iou = min_score, min_size, nms_iou
         self.tiles, self.tile_min_score = tiles, tile_min_score
-        self._pool: queue.SimpleQueue = queue.SimpleQueue()
-        with _quiet_stderr():
-            for _ in range(workers):
-                interp = Interpreter(model_path=str(self.path), num_threads=threads)
-                interp.allocate_tensors()
-                self._pool.put(interp)
-        interp = self._pool.get()
-        self._pool.put(interp)
-        shape = tuple(int(v) for v in interp.get_input_details()[0]["shape"])
-        if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3:
-            raise ValueError(f"{self.path}: model input {shape} is not (1, S, S, 3)")
-        self.side = shape[1]
-        outputs = sorted(interp.get_output_details(), key=lambda d: -int(d["shape"][-1]))
-        self._regressors, self._scores = outputs[0]["index"], outputs[1]["index"]
-        n = int(outputs[0]["shape"][1])
-        stride = round(self.side / np.sqrt(n))
-        if (self.side // stride) ** 2 != n:
-            raise ValueError(f"{self.path}: {n} anchors is not one square grid over {self.side} px")
-        self.anchors = ssd_anchors(self.side, stride)
+        # (width, height) of each model input -> its pool of interpreters and output indices
+        self._models: dict[tuple[int, int], tuple[queue.SimpleQueue, int, int]] = {}
+        self._anchors: dict[tuple[int, int], np.ndarray] = {}
+        width, height = self._load(self.path, threads, workers)
+        if width != height:
+            raise ValueError(f"{self.path}: model input {width}x{height} is not square")
+        self.side = width
+        for name in (self.manifest or {}).get("shaped", []):
+            path = self.path.parent / name
+            if not path.is_file():
+                raise ValueError(f"face model not found at {path} (listed in {self.path.with_suffix('.json')})")
+            check_hash(path, self.manifest)
+            self._load(path, threads, workers)
 
-    def model_input(self, image: Image.Image) -> tuple[np.ndarray, Letterbox]:
-        """The image letterboxed into the square input, RGB scaled to [-1, 1] (padding 0)."""
-        box = Letterbox.fit(image.width, image.height, self.side)
-        canvas = np.zeros((1, self.side, self.side, 3), dtype=np.float32)
+    def _load(self, path: Path, threads: int, workers: int) -> tuple[int, int]:
+        """Add `workers` interpreters of the model at `path`; return its input (width, height)."""
+        from ai_edge_litert.interpreter import Interpreter
+
+        pool: queue.SimpleQueue = queue.SimpleQueue()
+        with _quiet_stderr():
+            for _ in range(max(1, workers)):
+                interp = Interpreter(model_path=str(path), num_threads=threads)
+                interp.allocate_tensors()
+                pool.put(interp)
+        shape = tuple(int(v) for v in interp.get_input_details()[0]["shape"])
+        if len(shape) != 4 or shape[3] != 3 or shape[1] % STRIDE or shape[2] % STRIDE:
+            raise ValueError(f"{path}: model input {shape} is not (1, H, W, 3) in steps of {STRIDE}")
+        size = (shape[2], shape[1])
+        outputs = sorted(interp.get_output_details(), key=lambda d: -int(d["shape"][-1]))
+        if int(outputs[0]["shape"][1]) != (size[0] // STRIDE) * (size[1] // STRIDE):
+            raise ValueError(f"{path}: {int(outputs[0]['shape'][1])} anchors is not one grid of "
+                             f"stride {STRIDE} over {size[0]}x{size[1]} px")
+        if size in self._models:
+            raise ValueError(f"{path}: a second face model for a {size[0]}x{size[1]} input")
+        self._models[size] = (pool, outputs[0]["index"], outputs[1]["index"])
+        return size
+
+    def input_size(self, width: int, height: int, shaped: bool = True) -> tuple[int, int]:
+        """The model input (w, h) a width x height image is letterboxed into: with `shaped`, the
+        one of its orientation when there is one; else (and for square images) the square."""
+        if shaped and width != height:
+            fits = [s for s in self._models if s[0] != s[1] and (s[0] > s[1]) == (width > height)]
+            if fits:
+                return fits[0]
+        return (self.side, self.side)
+
+    def model_input(self, image: Image.Image, shaped: bool = True) -> tuple[np.ndarray, Letterbox]:
+        """The image letterboxed into its model input, RGB scaled to [-1, 1] (padding 0)."""
+        box = Letterbox.fit(image.width, image.height, *self.input_size(*image.size, shaped))
+        width, height = box.input_size
+        canvas = np.zeros((1, height, width, 3), dtype=np.float32)
         small = np.asarray(image.convert("RGB").resize((box.width, box.height),
                                                         Image.Resampling.BILINEAR), dtype=np.float32)
         canvas[0, box.top:box.top + box.height, box.left:box.left + box.width] = small / 127.5 - 1
@@ -182,25 +215,32 @@ class FaceDetector:
 
     def raw(self, canvas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The model's (regressors (n, 16), score logits (n,)) for one input."""
-        interp = self._pool.get()
+        pool, regressors, scores = self._models[(canvas.shape[2], canvas.shape[1])]
+        interp = pool.get()
         try:
             interp.set_tensor(interp.get_input_details()[0]["index"], canvas)
             interp.invoke()
-            return (interp.get_tensor(self._regressors)[0].copy(),
-                    interp.get_tensor(self._scores)[0, :, 0].copy())
+            return interp.get_tensor(regressors)[0].copy(), interp.get_tensor(scores)[0, :, 0].copy()
         finally:
-            self._pool.put(interp)
+            pool.put(interp)
+
+    def anchors(self, size: tuple[int, int]) -> np.ndarray:
+        """The anchor centres of a (width, height) model input."""
+        if size not in self._anchors:
+            self._anchors[size] = ssd_anchors(*size, STRIDE)
+        return self._anchors[size]
 
     def detect(self, image: Image.Image, image_size: tuple[int, int] | None = None,
-               tiles: bool | None = None) -> list[Face]:
+               tiles: bool | None = None, shaped: bool = True) -> list[Face]:
         """Faces in `image`, boxes in the pixels of `image_size` (default: the image's own).
 
         `image` may be a reduced copy of the photo (the one made for the saliency model);
         `image_size` is then the upright photo's full size. `tiles` overrides the detector's own
-        setting (one pass, or the quarters as well).
+        setting (one pass, or the quarters as well). `shaped=False` runs the whole-photo pass
+        on the square input too (as `smartcrop.evaluate_faces`' fixed reference does).
         """
         width, height = image_size or image.size
-        canvas, letterbox = self.model_input(image)
+        canvas, letterbox = self.model_input(image, shaped)
         faces = self.decode(*self.raw(canvas), letterbox, (width, height))
         if not (self.tiles if tiles is None else tiles):
             return faces
@@ -212,12 +252,13 @@ class FaceDetector:
 
     def tile_faces(self, image: Image.Image, image_size: tuple[int, int]) -> list[tuple[Face, float, float]]:
         """The quarters' faces (scoring at least `tile_min_score`), each with its tile's offset
-        in the pixels of `image_size`, for `merge_faces`."""
+        in the pixels of `image_size`, for `merge_faces`. The quarters run on the square input:
+        they are four calls, and each already sees faces 1.5x larger than the whole-photo pass."""
         width, height = image_size
         fx, fy = width / image.width, height / image.height
         found = []
         for x0, y0, x1, y1 in quarters(image.width, image.height):
-            canvas, letterbox = self.model_input(image.crop((x0, y0, x1, y1)))
+            canvas, letterbox = self.model_input(image.crop((x0, y0, x1, y1)), shaped=False)
             size = ((x1 - x0) * fx, (y1 - y0) * fy)
             found += [(f, x0 * fx, y0 * fy) for f in self.decode(*self.raw(canvas), letterbox, size,
                                                                    self.tile_min_score, (width, height))]
@@ -230,17 +271,19 @@ class FaceDetector:
         the tile's size and `photo_size` the photo's, which `min_size` is measured against."""
         scores = 1 / (1 + np.exp(-np.clip(logits.astype(np.float64), -100, 100)))
         keep = scores >= (self.min_score if min_score is None else min_score)
-        boxes = decode_boxes(regressors[keep].astype(np.float64), self.anchors[keep], self.side)
+        in_w, in_h = letterbox.input_size
+        boxes = decode_boxes(regressors[keep].astype(np.float64), self.anchors(letterbox.input_size)[keep],
+                             in_w, in_h)
         faces = []
         width, height = image_size
         # Unit square -> letterbox pixels -> image pixels.
         fx = width / letterbox.width
         fy = height / letterbox.height
         for box, score in weighted_nms(boxes, scores[keep], self.nms_iou):
-            x0 = np.clip((box[0] * self.side - letterbox.left) * fx, 0, width)
-            x1 = np.clip((box[2] * self.side - letterbox.left) * fx, 0, width)
-            y0 = np.clip((box[1] * self.side - letterbox.top) * fy, 0, height)
-            y1 = np.clip((box[3] * self.side - letterbox.top) * fy, 0, height)
+            x0 = np.clip((box[0] * in_w - letterbox.left) * fx, 0, width)
+            x1 = np.clip((box[2] * in_w - letterbox.left) * fx, 0, width)
+            y0 = np.clip((box[1] * in_h - letterbox.top) * fy, 0, height)
+            y1 = np.clip((box[3] * in_h - letterbox.top) * fy, 0, height)
             if min(x1 - x0, y1 - y0) < self.min_size * max(photo_size or image_size):
                 continue
             faces.append(Face(float(x0), float(y0), float(x1 - x0), float(y1 - y0), score))

@@ -41,18 +41,25 @@ def _rgb(name: str) -> Image.Image:
 
 
 def test_anchors_are_cell_centres_row_by_row():
-    a = ssd_anchors(192, 4)
+    a = ssd_anchors(192, 192, 4)
     assert a.shape == (2304, 2)
     assert a[0] == pytest.approx([0.5 / 48, 0.5 / 48])
     assert a[1] == pytest.approx([1.5 / 48, 0.5 / 48])  # x moves first
     assert a[48] == pytest.approx([0.5 / 48, 1.5 / 48])
+    wide = ssd_anchors(224, 192, 4)  # 56 columns, 48 rows
+    assert wide.shape == (56 * 48, 2)
+    assert wide[1] == pytest.approx([1.5 / 56, 0.5 / 48])
+    assert wide[56] == pytest.approx([0.5 / 56, 1.5 / 48])
 
 
 def test_decode_boxes_offsets_from_the_anchor_in_input_pixels():
     anchors = np.array([[0.5, 0.25]])
     reg = np.zeros((1, 16))
     reg[0, :4] = [19.2, -9.6, 38.4, 19.2]  # centre +0.1, -0.05; size 0.2 x 0.1 of 192
-    assert decode_boxes(reg, anchors, 192)[0] == pytest.approx([0.5, 0.15, 0.7, 0.25])
+    assert decode_boxes(reg, anchors, 192, 192)[0] == pytest.approx([0.5, 0.15, 0.7, 0.25])
+    # on a 224x192 input x is in 224ths, y in 192nds
+    reg[0, :4] = [22.4, -9.6, 44.8, 19.2]
+    assert decode_boxes(reg, anchors, 224, 192)[0] == pytest.approx([0.5, 0.15, 0.7, 0.25])
 
 
 def test_iou():
@@ -75,6 +82,16 @@ def test_weighted_nms_averages_a_cluster_and_keeps_separate_faces():
 def test_letterbox_centres_the_image():
     assert Letterbox.fit(400, 200, 192) == Letterbox(0.48, 0, 48, 192, 96)
     assert Letterbox.fit(100, 300, 192) == Letterbox(0.64, 64, 0, 64, 192)
+    assert Letterbox.fit(400, 300, 224, 192) == Letterbox(0.56, 0, 12, 224, 168, (224, 192))
+
+
+def test_whole_photo_pass_runs_on_the_input_shaped_like_the_photo(detector):
+    assert detector.input_size(400, 300) == (224, 192)
+    assert detector.input_size(300, 400) == (192, 224)
+    assert detector.input_size(300, 300) == (192, 192)
+    assert detector.input_size(400, 300, shaped=False) == (192, 192)
+    canvas, box = detector.model_input(Image.new("RGB", (400, 300)))
+    assert canvas.shape == (1, 192, 224, 3) and box.input_size == (224, 192)
 
 
 @pytest.mark.parametrize(("name", "expected"), [("astronaut.png", ASTRONAUT_FACE),
@@ -112,29 +129,41 @@ def test_no_face_in_a_flat_image(detector):
     assert detector.detect(Image.new("RGB", (300, 200), (90, 140, 200))) == []
 
 
-def _group(side: int) -> tuple[Image.Image, list[tuple[float, float]]]:
-    """Six copies of the astronaut, `side` px each, on a 1280x960 grey photo, and where each
-    copy's face centre is (from ASTRONAUT_FACE)."""
-    photo = Image.new("RGB", (1280, 960), (120, 130, 140))
+def _group(side: int, size: tuple[int, int] = (1280, 960)) -> tuple[Image.Image, list[tuple[float, float]]]:
+    """Six copies of the astronaut, `side` px each, in two rows of three on a grey photo of
+    `size`, and where each copy's face centre is (from ASTRONAUT_FACE)."""
+    photo = Image.new("RGB", size, (120, 130, 140))
     small = _rgb("astronaut.png").resize((side, side), Image.Resampling.LANCZOS)
     centres = []
     for i in range(3):
         for j in range(2):
-            x, y = 40 + i * 420, 60 + j * 450
+            x, y = 40 + i * ((size[0] - 80 - side) // 2), 60 + j * (size[1] - 150 - side)
             photo.paste(small, (x, y))
             k = side / 512
             centres.append((x + (172 + 53) * k, y + (66 + 53) * k))
     return photo, centres
 
 
-def test_tiles_find_a_group_of_small_faces_the_single_pass_misses(detector):
+def _on_faces(faces: list[Face], centres: list[tuple[float, float]]) -> list[int]:
+    """How many of `faces` hold each face centre."""
+    return [sum(f.left <= cx <= f.left + f.width and f.top <= cy <= f.top + f.height for f in faces)
+            for cx, cy in centres]
+
+
+def test_shaped_input_finds_small_faces_the_square_one_misses(detector):
+    """A 4:3 photo fills the 224x192 input (faces 1.17x larger than in the square's 192x144)."""
     photo, centres = _group(360)  # faces about 75 px: 5.8% of the long side
-    assert detector.detect(photo) == []
+    assert detector.detect(photo, shaped=False) == []
+    faces = detector.detect(photo)
+    assert _on_faces(faces, centres) == [1] * 6 and len(faces) == 6
+
+
+def test_tiles_find_a_group_of_small_faces_the_single_pass_misses(detector):
+    photo, centres = _group(360, (1600, 1200))  # faces about 75 px: 4.7% of the long side
+    assert detector.detect(photo) == [] and detector.detect(photo, shaped=False) == []
     faces = FaceDetector(tiles=True).detect(photo)
-    assert len(faces) == 6
-    for cx, cy in centres:  # one box on each face
-        assert sum(f.left <= cx <= f.left + f.width and f.top <= cy <= f.top + f.height
-                   for f in faces) == 1
+    assert len(faces) >= 5  # the corner one is missed
+    assert max(_on_faces(faces, centres)) == 1 and sum(_on_faces(faces, centres)) == len(faces)
     assert all(f.score >= 0.75 for f in faces)  # the quarters' own threshold
 
 
@@ -174,10 +203,17 @@ def test_min_size_drops_small_faces(detector):
 
 
 def test_model_is_verified_against_its_manifest(tmp_path):
-    for f in ("faces.tflite", "faces.json"):
+    for f in ("faces.tflite", "faces.json", "faces_224x192.tflite", "faces_192x224.tflite"):
         shutil.copy(default_weights_dir() / f, tmp_path / f)
     manifest = json.loads((tmp_path / "faces.json").read_text())
     assert FaceDetector(tmp_path).manifest == manifest
+    (tmp_path / "faces_192x224.tflite").write_bytes(b"damaged")
+    with pytest.raises(ValueError, match="faces_192x224.tflite: sha256 .* does not match"):
+        FaceDetector(tmp_path)
+    (tmp_path / "faces_192x224.tflite").unlink()
+    with pytest.raises(ValueError, match="face model not found at .*faces_192x224.tflite"):
+        FaceDetector(tmp_path)
+    shutil.copy(default_weights_dir() / "faces_192x224.tflite", tmp_path)
     manifest["files"]["faces.tflite"]["sha256"] = "0" * 64
     (tmp_path / "faces.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="does not match its manifest"):
