@@ -75,7 +75,7 @@ def prepare_record(model: SaliencyModel, record, detector: FaceDetector | None =
             found = detector.detect(small, (w, h))
             faces = evaluate_faces.face_array(found)
             box_faces = faces if detector.tiles else evaluate_faces.face_array(
-                detector.add_tiles(found, small, (w, h)))  # the whole pass is not run again
+                detector.detect(small, (w, h), tiles=True))  # the box's passes: square and quarters
         reference = evaluate_faces.reference_faces(detector, rgb)
     density = density_map(record.fixations, w, h)
     counts = fixation_counts(record.fixations, w, h)

@@ -144,8 +144,8 @@ class FaceDetector:
     """Finds faces in an upright RGB image; boxes come back in the pixels of a given size.
 
     Holds `workers` interpreters per model input so that as many threads can detect at once.
-    The whole-photo pass runs on the input shaped like the photo (the manifest's `"shaped"`
-    files: landscape and portrait), square photos and quarters on the square one. With `tiles`,
+    A single whole-photo pass runs on the input shaped like the photo (the manifest's `"shaped"`
+    files: landscape and portrait); square photos and quarters on the square one. With `tiles`,
     each image is also searched in its four quarters (five model calls instead of one), which
     finds faces down to about 2/3 the size the single pass needs.
     """
@@ -208,9 +208,11 @@ class FaceDetector:
         box = Letterbox.fit(image.width, image.height, *self.input_size(*image.size, shaped))
         width, height = box.input_size
         canvas = np.zeros((1, height, width, 3), dtype=np.float32)
-        small = np.asarray(image.convert("RGB").resize((box.width, box.height),
-                                                        Image.Resampling.BILINEAR), dtype=np.float32)
-        canvas[0, box.top:box.top + box.height, box.left:box.left + box.width] = small / 127.5 - 1
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        inside = canvas[0, box.top:box.top + box.height, box.left:box.left + box.width]
+        inside[...] = np.asarray(rgb.resize((box.width, box.height), Image.Resampling.BILINEAR))
+        inside /= 127.5  # in place: the same float32 arithmetic as x / 127.5 - 1, no temporaries
+        inside -= 1
         return canvas, box
 
     def raw(self, canvas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -231,20 +233,21 @@ class FaceDetector:
         return self._anchors[size]
 
     def detect(self, image: Image.Image, image_size: tuple[int, int] | None = None,
-               tiles: bool | None = None, shaped: bool = True) -> list[Face]:
+               tiles: bool | None = None, shaped: bool | None = None) -> list[Face]:
         """Faces in `image`, boxes in the pixels of `image_size` (default: the image's own).
 
         `image` may be a reduced copy of the photo (the one made for the saliency model);
         `image_size` is then the upright photo's full size. `tiles` overrides the detector's own
-        setting (one pass, or the quarters as well). `shaped=False` runs the whole-photo pass
-        on the square input too (as `smartcrop.evaluate_faces`' fixed reference does).
+        setting (one pass, or the quarters as well). The whole-photo pass runs on the input
+        shaped like the photo when it is the only pass, and on the square one with the quarters
+        (`--strategy box`, `--thorough`: the box cut more faces with the shaped pass, README
+        "Faces"); `shaped` overrides that (`smartcrop.evaluate_faces`' fixed reference: False).
         """
         width, height = image_size or image.size
-        canvas, letterbox = self.model_input(image, shaped)
+        use_tiles = self.tiles if tiles is None else tiles
+        canvas, letterbox = self.model_input(image, not use_tiles if shaped is None else shaped)
         faces = self.decode(*self.raw(canvas), letterbox, (width, height))
-        if not (self.tiles if tiles is None else tiles):
-            return faces
-        return self.add_tiles(faces, image, (width, height))
+        return self.add_tiles(faces, image, (width, height)) if use_tiles else faces
 
     def add_tiles(self, faces: list[Face], image: Image.Image, image_size: tuple[int, int]) -> list[Face]:
         """The whole-photo pass's `faces` merged with the quarters' (`tile_faces`)."""

@@ -56,6 +56,7 @@ SETTINGS = [
     {"margin_whole": 0.1, "face_margin_top": 0.2}, {"face_margin_top": 0.3}, {"face_margin_top": 0.45},
     {"clip_faces": True},  # the rule before 2026-12-06 (session 22): margins cut to the image
     {"box_tiles": False},  # the box with the whole-photo pass's faces only (before session 22)
+    {"shaped": False},  # the whole-photo pass on the square input (before 2026-12-07)
     # the window spares the map's peak: holds it whole or leaves it out whole (session 22)
     {"window_peak": 0.7},
     # the map blurred before the searches (sigma, share of its long side): the model's errors
@@ -73,8 +74,10 @@ def prepare(records, model: SaliencyModel, detector: FaceDetector) -> list[dict]
             rgb.load()
         small = shrink_for_model(rgb, model.input_size(*rgb.size))
         canvas, letterbox = detector.model_input(small)
+        square, square_box = detector.model_input(small, shaped=False)  # the pass before 2026-12-07
         out.append({"size": (r.width, r.height), "map": model.predict(rgb), "raw": detector.raw(canvas),
-                    "letterbox": letterbox, "fixations": r.fixations,
+                    "letterbox": letterbox, "raw_square": detector.raw(square), "letterbox_square": square_box,
+                    "fixations": r.fixations,
                     "tiles": detector.tile_faces(small, (r.width, r.height)),  # the box's extra passes
                     "reference": evaluate_faces.reference_faces(detector, rgb)})
     return out
@@ -90,6 +93,7 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
             return score(photos, detector, setting)
     use_faces = setting.pop("faces", True)
     box_tiles = setting.pop("box_tiles", True)  # False: the box's faces from the one pass (before session 22)
+    shaped = "" if setting.pop("shaped", True) else "_square"  # False: the square pass (before 2026-12-07)
     detector.min_score = setting.pop("min_score", 0.4)
     detector.min_size = setting.pop("min_size", 0.02)
     box_weight = setting.pop("box_face_weight", None)
@@ -102,10 +106,12 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
             work = gaussian_blur(work, blur * max(work.shape))
         faces = box_faces = None
         if use_faces:
-            found = detector.decode(*p["raw"], p["letterbox"], size)
+            found = detector.decode(*p["raw" + shaped], p["letterbox" + shaped], size)
             faces = evaluate_faces.face_array(found)
-            # the product's box also searches the quarters (tile_faces: the shipped tile score)
-            box_faces = evaluate_faces.face_array(with_tiles(found, p["tiles"])) if box_tiles else faces
+            # the product's box also searches the quarters (tile_faces: the shipped tile score),
+            # with its whole-photo pass on the square input
+            square = detector.decode(*p["raw_square"], p["letterbox_square"], size)
+            box_faces = evaluate_faces.face_array(with_tiles(square, p["tiles"])) if box_tiles else faces
         if len(p["reference"]):
             rows += _face_rows(work, size, faces, box_faces, p["reference"], setting, box_weight)
         weight = setting.get("face_weight", cropping.default_face_weight("window", size))
@@ -157,14 +163,15 @@ def _cuts_peak(saliency: np.ndarray, size, box: cropping.Box, level: float = 0.7
     return bool(cropping.faces_cut(box, cropping.peak_box(saliency, size, level), whole=0.1))
 
 
-def recall_by_size(photos: list[dict], detector: FaceDetector) -> dict[str, list]:
+def recall_by_size(photos: list[dict], detector: FaceDetector, shaped: bool = True) -> dict[str, list]:
     """With the shipped thresholds: per size band of reference faces (shorter side over the
-    photo's long side), how many there are and the share the product's pass finds (IoU > 0.3);
-    and the smallest face it finds."""
+    photo's long side), how many there are and the share the product's pass finds (IoU > 0.3;
+    `shaped=False`: the square pass before 2026-12-07); and the smallest face it finds."""
     detector.min_score, detector.min_size = 0.4, 0.02
     found, smallest = [], 1.0
+    key = "" if shaped else "_square"
     for p in photos:
-        faces = evaluate_faces.face_array(detector.decode(*p["raw"], p["letterbox"], p["size"]))
+        faces = evaluate_faces.face_array(detector.decode(*p["raw" + key], p["letterbox" + key], p["size"]))
         long_side = max(p["size"])
         if len(faces):
             smallest = min(smallest, float(faces[:, 2:].min(axis=1).min() / long_side))
@@ -262,6 +269,7 @@ def main() -> None:
     print(f"{len(photos)} photos, {sum(len(p['reference']) > 0 for p in photos)} with a reference face")
     sizes = recall_by_size(photos, detector)
     print("reference faces by size (count, share found):", json.dumps(sizes))
+    print("the same, square pass (before 2026-12-07):", json.dumps(recall_by_size(photos, detector, False)))
     limit = limit_oracle(photos)
     print("oracle on photos with a face, free / never cutting / cutting in 2% of pairs:", json.dumps(limit))
     results = []
