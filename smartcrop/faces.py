@@ -11,6 +11,7 @@ non-maximum suppression, then the letterbox undone so that boxes are in upright-
 from __future__ import annotations
 
 import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,10 +158,15 @@ class FaceDetector:
         self.path, self.manifest = resolve_weights(model_path, MODEL_NAME)
         self.min_score, self.min_size, self.nms_iou = min_score, min_size, nms_iou
         self.tiles, self.tile_min_score = tiles, tile_min_score
-        # (width, height) of each model input -> its pool of interpreters and output indices
+        self.threads, self.workers = threads, max(1, workers)
+        # (width, height) of each model input -> an interpreter not yet allocated, its file;
+        # pools of `workers` allocated interpreters are made on first use (an all-landscape
+        # batch never pays for the portrait or square models' memory and set-up)
+        self._spare: dict[tuple[int, int], tuple[object, Path]] = {}
         self._models: dict[tuple[int, int], tuple[queue.SimpleQueue, int, int]] = {}
         self._anchors: dict[tuple[int, int], np.ndarray] = {}
-        width, height = self._load(self.path, threads, workers)
+        self._lock = threading.Lock()
+        width, height = self._check(self.path)
         if width != height:
             raise ValueError(f"{self.path}: model input {width}x{height} is not square")
         self.side = width
@@ -169,36 +175,52 @@ class FaceDetector:
             if not path.is_file():
                 raise ValueError(f"face model not found at {path} (listed in {self.path.with_suffix('.json')})")
             check_hash(path, self.manifest)
-            self._load(path, threads, workers)
+            self._check(path)
 
-    def _load(self, path: Path, threads: int, workers: int) -> tuple[int, int]:
-        """Add `workers` interpreters of the model at `path`; return its input (width, height)."""
+    def _check(self, path: Path) -> tuple[int, int]:
+        """Open the model at `path` (not allocated: cheap), check its input, and keep it for its
+        input size's pool; return that input (width, height)."""
         from ai_edge_litert.interpreter import Interpreter
 
-        pool: queue.SimpleQueue = queue.SimpleQueue()
         with _quiet_stderr():
-            for _ in range(max(1, workers)):
-                interp = Interpreter(model_path=str(path), num_threads=threads)
-                interp.allocate_tensors()
-                pool.put(interp)
+            interp = Interpreter(model_path=str(path), num_threads=self.threads)
         shape = tuple(int(v) for v in interp.get_input_details()[0]["shape"])
         if len(shape) != 4 or shape[3] != 3 or shape[1] % STRIDE or shape[2] % STRIDE:
             raise ValueError(f"{path}: model input {shape} is not (1, H, W, 3) in steps of {STRIDE}")
         size = (shape[2], shape[1])
-        outputs = sorted(interp.get_output_details(), key=lambda d: -int(d["shape"][-1]))
-        if int(outputs[0]["shape"][1]) != (size[0] // STRIDE) * (size[1] // STRIDE):
-            raise ValueError(f"{path}: {int(outputs[0]['shape'][1])} anchors is not one grid of "
-                             f"stride {STRIDE} over {size[0]}x{size[1]} px")
-        if size in self._models:
+        if size in self._spare:
             raise ValueError(f"{path}: a second face model for a {size[0]}x{size[1]} input")
-        self._models[size] = (pool, outputs[0]["index"], outputs[1]["index"])
+        self._spare[size] = (interp, path)
         return size
+
+    def _pool(self, size: tuple[int, int]) -> tuple[queue.SimpleQueue, int, int]:
+        """The pool of interpreters for a (width, height) input, made on first use."""
+        if size not in self._models:
+            with self._lock:
+                if size not in self._models:
+                    from ai_edge_litert.interpreter import Interpreter
+
+                    first, path = self._spare[size]
+                    pool: queue.SimpleQueue = queue.SimpleQueue()
+                    with _quiet_stderr():
+                        interps = [first] + [Interpreter(model_path=str(path), num_threads=self.threads)
+                                             for _ in range(self.workers - 1)]
+                        for interp in interps:
+                            interp.allocate_tensors()
+                            pool.put(interp)
+                    # output shapes are known once allocated (the shaped files keep the square's)
+                    outputs = sorted(first.get_output_details(), key=lambda d: -int(d["shape"][-1]))
+                    if int(outputs[0]["shape"][1]) != (size[0] // STRIDE) * (size[1] // STRIDE):
+                        raise ValueError(f"{path}: {int(outputs[0]['shape'][1])} anchors is not one grid "
+                                         f"of stride {STRIDE} over {size[0]}x{size[1]} px")
+                    self._models[size] = (pool, outputs[0]["index"], outputs[1]["index"])
+        return self._models[size]
 
     def input_size(self, width: int, height: int, shaped: bool = True) -> tuple[int, int]:
         """The model input (w, h) a width x height image is letterboxed into: with `shaped`, the
         one of its orientation when there is one; else (and for square images) the square."""
         if shaped and width != height:
-            fits = [s for s in self._models if s[0] != s[1] and (s[0] > s[1]) == (width > height)]
+            fits = [s for s in self._spare if s[0] != s[1] and (s[0] > s[1]) == (width > height)]
             if fits:
                 return fits[0]
         return (self.side, self.side)
@@ -217,7 +239,7 @@ class FaceDetector:
 
     def raw(self, canvas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The model's (regressors (n, 16), score logits (n,)) for one input."""
-        pool, regressors, scores = self._models[(canvas.shape[2], canvas.shape[1])]
+        pool, regressors, scores = self._pool((canvas.shape[2], canvas.shape[1]))
         interp = pool.get()
         try:
             interp.set_tensor(interp.get_input_details()[0]["index"], canvas)

@@ -220,3 +220,15 @@ def test_model_is_verified_against_its_manifest(tmp_path):
         FaceDetector(tmp_path)
     with pytest.raises(ValueError, match="faces model not found"):
         FaceDetector(tmp_path / "missing")
+
+
+def test_interpreters_are_made_for_the_inputs_in_use_only():
+    """Each input's interpreters (about 10 MB each) are allocated on its first photo: a batch of
+    landscape photos never pays for the portrait and square ones."""
+    fresh = FaceDetector(workers=2)
+    assert fresh._models == {}
+    fresh.detect(Image.new("RGB", (400, 300), (90, 140, 200)))
+    assert list(fresh._models) == [(224, 192)]
+    fresh.detect(Image.new("RGB", (300, 400), (90, 140, 200)), tiles=True)  # square pass, quarters
+    assert sorted(fresh._models) == [(192, 192), (224, 192)]
+    assert fresh._models[(192, 192)][0].qsize() == 2  # one per worker
