@@ -173,7 +173,8 @@ class FaceDetector:
         for name in (self.manifest or {}).get("shaped", []):
             path = self.path.parent / name
             if not path.is_file():
-                raise ValueError(f"face model not found at {path} (listed in {self.path.with_suffix('.json')})")
+                manifest = self.path.with_suffix(".json")
+                raise ValueError(f"face model not found at {path} (listed in {manifest})")
             check_hash(path, self.manifest)
             self._check(path)
 

@@ -76,8 +76,8 @@ def prepare(records, model: SaliencyModel, detector: FaceDetector) -> list[dict]
         canvas, letterbox = detector.model_input(small)
         square, square_box = detector.model_input(small, shaped=False)  # the pass before 2026-12-07
         out.append({"size": (r.width, r.height), "map": model.predict(rgb), "raw": detector.raw(canvas),
-                    "letterbox": letterbox, "raw_square": detector.raw(square), "letterbox_square": square_box,
-                    "fixations": r.fixations,
+                    "letterbox": letterbox, "raw_square": detector.raw(square),
+                    "letterbox_square": square_box, "fixations": r.fixations,
                     "tiles": detector.tile_faces(small, (r.width, r.height)),  # the box's extra passes
                     "reference": evaluate_faces.reference_faces(detector, rgb)})
     return out
