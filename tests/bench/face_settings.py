@@ -108,10 +108,10 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
         if use_faces:
             found = detector.decode(*p["raw" + shaped], p["letterbox" + shaped], size)
             faces = evaluate_faces.face_array(found)
-            # the product's box also searches the quarters (tile_faces: the shipped tile score),
-            # with its whole-photo pass on the square input
+            # the product's box runs its whole-photo pass on the square input and also searches
+            # the quarters (tile_faces: the shipped tile score)
             square = detector.decode(*p["raw_square"], p["letterbox_square"], size)
-            box_faces = evaluate_faces.face_array(with_tiles(square, p["tiles"])) if box_tiles else faces
+            box_faces = evaluate_faces.face_array(with_tiles(square, p["tiles"]) if box_tiles else square)
         if len(p["reference"]):
             rows += _face_rows(work, size, faces, box_faces, p["reference"], setting, box_weight)
         weight = setting.get("face_weight", cropping.default_face_weight("window", size))
