@@ -76,11 +76,14 @@ class SmartCropper:
         w, h = image.size
         small = self._small(image)
         work = work_map(self.model.predict(small), w, h)
-        faces = tuple(self.detector.detect(small, (w, h)) if self.detector else ())
+        faces, candidates = self.detector.find(small, (w, h)) if self.detector else ((), ())
+        faces = tuple(faces)
         rows = np.array([[f.left, f.top, f.width, f.height] for f in faces]).reshape(-1, 4)
+        unsure = np.array([[f.left, f.top, f.width, f.height] for f in candidates]).reshape(-1, 4)
         results = []
         for t in targets:
-            box = cropping.find_box(work, (w, h), t.aspect, self.strategy, t.size or (1, 1), rows)
+            box = cropping.find_box(work, (w, h), t.aspect, self.strategy, t.size or (1, 1), rows,
+                                    candidates=unsure)
             results.append(CropResult(t.label, box, cropping.coverage(work, (w, h), box), faces,
                                       cropping.faces_cut(box, rows)))
         return results

@@ -68,12 +68,12 @@ def prepare_record(model: SaliencyModel, record, detector: FaceDetector | None =
     with Image.open(record.path) as im:
         rgb = to_rgb(im)
         rgb.load()  # to_rgb may hand back the file's own lazy image
-    faces = box_faces = reference = None
+    faces = box_faces = candidates = reference = None
     if detector is not None:
         if use_faces:  # as the product: the box always searches the quarters too
             small = shrink_for_model(rgb, model.input_size(*rgb.size))
-            found = detector.detect(small, (w, h))
-            faces = evaluate_faces.face_array(found)
+            found, unsure = detector.find(small, (w, h))
+            faces, candidates = evaluate_faces.face_array(found), evaluate_faces.face_array(unsure)
             box_faces = faces if detector.tiles else evaluate_faces.face_array(
                 detector.detect(small, (w, h), tiles=True))  # the box's passes: square and quarters
         reference = evaluate_faces.reference_faces(detector, rgb)
@@ -89,7 +89,7 @@ def prepare_record(model: SaliencyModel, record, detector: FaceDetector | None =
                     counts, (w, h), aspect, zoom, centre_tolerance=0.0)),
             }
     return {"record": record, "map": model.predict(rgb), "faces": faces, "box_faces": box_faces,
-            "reference": reference,
+            "candidates": candidates, "reference": reference,
             "density": density, "counts": counts, "fixed_crops": fixed,
             "centre": metrics.all_metrics(centre_prior(w, h), density, counts)}
 
@@ -104,17 +104,20 @@ def score_record(photo: dict, small: np.ndarray, edge_weight: float = 0.0,
     work = work_map(small, w, h)
     if reference is not None and len(reference):
         face_figure = evaluate_faces.face_numbers(work, (w, h), faces, reference, photo.get("box_faces"),
-                                                  edge_weight=edge_weight)
+                                                  photo.get("candidates"), edge_weight=edge_weight)
     out = {"model": metrics.all_metrics(upsample(small, w, h), photo["density"], photo["counts"]),
            "centre": photo["centre"], "crops": {}}
     work, widened = cropping.with_faces(work, (w, h), faces,
                                         weight=cropping.default_face_weight("window", (w, h)))
+    unsure = photo.get("candidates")
+    if unsure is not None and len(unsure):
+        unsure = cropping.widen_faces(unsure, (w, h), clip=False, top=cropping.DEFAULTS["face_margin_top"])
     for ratio in CROP_RATIOS:
         aspect = parse_ratio(ratio).aspect
         for zoom in ZOOMS:
             key = f"{ratio}@{zoom:g}"
             model_box = cropping.best_window(work, (w, h), aspect, zoom, widened, edge_weight,
-                                             centre_tolerance=centre_tolerance)
+                                             centre_tolerance=centre_tolerance, candidates=unsure)
             out["crops"][key] = {"model": share_inside(record.fixations, model_box),
                                  **photo["fixed_crops"][key]}
     out["faces"] = face_figure

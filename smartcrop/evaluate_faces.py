@@ -60,11 +60,13 @@ def can_avoid_cut(faces: np.ndarray, image_size: tuple[int, int], width: int, he
 
 
 def face_numbers(work: np.ndarray, size: tuple[int, int], faces: np.ndarray | None,
-                 reference: np.ndarray, box_faces: np.ndarray | None = None, **settings) -> dict:
+                 reference: np.ndarray, box_faces: np.ndarray | None = None,
+                 candidates: np.ndarray | None = None, **settings) -> dict:
     """Per ratio (largest windows), for `window` and `box` with the product's `faces` (None:
     faces off; `box_faces`: the box's own, as the product's box searches tiles, default
-    `faces`): whether the crop cuts a reference face, the share of reference face area kept
-    (all faces, and faces the crop touches), and whether the limit forces a cut."""
+    `faces`; `candidates`: the window's unsure faces): whether the crop cuts a reference face,
+    the share of reference face area kept (all faces, and faces the crop touches), and whether
+    the limit forces a cut."""
     out = {}
     areas = reference[:, 2] * reference[:, 3]
     for ratio in ("1:1", "16:9", "9:16", "4:5", "1.91:1"):
@@ -72,7 +74,8 @@ def face_numbers(work: np.ndarray, size: tuple[int, int], faces: np.ndarray | No
         row = {"limit": float(not can_avoid_cut(reference, size, *cropping.largest_window(*size, aspect)))}
         for strategy in ("window", "box"):
             found = box_faces if strategy == "box" and box_faces is not None else faces
-            box = cropping.find_box(work, size, aspect, strategy, faces=found, **settings)
+            box = cropping.find_box(work, size, aspect, strategy, faces=found,
+                                    candidates=candidates if strategy == "window" else None, **settings)
             shares = inside_shares(reference, box)
             touched = shares > 0
             row[f"{strategy}_cut"] = float(cuts(shares))

@@ -12,6 +12,7 @@ from smartcrop.saliency import upsample
 VIEW_SIDE = 1024
 VIEW_MIN = 512  # smaller photos are enlarged by a whole factor, pixels kept sharp, to at least this
 FACE_COLOUR = (255, 40, 40)  # face boxes: red, dashed, so they read apart from crop boxes
+UNSURE_COLOUR = (255, 200, 60)  # unsure faces (the window's candidates): yellow, dashed, thin
 COLOURS = [(0, 200, 255), (255, 80, 200), (120, 255, 60), (255, 170, 0), (255, 255, 255),
            (160, 120, 255)]
 
@@ -27,10 +28,10 @@ def heat_colours(values: np.ndarray) -> np.ndarray:
 
 
 def draw_overlay(photo: Image.Image, saliency: np.ndarray, image_size: tuple[int, int],
-                 boxes: dict[str, Box], faces=()) -> Image.Image:
+                 boxes: dict[str, Box], faces=(), candidates=()) -> Image.Image:
     """An RGB view (long side <= 1024; a small photo enlarged to at least 512) with heat map
-    blended in, labelled crop boxes and the face boxes (anything with left, top, width, height
-    in image pixels) dashed in red."""
+    blended in, labelled crop boxes, the face boxes (anything with left, top, width, height
+    in image pixels) dashed in red and the unsure faces (`candidates`) thinner in yellow."""
     photo = photo.convert("RGB")
     long_side = max(photo.size)
     if long_side < VIEW_MIN:  # a thumbnail's view would be too small to read its boxes
@@ -50,9 +51,10 @@ def draw_overlay(photo: Image.Image, saliency: np.ndarray, image_size: tuple[int
     draw = ImageDraw.Draw(out)
     fx, fy = view_size[0] / image_size[0], view_size[1] / image_size[1]
     width = max(2, view_size[0] // 300)
-    for f in faces:
-        _dashed_rect(draw, (f.left * fx, f.top * fy, (f.left + f.width) * fx, (f.top + f.height) * fy),
-                     FACE_COLOUR, max(1, width - 1))
+    for group, colour, line in ((candidates, UNSURE_COLOUR, 1), (faces, FACE_COLOUR, max(1, width - 1))):
+        for f in group:
+            _dashed_rect(draw, (f.left * fx, f.top * fy, (f.left + f.width) * fx, (f.top + f.height) * fy),
+                         colour, line)
     merged: dict[Box, list[str]] = {}
     for label, b in boxes.items():  # identical boxes share one rectangle and one label
         merged.setdefault(b, []).append(label)

@@ -236,15 +236,18 @@ class Cropper:
         decoded = images.decode_for_model(item.path, info)
         small = images.shrink_for_model(decoded, self.model.input_size(*decoded.size))
         saliency = self.model.predict(small)
-        # Faces from the same small image (a few ms), in upright full-image pixels.
-        faces = self.detector.detect(small, (info.width, info.height)) if self.detector else None
+        # Faces from the same small image (a few ms), in upright full-image pixels; candidates
+        # are boxes the detector is unsure of, which the window spares where it costs little.
+        faces, candidates = (self.detector.find(small, (info.width, info.height)) if self.detector
+                             else (None, []))
         face_rows = np.array([[f.left, f.top, f.width, f.height] for f in faces or ()]).reshape(-1, 4)
+        unsure = np.array([[f.left, f.top, f.width, f.height] for f in candidates]).reshape(-1, 4)
         animated = info.frames > 1 and outputs[self.options.targets[0]].suffix in (".gif", ".webp")
         work = work_map(saliency, info.width, info.height)
-        boxes = {t: self._box(work, info, t, overrides[t], face_rows) for t in self.options.targets}
+        boxes = {t: self._box(work, info, t, overrides[t], face_rows, unsure) for t in self.options.targets}
         fits = {t: self._fit(work, info, boxes[t], overrides[t], face_rows) for t in self.options.targets}
         boxes.update({t: cropping.Box(0, 0, info.width, info.height) for t in fits if fits[t] == "pad"})
-        self._write_extras(item, info, saliency, boxes, faces)
+        self._write_extras(item, info, saliency, boxes, faces, candidates)
         if self.options.report:
             from smartcrop.report import write_thumbnails
 
@@ -310,14 +313,15 @@ class Cropper:
                               padding.faces_lost(box, faces) if faces is not None else None)
 
     def _box(self, work: np.ndarray, info: ImageInfo, target: Target,
-             override: focus.Focus | None = None, faces: np.ndarray | None = None) -> cropping.Box:
+             override: focus.Focus | None = None, faces: np.ndarray | None = None,
+             candidates: np.ndarray | None = None) -> cropping.Box:
         # The box strategy grows small boxes to the output size rather than upscale later.
         min_size = target.size or (1, 1)
         if override:
             return cropping.focus_box((info.width, info.height), target.aspect, override.point,
                                       override.box, self.options.strategy, min_size)
         return cropping.find_box(work, (info.width, info.height), target.aspect,
-                                 self.options.strategy, min_size, faces)
+                                 self.options.strategy, min_size, faces, candidates=candidates)
 
     def _write_crops(self, item, info, outputs, boxes, todo, animated, full, fits=None) -> dict[Target, str]:
         """Write the outputs in `todo` (existing ones already refused); returns the reason for
@@ -414,7 +418,7 @@ class Cropper:
                 f"{self.options.max_upscale:g}x (see --max-upscale, --no-upscale"
                 f"{'' if fit == 'pad' else ', --fit pad'})")
 
-    def _write_extras(self, item, info, saliency, boxes, faces=None) -> None:
+    def _write_extras(self, item, info, saliency, boxes, faces=None, candidates=()) -> None:
         """The saliency map (8-bit PNG, the upright image's size) and the debug overlay, if asked."""
         if self.options.save_saliency:
             from smartcrop.saliency import to_png_array
@@ -433,7 +437,7 @@ class Cropper:
             path = self.options.debug / item.stem.parent / f"{item.stem.name}.jpg"
             view = images.load_for_model(item.path, info, (VIEW_SIDE, VIEW_SIDE))
             overlay = draw_overlay(view, saliency, (info.width, info.height),
-                                   {t.label: b for t, b in boxes.items()}, faces or ())
+                                   {t.label: b for t, b in boxes.items()}, faces or (), candidates)
             self._save_extra(overlay, path)
 
     @staticmethod

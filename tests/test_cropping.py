@@ -729,6 +729,46 @@ def test_soft_face_rule_matches_brute_force(saliency, data, penalty):
     assert value(box.left, box.top) == pytest.approx(best)
 
 
+@FAST
+@given(saliency=maps(12, 2), data=st.data(), penalty=st.sampled_from([0.005, 0.01, 0.1, 1.0]))
+def test_candidates_cost_matches_brute_force(saliency, data, penalty):
+    """Unsure faces (candidates): among the positions the strict rule allows for the faces, the
+    window maximises saliency minus penalty x the map's total for each candidate, by the share
+    of it cut; checked against every position."""
+    mh, mw = saliency.shape
+    faces, unsure = data.draw(int_faces(mw, mh)), data.draw(int_faces(mw, mh))
+    w, h = data.draw(st.integers(1, mw)), data.draw(st.integers(1, mh))
+    whole = DEFAULTS["margin_whole"]
+    box = place_window(saliency, (mw, mh), w, h, np.array(faces, dtype=float),
+                       candidates=np.array(unsure, dtype=float), candidate_penalty=penalty)
+    positions = [(x, y) for y in range(mh - h + 1) for x in range(mw - w + 1)]
+    least = min(_brute_cut(faces, x, y, w, h, whole) for x, y in positions)
+    assert _brute_cut(faces, box.left, box.top, w, h, whole) == pytest.approx(least)
+
+    def value(x, y):
+        shares = sum(_brute_cut([f], x, y, w, h, whole) / (f[2] * f[3]) for f in unsure)
+        return float(saliency[y:y + h, x:x + w].sum()) - penalty * float(saliency.sum()) * shares
+
+    best = max(value(x, y) for x, y in positions if _brute_cut(faces, x, y, w, h, whole) <= least + 1e-9)
+    assert value(box.left, box.top) == pytest.approx(best)
+
+
+def test_window_spares_a_candidate_only_where_it_costs_little():
+    """An unsure face at the end of the salient band: the window steps off it when that loses
+    a little saliency (a faint column), and cuts it when sparing it would lose much more than
+    its penalty. A sure face is never cut (the rule, not a cost)."""
+    sal = np.full((10, 20), 0.01)
+    sal[:, :9] = 1.0  # best 10x10 window without faces: columns 0..9, ending in the candidate
+    unsure = np.array([[8.0, 2.0, 4.0, 4.0]])  # columns 8..11
+    assert place_window(sal, (20, 10), 10, 10).left == 0
+    spared = place_window(sal, (20, 10), 10, 10, candidates=unsure, candidate_penalty=0.5)
+    assert spared.left == 2 and faces_cut(spared, unsure) == 0  # holds it whole
+    assert place_window(sal, (20, 10), 10, 10, candidates=unsure, candidate_penalty=0.01).left == 0
+    assert find_box(sal, (20, 10), 1.0, candidates=unsure).left == 0  # default penalty: too costly
+    # find_box widens candidates like faces; the box strategy does not use them
+    assert find_box(sal, (20, 10), 1.0, "box", candidates=unsure) == find_box(sal, (20, 10), 1.0, "box")
+
+
 def test_soft_face_rule_cuts_only_for_a_large_gain():
     """A face at the edge of the salient band: a small penalty lets the window cut it for the
     band; the strict rule (infinite penalty, the default) and a large penalty do not."""

@@ -167,6 +167,29 @@ def test_tiles_find_a_group_of_small_faces_the_single_pass_misses(detector):
     assert all(f.score >= 0.75 for f in faces)  # the quarters' own threshold
 
 
+def test_candidates_are_the_faces_the_pass_is_unsure_of(detector):
+    """Six faces of 5.3% of the long side: the single pass is sure of one and scores four more
+    from 0.2 to 0.4. `find` returns those as candidates (and may add a box on no face), apart
+    from the sure face."""
+    photo, centres = _group(370, (1400, 1050))
+    faces, unsure = detector.find(photo)
+    assert faces == detector.detect(photo) and len(faces) == 1
+    assert all(0.2 <= f.score < 0.4 for f in unsure)
+    sure, maybe = _on_faces(faces, centres), _on_faces(unsure, centres)
+    assert sum(n > 0 for n in maybe) == 4 and not any(a and b for a, b in zip(sure, maybe, strict=True))
+    assert FaceDetector(candidate_score=None).find(photo) == (faces, [])
+    assert detector.find(photo, candidates=False) == (faces, [])
+
+
+def test_no_candidates_without_a_face_the_pass_is_sure_of(detector):
+    """Larger photo, smaller faces: nothing scores 0.4, a few boxes score 0.2-0.4, and with no
+    sure face they are not candidates."""
+    photo, _ = _group(420, (1600, 1200))
+    canvas, letterbox = detector.model_input(photo)
+    assert detector.decode(*detector.raw(canvas), letterbox, photo.size, 0.2)
+    assert detector.find(photo) == ([], [])
+
+
 def test_tiles_keep_a_large_face_once_and_report_full_image_pixels(detector):
     im = _rgb("astronaut.png")
     tiled = FaceDetector(tiles=True)

@@ -97,3 +97,14 @@ def test_overlay_outlines_faces_dashed_in_red():
     top = out[100, 200:400]  # the top edge: dashes of the face colour with gaps between
     is_red = (np.abs(top - FACE_COLOUR).sum(axis=1) < 30)
     assert 0.3 < is_red.mean() < 0.7
+
+
+def test_overlay_outlines_unsure_faces_in_yellow():
+    from smartcrop.faces import Face
+    from smartcrop.overlay import UNSURE_COLOUR
+
+    out = np.asarray(draw_overlay(photo((800, 600)), _uniform(), (1600, 1200), {}, [],
+                                  [Face(400.0, 200.0, 400.0, 400.0, 0.3)])).astype(int)
+    top = out[100, 200:400]  # the top edge, one pixel thick: yellow dashes
+    is_yellow = (np.abs(top - UNSURE_COLOUR).sum(axis=1) < 30)
+    assert 0.3 < is_yellow.mean() < 0.7

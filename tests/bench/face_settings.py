@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from smartcrop import cropping, evaluate, evaluate_faces  # noqa: E402
-from smartcrop.faces import FaceDetector, iou, with_tiles  # noqa: E402
+from smartcrop import faces as faces_module  # noqa: E402
+from smartcrop.faces import FaceDetector, iou, quarters, with_tiles  # noqa: E402
 from smartcrop.fixations import fixation_counts, gaussian_blur, load_datasets  # noqa: E402
 from smartcrop.images import shrink_for_model, to_rgb  # noqa: E402
 from smartcrop.options import parse_ratio  # noqa: E402
@@ -62,6 +63,16 @@ SETTINGS = [
     # the map blurred before the searches (sigma, share of its long side): the model's errors
     # in where the mass sits, spread as a Gaussian (session 23)
     {"map_blur": 0.02}, {"map_blur": 0.04}, {"map_blur": 0.08},
+    # the window's unsure faces (session 27): none (before), other scores and penalties
+    {"candidates": None}, {"candidates": 0.1}, {"candidates": 0.3},
+    {"candidate_penalty": 0.005}, {"candidate_penalty": 0.02},
+    # extra passes for the window's faces (session 27; over the detector's 6 ms budget): the
+    # quarters (0.75, as --thorough), or two halves on the shaped inputs; always, or only
+    # when the whole-photo pass found a face / one under 8% of the long side
+    {"window_tiles": {"tiles": "quarters"}}, {"window_tiles": {"tiles": "halves"}},
+    {"window_tiles": {"tiles": "halves", "min_score": 0.6}},
+    {"window_tiles": {"tiles": "halves", "when": "any"}},
+    {"window_tiles": {"tiles": "halves", "when": "small", "small": 0.08}},
 ]
 
 
@@ -79,7 +90,30 @@ def prepare(records, model: SaliencyModel, detector: FaceDetector) -> list[dict]
                     "letterbox": letterbox, "raw_square": detector.raw(square),
                     "letterbox_square": square_box, "fixations": r.fixations,
                     "tiles": detector.tile_faces(small, (r.width, r.height)),  # the box's extra passes
+                    # raw outputs of extra passes the window was scored with (session 27)
+                    "raw_quarters": _tile_passes(detector, small, (r.width, r.height), quarters, False),
+                    "raw_halves": _tile_passes(detector, small, (r.width, r.height), halves, True),
                     "reference": evaluate_faces.reference_faces(detector, rgb)})
+    return out
+
+
+def halves(width: int, height: int, share: float = 2 / 3) -> list[tuple[int, int, int, int]]:
+    """Two overlapping tiles along the long side, `share` of it, the whole short side: on the
+    input of their shape they see a 4:3 photo's faces as large as the quarters do, in 2 calls."""
+    if width >= height:
+        tw = round(width * share)
+        return [(0, 0, tw, height), (width - tw, 0, width, height)]
+    th = round(height * share)
+    return [(0, 0, width, th), (0, height - th, width, height)]
+
+
+def _tile_passes(detector: FaceDetector, small: Image.Image, size, tiles, shaped: bool) -> list:
+    """Per tile of `small`: raw outputs, letterbox, the tile's size and offset in photo pixels."""
+    fx, fy = size[0] / small.width, size[1] / small.height
+    out = []
+    for x0, y0, x1, y1 in tiles(small.width, small.height):
+        canvas, box = detector.model_input(small.crop((x0, y0, x1, y1)), shaped=shaped)
+        out.append((detector.raw(canvas), box, ((x1 - x0) * fx, (y1 - y0) * fy), (x0 * fx, y0 * fy)))
     return out
 
 
@@ -92,6 +126,9 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
         with mock.patch.object(cropping, "widen_faces", lambda *a, clip=True, **k: widen(*a, **k)):
             return score(photos, detector, setting)
     use_faces = setting.pop("faces", True)
+    extra = setting.pop("window_tiles", None)  # extra passes for the window's faces (below)
+    # the window's unsure faces: boxes scoring from this to min_score (None: none, before 2026-12-07)
+    cand_score = setting.pop("candidates", faces_module.DEFAULTS["candidate_score"])
     box_tiles = setting.pop("box_tiles", True)  # False: the box's faces from the one pass (before session 22)
     shaped = "" if setting.pop("shaped", True) else "_square"  # False: the square pass (before 2026-12-07)
     detector.min_score = setting.pop("min_score", 0.4)
@@ -99,28 +136,40 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
     box_weight = setting.pop("box_face_weight", None)
     blur = setting.pop("map_blur", 0.0)
     rows, kept, with_face, peak_cut, boxes = [], {1.0: [], 0.6: []}, [], {1.0: [], 0.6: []}, []
+    triggered = 0
     for p in photos:
         size = p["size"]
         work = work_map(p["map"], *size)
         if blur:
             work = gaussian_blur(work, blur * max(work.shape))
-        faces = box_faces = None
+        faces = box_faces = cands = None
         if use_faces:
             found = detector.decode(*p["raw" + shaped], p["letterbox" + shaped], size)
+            if extra is not None and _wants_tiles(found, size, extra):
+                triggered += 1
+                found = with_tiles(found, _tile_faces(p["raw_" + extra["tiles"]], detector, size,
+                                                      extra.get("min_score", 0.75)))
             faces = evaluate_faces.face_array(found)
+            detector.candidate_score = cand_score
+            cands = evaluate_faces.face_array(detector.candidates(
+                *p["raw" + shaped], p["letterbox" + shaped], size, found))
             # the product's box runs its whole-photo pass on the square input and also searches
             # the quarters (tile_faces: the shipped tile score)
             square = detector.decode(*p["raw_square"], p["letterbox_square"], size)
             box_faces = evaluate_faces.face_array(with_tiles(square, p["tiles"]) if box_tiles else square)
         if len(p["reference"]):
-            rows += _face_rows(work, size, faces, box_faces, p["reference"], setting, box_weight)
+            rows += _face_rows(work, size, faces, box_faces, p["reference"], setting, box_weight, cands)
         weight = setting.get("face_weight", cropping.default_face_weight("window", size))
         window_work, widened = cropping.with_faces(
             work, size, faces, setting.get("face_margin", 0.2), weight,
             setting.get("face_margin_top", cropping.DEFAULTS["face_margin_top"]))
         counts = fixation_counts(p["fixations"], *size)
         whole = setting.get("margin_whole", cropping.DEFAULTS["margin_whole"])
-        box_kw = {k: v for k, v in setting.items() if k not in ("face_weight", "edge_weight", "window_peak")}
+        box_kw = {k: v for k, v in setting.items()
+                  if k not in ("face_weight", "edge_weight", "window_peak", "candidate_penalty")}
+        if cands is not None and len(cands):
+            cands = cropping.widen_faces(cands, size, setting.get("face_margin", 0.2), setting.get(
+                "face_margin_top", cropping.DEFAULTS["face_margin_top"]), clip=False)
         if box_weight is not None:
             box_kw["face_weight"] = box_weight
         for ratio in evaluate.CROP_RATIOS:
@@ -132,7 +181,10 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
                 model = cropping.best_window(window_work, size, aspect, zoom, widened,
                                              setting.get("edge_weight", 0.0),
                                              setting.get("face_penalty", math.inf), margin_whole=whole,
-                                             peak_level=setting.get("window_peak"))
+                                             peak_level=setting.get("window_peak"), candidates=cands,
+                                             candidate_penalty=setting.get(
+                                                 "candidate_penalty",
+                                                 cropping.DEFAULTS["candidate_penalty"]))
                 peak_cut[zoom].append(_cuts_peak(window_work, size, model))
                 kept[zoom].append([evaluate.share_inside(p["fixations"], b) for b in (
                     model, evaluate.centred_box(size, aspect, zoom),
@@ -143,6 +195,7 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
     result = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     # the box strategy's crops on every photo: the share of fixations inside, the share of the photo
     result["box_fixations"], result["box_area"] = (float(v) for v in np.mean(boxes, axis=0))
+    result["window_tiles_share"] = triggered / len(photos)  # photos given the extra passes
     with_face = np.array(with_face)
     for zoom, values in kept.items():
         values = np.array(values)
@@ -155,6 +208,27 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
         result[f"face_photos_gap@{zoom:g}"] = float((m - c) / (o - c))
         result[f"peak_cut@{zoom:g}"] = float(np.mean(peak_cut[zoom]))
     return result
+
+
+def _wants_tiles(found, size, extra: dict) -> bool:
+    """Whether the window's faces get the extra passes: "always", when the whole-photo pass
+    found "any" face, at least `count` faces, or one under `small` of the long side."""
+    when = extra.get("when", "always")
+    if when == "always":
+        return True
+    if when == "any":
+        return bool(found)
+    if when == "count":
+        return len(found) >= extra["count"]
+    if when == "small":
+        return any(min(f.width, f.height) < extra["small"] * max(size) for f in found)
+    raise ValueError(f"unknown trigger {when!r}")
+
+
+def _tile_faces(passes, detector: FaceDetector, size, min_score: float) -> list:
+    """Faces of the cached extra passes (raw outputs, letterbox, tile size, offset), at `min_score`."""
+    return [(f, ox, oy) for raw, letterbox, tile_size, (ox, oy) in passes
+            for f in detector.decode(*raw, letterbox, tile_size, min_score, size)]
 
 
 def _cuts_peak(saliency: np.ndarray, size, box: cropping.Box, level: float = 0.7) -> bool:
@@ -214,11 +288,12 @@ def limit_oracle(photos: list[dict], allowed_cuts: float = 0.02, step: int = 4) 
             f"oracle_cutting_{allowed_cuts:g}": float(r[:, 0].mean() - loss[k:].sum() / len(r))}
 
 
-def _face_rows(work, size, faces, box_faces, reference, setting, box_weight) -> list[dict]:
+def _face_rows(work, size, faces, box_faces, reference, setting, box_weight, cands=None) -> list[dict]:
     """Per ratio (largest windows): cuts and face area kept for window and box, and the limit.
     `face_weight` in `setting` is the window's; `box_weight` the box's (None: its default)."""
-    per_strategy = {"window": dict(setting),
-                    "box": {k: v for k, v in setting.items() if k != "face_weight"}}
+    per_strategy = {"window": dict(setting, candidates=cands),
+                    "box": {k: v for k, v in setting.items()
+                            if k not in ("face_weight", "candidate_penalty")}}
     if box_weight is not None:
         per_strategy["box"]["face_weight"] = box_weight
     areas = reference[:, 2] * reference[:, 3]

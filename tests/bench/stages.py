@@ -56,12 +56,17 @@ def _one_photo(sc: dict[str, Any], model, detector, photo: Path, aspects: dict[s
     small = _timed(lambda: images.shrink_for_model(decoded, model.input_size(*decoded.size)), t[STAGES[2]])
     smap = _timed(lambda: model.predict(small), t[STAGES[3]])
     size = (info.width, info.height)
-    found_faces = _timed(lambda: detector.detect(small, size), t[STAGES[4]])  # same small image
+    # same small image; since 2026-12-07 the pipeline also takes the unsure faces (`find`)
+    if hasattr(detector, "find"):
+        found_faces, unsure = _timed(lambda: detector.find(small, size), t[STAGES[4]])
+        extra = {"candidates": [[f.left, f.top, f.width, f.height] for f in unsure]}
+    else:  # a baseline checkout from before
+        found_faces, extra = _timed(lambda: detector.detect(small, size), t[STAGES[4]]), {}
     rows = [[f.left, f.top, f.width, f.height] for f in found_faces]
 
     def search() -> dict:  # as the pipeline: one work map, a box and its score per target
         work = saliency.work_map(smap, *size)
-        found = {k: cropping.find_box(work, size, a, faces=rows) for k, a in aspects.items()}
+        found = {k: cropping.find_box(work, size, a, faces=rows, **extra) for k, a in aspects.items()}
         for box in found.values():
             cropping.coverage(work, size, box)
         return found
