@@ -310,9 +310,9 @@ class FaceDetector:
         if not faces or self.candidate_score is None or self.candidate_score >= self.min_score:
             return []
         low = self.decode(regressors, logits, letterbox, image_size, self.candidate_score)
-        corners = np.array([f.corners() for f in faces]).reshape(-1, 4)
-        return [f for f in low if f.score < self.min_score
-                and not (len(corners) and iou(np.array(f.corners()), corners).max() > 0.3)]
+        corners = np.array([f.corners() for f in faces])
+        return [f for f in low
+                if f.score < self.min_score and iou(np.array(f.corners()), corners).max() <= 0.3]
 
     def add_tiles(self, faces: list[Face], image: Image.Image, image_size: tuple[int, int]) -> list[Face]:
         """The whole-photo pass's `faces` merged with the quarters' (`tile_faces`)."""
