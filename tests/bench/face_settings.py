@@ -73,6 +73,11 @@ SETTINGS = [
     {"window_tiles": {"tiles": "halves", "min_score": 0.6}},
     {"window_tiles": {"tiles": "halves", "when": "any"}},
     {"window_tiles": {"tiles": "halves", "when": "small", "small": 0.08}},
+    # the box's extra passes as halves (two calls) instead of the quarters (four), after the
+    # square or the shaped whole-photo pass (session 27)
+    {"box_passes": {"tiles": "halves", "min_score": 0.6}},
+    {"box_passes": {"tiles": "halves", "min_score": 0.6, "shaped": True}},
+    {"box_passes": {"tiles": "halves", "min_score": 0.75}},
 ]
 
 
@@ -129,6 +134,7 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
     extra = setting.pop("window_tiles", None)  # extra passes for the window's faces (below)
     # the window's unsure faces: boxes scoring from this to min_score (None: none, before 2026-12-07)
     cand_score = setting.pop("candidates", faces_module.DEFAULTS["candidate_score"])
+    box_passes = setting.pop("box_passes", None)  # e.g. {"tiles": "halves", "min_score": 0.6}
     box_tiles = setting.pop("box_tiles", True)  # False: the box's faces from the one pass (before session 22)
     shaped = "" if setting.pop("shaped", True) else "_square"  # False: the square pass (before 2026-12-07)
     detector.min_score = setting.pop("min_score", 0.4)
@@ -157,6 +163,11 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
             # the quarters (tile_faces: the shipped tile score)
             square = detector.decode(*p["raw_square"], p["letterbox_square"], size)
             box_faces = evaluate_faces.face_array(with_tiles(square, p["tiles"]) if box_tiles else square)
+            if box_passes is not None:  # other extra passes for the box (session 27)
+                whole = square if not box_passes.get("shaped") else detector.decode(
+                    *p["raw"], p["letterbox"], size)
+                box_faces = evaluate_faces.face_array(with_tiles(whole, _tile_faces(
+                    p["raw_" + box_passes["tiles"]], detector, size, box_passes.get("min_score", 0.75))))
         if len(p["reference"]):
             rows += _face_rows(work, size, faces, box_faces, p["reference"], setting, box_weight, cands)
         weight = setting.get("face_weight", cropping.default_face_weight("window", size))
