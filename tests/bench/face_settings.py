@@ -10,6 +10,8 @@ centre crop and the fixation oracle for gap closed. Needs ../shared/datasets.
 
 `--val-dataset X --weights DIR` scores a leave-one-dataset-out fold's model on all of X;
 `--portrait-cuts` scores 3:4 portrait cuts of those photos instead (tests/bench/portrait_canvas.py).
+`--cache` files written before 2026-12-07 (session 27) lack the extra passes that the
+"window_tiles" and "box_passes" settings score: write them again.
 """
 
 from __future__ import annotations
