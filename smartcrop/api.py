@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from smartcrop import cropping
-from smartcrop.faces import Face, FaceDetector
+from smartcrop.faces import Face, FaceDetector, face_array
 from smartcrop.images import shrink_for_model
 from smartcrop.options import Target, parse_ratio, parse_size
 from smartcrop.saliency import SaliencyModel, upsample, work_map
@@ -78,8 +78,7 @@ class SmartCropper:
         work = work_map(self.model.predict(small), w, h)
         faces, candidates = self.detector.find(small, (w, h)) if self.detector else ((), ())
         faces = tuple(faces)
-        rows = np.array([[f.left, f.top, f.width, f.height] for f in faces]).reshape(-1, 4)
-        unsure = np.array([[f.left, f.top, f.width, f.height] for f in candidates]).reshape(-1, 4)
+        rows, unsure = face_array(faces), face_array(candidates)
         results = []
         for t in targets:
             box = cropping.find_box(work, (w, h), t.aspect, self.strategy, t.size or (1, 1), rows,

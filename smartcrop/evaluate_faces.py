@@ -13,17 +13,11 @@ import numpy as np
 from PIL import Image
 
 from smartcrop import cropping
-from smartcrop.faces import Face, FaceDetector, merge_faces, quarters
+from smartcrop.faces import FaceDetector, face_array, merge_faces, quarters
 from smartcrop.options import parse_ratio
 
 REFERENCE_SCORE = 0.75  # reference faces: "confident" detections
 CUT_RANGE = (0.1, 0.9)  # a face is cut when this share of its box lies inside the crop
-
-
-def face_array(faces: list[Face]) -> np.ndarray:
-    """(n, 4) rows of left, top, width, height."""
-    return np.array([[f.left, f.top, f.width, f.height] for f in faces],
-                    dtype=np.float64).reshape(-1, 4)
 
 
 def reference_faces(detector: FaceDetector, image: Image.Image) -> np.ndarray:

@@ -374,3 +374,8 @@ def merge_faces(found: list[tuple[Face, float, float]], threshold: float = 0.3) 
 def with_tiles(faces: list[Face], tiles: list[tuple[Face, float, float]]) -> list[Face]:
     """A whole-photo pass's `faces` merged with the quarters' (`FaceDetector.tile_faces`)."""
     return merge_faces([(f, 0.0, 0.0) for f in faces] + tiles)
+
+
+def face_array(faces) -> np.ndarray:
+    """(n, 4) rows of left, top, width, height: faces as the crop searches take them."""
+    return np.array([[f.left, f.top, f.width, f.height] for f in faces], dtype=np.float64).reshape(-1, 4)

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from smartcrop import cropping, focus, images, metadata, padding
-from smartcrop.faces import FaceDetector
+from smartcrop.faces import FaceDetector, face_array
 from smartcrop.images import ImageError, ImageInfo
 from smartcrop.options import CropOptions, Target
 from smartcrop.saliency import SaliencyModel, work_map
@@ -240,8 +240,7 @@ class Cropper:
         # are boxes the detector is unsure of, which the window spares where it costs little.
         faces, candidates = (self.detector.find(small, (info.width, info.height)) if self.detector
                              else (None, []))
-        face_rows = np.array([[f.left, f.top, f.width, f.height] for f in faces or ()]).reshape(-1, 4)
-        unsure = np.array([[f.left, f.top, f.width, f.height] for f in candidates]).reshape(-1, 4)
+        face_rows, unsure = face_array(faces or ()), face_array(candidates)
         animated = info.frames > 1 and outputs[self.options.targets[0]].suffix in (".gif", ".webp")
         work = work_map(saliency, info.width, info.height)
         boxes = {t: self._box(work, info, t, overrides[t], face_rows, unsure) for t in self.options.targets}
