@@ -76,7 +76,8 @@ class SmartCropper:
         w, h = image.size
         small = self._small(image)
         work = work_map(self.model.predict(small), w, h)
-        faces, candidates = self.detector.find(small, (w, h)) if self.detector else ((), ())
+        faces, candidates = (self.detector.find(small, (w, h), candidates=self.strategy == "window")
+                             if self.detector else ((), ()))
         faces = tuple(faces)
         rows, unsure = face_array(faces), face_array(candidates)
         results = []

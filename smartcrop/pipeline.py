@@ -237,9 +237,11 @@ class Cropper:
         small = images.shrink_for_model(decoded, self.model.input_size(*decoded.size))
         saliency = self.model.predict(small)
         # Faces from the same small image (a few ms), in upright full-image pixels; candidates
-        # are boxes the detector is unsure of, which the window spares where it costs little.
-        faces, candidates = (self.detector.find(small, (info.width, info.height)) if self.detector
-                             else (None, []))
+        # are boxes the detector is unsure of, which the window spares where it costs little
+        # (the box strategy does not use them, so they are not looked for).
+        faces, candidates = (self.detector.find(small, (info.width, info.height),
+                                                candidates=self.options.strategy == "window")
+                             if self.detector else (None, []))
         face_rows, unsure = face_array(faces or ()), face_array(candidates)
         animated = info.frames > 1 and outputs[self.options.targets[0]].suffix in (".gif", ".webp")
         work = work_map(saliency, info.width, info.height)
