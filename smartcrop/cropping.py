@@ -174,7 +174,8 @@ def best_window(saliency: np.ndarray, image_size: tuple[int, int], aspect: float
                 margin_whole: float = DEFAULTS["margin_whole"],
                 peak_level: float | None = DEFAULTS["window_peak"],
                 candidates: Faces | None = None,
-                candidate_penalty: float = DEFAULTS["candidate_penalty"]) -> Box:
+                candidate_penalty: float = DEFAULTS["candidate_penalty"],
+                cores: Faces | None = None) -> Box:
     """The window of `aspect` (sides `zoom` times the largest) covering the most saliency,
     among the positions cutting the least face area (see `place_window`).
 
@@ -189,7 +190,7 @@ def best_window(saliency: np.ndarray, image_size: tuple[int, int], aspect: float
     return place_window(saliency, image_size, w, h, faces, edge_weight=edge_weight,
                         face_penalty=face_penalty, centre_tolerance=centre_tolerance,
                         margin_whole=margin_whole, peak_level=peak_level,
-                        candidates=candidates, candidate_penalty=candidate_penalty)
+                        candidates=candidates, candidate_penalty=candidate_penalty, cores=cores)
 
 
 def _shrink(width: int, height: int, aspect: float, zoom: float) -> tuple[int, int]:
@@ -200,6 +201,11 @@ def _shrink(width: int, height: int, aspect: float, zoom: float) -> tuple[int, i
     return w, max(1, min(height, round(w / aspect)))
 
 
+# Face areas (square pixels) closer than this are equal: widened boxes have fractional sides,
+# and the same area summed two ways can differ in its last bits; such ties go to saliency.
+TIE = 1e-6
+
+
 def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
                  height: int, faces: Faces | None = None, within: tuple | None = None,
                  edge_weight: float = DEFAULTS["edge_weight"],
@@ -207,13 +213,17 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
                  centre_tolerance: float = DEFAULTS["centre_tolerance"],
                  margin_whole: float = DEFAULTS["margin_whole"],
                  peak_level: float | None = None, candidates: Faces | None = None,
-                 candidate_penalty: float = DEFAULTS["candidate_penalty"]) -> Box:
+                 candidate_penalty: float = DEFAULTS["candidate_penalty"],
+                 cores: Faces | None = None) -> Box:
     """Slide a width x height window (image pixels) to the position of maximum covered saliency.
 
     With `faces`, only positions cutting the least face area compete (none, when any position
     cuts none); with a finite `face_penalty`, cuts are instead subtracted from the score
     (`DEFAULTS["face_penalty"]`). A face is whole while at most `margin_whole` of its area lies
     across an edge (`faces` are the widened boxes, which may reach past the image: `cut_area`).
+    When every position cuts one, `cores` (the faces' own boxes, unwidened) decide first: the
+    positions cutting the least of the faces themselves compete, and among them those cutting
+    the least of the widened boxes (an edge through a margin rather than through a face).
     `peak_level` then keeps to the positions that hold the map's peak (`peak_region`) whole or
     leave it out whole, when any remain (measured, off: `DEFAULTS["window_peak"]`). `within`
     (left, top, right, bottom; image pixels) then keeps to the positions whose window contains
@@ -241,7 +251,11 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
     if faces is not None and len(faces):
         if math.isinf(face_penalty):
             cut = cut_area(faces, lefts, tops, width, height, margin_whole, image_size=image_size)
-            allowed = cut <= cut.min()
+            if cores is not None and len(cores) and cut.min() > 0:
+                own = cut_area(cores, lefts, tops, width, height, DEFAULTS["face_whole"],
+                               image_size=image_size)
+                cut = np.where(own <= own.min() + TIE, cut, np.inf)
+            allowed = cut <= cut.min() + TIE
         else:
             score = score - face_penalty * sat[-1, -1] * cut_area(
                 faces, lefts, tops, width, height, margin_whole, share=True, image_size=image_size)
@@ -486,13 +500,13 @@ def best_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
              grid: int = DEFAULTS["box_grid"], faces: Faces | None = None,
              face_penalty: float = DEFAULTS["face_penalty"],
              peak_level: float | None = DEFAULTS["box_peak"],
-             margin_whole: float = DEFAULTS["margin_whole"]) -> Box:
+             margin_whole: float = DEFAULTS["margin_whole"], cores: Faces | None = None) -> Box:
     """The `box` strategy: best-IoU box around the salient region, grown to `aspect`.
 
     The region holds the map's peak (`peak_region`; `peak_level` None: it need not). With
     `faces`, it then grows to hold every face it touches. A region larger than the largest
     window cannot be held: the window then slides, holding the peak. A grown box that cuts a
-    face moves, keeping the region, by the rule of `place_window`.
+    face moves, keeping the region, by the rule of `place_window` (`cores`: the faces' own boxes).
     """
     small, factor = _reduce(saliency, grid)
     peak = None if peak_level is None else peak_region(small, peak_level)
@@ -515,12 +529,12 @@ def best_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
         peak = (peak[0] * sx, peak[1] * sy, peak[2] * sx, peak[3] * sy)
         if not fits(region) and fits(peak):  # centred on the region, the box may miss the peak
             return place_window(saliency, image_size, box.width, box.height, faces, within=peak,
-                                face_penalty=face_penalty, margin_whole=margin_whole)
+                                face_penalty=face_penalty, margin_whole=margin_whole, cores=cores)
     if faces is None or not cut_area(faces, np.array([box.left]), np.array([box.top]), box.width,
                                      box.height, margin_whole, image_size=image_size).any():
         return box
     return place_window(saliency, image_size, box.width, box.height, faces, within=region,
-                        face_penalty=face_penalty, margin_whole=margin_whole)
+                        face_penalty=face_penalty, margin_whole=margin_whole, cores=cores)
 
 
 def _hold_faces(region: tuple[float, float, float, float], faces: Faces) -> tuple:
@@ -571,7 +585,8 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
 
     `faces` are the detector's boxes: they are widened (`widen_faces`) and added to the map
     (`add_faces`, `face_weight`; default: `default_face_weight`) here, so every caller applies
-    the face rule the same way. `candidates` (boxes the detector is unsure of) are widened the
+    the face rule the same way; the boxes themselves decide where every position cuts a widened
+    face (`place_window`'s `cores`). `candidates` (boxes the detector is unsure of) are widened the
     same way and cost the window a little where it cuts them (`place_window`); the box
     strategy, whose quarter passes see small faces, does not use them.
     """
@@ -579,17 +594,18 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
         raise ValueError(f"unknown strategy {strategy!r}")
     if face_weight is None:
         face_weight = default_face_weight(strategy, image_size)
+    cores = faces
     saliency, faces = with_faces(saliency, image_size, faces, face_margin, face_weight,
                                  face_margin_top)
     if strategy == "box":
         return best_box(saliency, image_size, aspect, min_size=min_size, faces=faces,
-                        face_penalty=face_penalty, margin_whole=margin_whole)
+                        face_penalty=face_penalty, margin_whole=margin_whole, cores=cores)
     if candidates is not None and len(candidates):
         candidates = widen_faces(candidates, image_size, face_margin, face_margin_top, clip=False)
     return best_window(saliency, image_size, aspect, faces=faces, edge_weight=edge_weight,
                        face_penalty=face_penalty, margin_whole=margin_whole,
                        peak_level=window_peak, candidates=candidates,
-                       candidate_penalty=candidate_penalty)
+                       candidate_penalty=candidate_penalty, cores=cores)
 
 
 def focus_box(image_size: tuple[int, int], aspect: float,

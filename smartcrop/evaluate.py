@@ -117,7 +117,8 @@ def score_record(photo: dict, small: np.ndarray, edge_weight: float = 0.0,
         for zoom in ZOOMS:
             key = f"{ratio}@{zoom:g}"
             model_box = cropping.best_window(work, (w, h), aspect, zoom, widened, edge_weight,
-                                             centre_tolerance=centre_tolerance, candidates=unsure)
+                                             centre_tolerance=centre_tolerance, candidates=unsure,
+                                             cores=faces)
             out["crops"][key] = {"model": share_inside(record.fixations, model_box),
                                  **photo["fixed_crops"][key]}
     out["faces"] = face_figure

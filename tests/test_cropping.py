@@ -819,6 +819,45 @@ def test_fallback_when_every_window_cuts_a_face():
     assert box.left <= 25 < box.left + 6
 
 
+@FAST
+@given(saliency=maps(12, 2), data=st.data())
+def test_fallback_spares_the_faces_themselves_first_matches_brute_force(saliency, data):
+    """With `cores` (the faces' own boxes inside the widened ones): where every position cuts a
+    widened face, the positions cutting the least of the cores compete, then the least widened
+    area, then the most saliency; where some position cuts none, cores change nothing."""
+    mh, mw = saliency.shape
+    cores = np.array(data.draw(int_faces(mw, mh)), dtype=float)
+    wide = widen_faces(cores, (mw, mh), 0.2, 0.35, clip=False)
+    w, h = data.draw(st.integers(1, mw)), data.draw(st.integers(1, mh))
+    box = place_window(saliency, (mw, mh), w, h, wide, cores=cores)
+    lefts, tops = np.arange(mw - w + 1), np.arange(mh - h + 1)
+    wide_cut = cut_area(wide, lefts, tops, w, h, DEFAULTS["margin_whole"], image_size=(mw, mh))
+    core_cut = cut_area(cores, lefts, tops, w, h, DEFAULTS["face_whole"], image_size=(mw, mh))
+    positions = [(x, y) for y in tops for x in lefts]
+    if wide_cut.min() > 0:
+        positions = [(x, y) for x, y in positions if core_cut[y, x] <= core_cut.min() + 1e-9]
+    least = min(wide_cut[y, x] for x, y in positions)
+    positions = [(x, y) for x, y in positions if wide_cut[y, x] <= least + 1e-9]
+    assert (box.left, box.top) in positions
+    best = max(float(saliency[y:y + h, x:x + w].sum()) for x, y in positions)
+    assert float(saliency[box.top:box.top + h, box.left:box.left + w].sum()) == pytest.approx(best)
+
+
+def test_fallback_cuts_margins_rather_than_a_face():
+    """Two faces side by side, together exactly as wide as the window: every position cuts a
+    widened box. By widened area alone the window shaved a column off one face (to spare
+    margin); with the faces' own boxes it holds both faces and cuts only their margins."""
+    sal = np.zeros((10, 40))
+    sal[:, 6] = 1.0
+    cores = np.array([[8.0, 2.0, 9.0, 6.0], [16.0, 2.0, 9.0, 6.0]])  # columns 8..24
+    wide = widen_faces(cores, (40, 10), 0.2, 0.35, clip=False)
+    old = place_window(sal, (40, 10), 17, 10, wide)
+    assert old.left in (7, 9) and faces_cut(old, cores) == 1  # a column off one face or the other
+    box = place_window(sal, (40, 10), 17, 10, wide, cores=cores)
+    assert box.left == 8 and faces_cut(box, cores) == 0
+    assert find_box(sal, (40, 10), 1.7, faces=cores) == box  # find_box passes the cores
+
+
 def test_no_faces_gives_the_old_boxes():
     rng = np.random.default_rng(3)
     sal = rng.random((24, 32))

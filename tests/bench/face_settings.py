@@ -80,6 +80,9 @@ SETTINGS = [
     {"box_passes": {"tiles": "halves", "min_score": 0.6}},
     {"box_passes": {"tiles": "halves", "min_score": 0.6, "shaped": True}},
     {"box_passes": {"tiles": "halves", "min_score": 0.75}},
+    # the window's fallback without the faces' own boxes (before session 28), and wider side
+    # margins (session 28: fewer sure faces cut on crowds, more on portrait cuts)
+    {"no_cores": True}, {"face_margin": 0.25},
 ]
 
 
@@ -131,6 +134,12 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
         # border an edge could run through the face where the margin was cut away
         widen = cropping.widen_faces
         with mock.patch.object(cropping, "widen_faces", lambda *a, clip=True, **k: widen(*a, **k)):
+            return score(photos, detector, setting)
+    if setting.pop("no_cores", False):
+        # the fallback before 2026-12-07 (session 28): when every position cuts a widened face,
+        # the least widened area cut, without first sparing the faces' own boxes
+        place = cropping.place_window
+        with mock.patch.object(cropping, "place_window", lambda *a, cores=None, **k: place(*a, **k)):
             return score(photos, detector, setting)
     use_faces = setting.pop("faces", True)
     extra = setting.pop("window_tiles", None)  # extra passes for the window's faces (below)
@@ -197,13 +206,15 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
                                              peak_level=setting.get("window_peak"), candidates=cands,
                                              candidate_penalty=setting.get(
                                                  "candidate_penalty",
-                                                 cropping.DEFAULTS["candidate_penalty"]))
+                                                 cropping.DEFAULTS["candidate_penalty"]),
+                                             cores=faces)
                 peak_cut[zoom].append(_cuts_peak(window_work, size, model))
                 kept[zoom].append([evaluate.share_inside(p["fixations"], b) for b in (
                     model, evaluate.centred_box(size, aspect, zoom),
                     cropping.best_window(counts, size, aspect, zoom),
                     # the oracle held to the same rule: keeps the same faces whole
-                    cropping.best_window(counts, size, aspect, zoom, widened, margin_whole=whole))])
+                    cropping.best_window(counts, size, aspect, zoom, widened, margin_whole=whole,
+                                         cores=faces))])
         with_face += [len(p["reference"]) > 0] * len(evaluate.CROP_RATIOS)
     result = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     # the box strategy's crops on every photo: the share of fixations inside, the share of the photo

@@ -63,7 +63,7 @@ def shares(records, models: list[SaliencyModel], detector: FaceDetector) -> np.n
                 if zoom == 1:
                     strength[k] = centre / oracle if oracle > 0 else 0.0
                 model = [evaluate.share_inside(r.fixations, cropping.best_window(
-                    work, size, aspect, zoom, widened)) for work, widened in prepared]
+                    work, size, aspect, zoom, widened, cores=faces)) for work, widened in prepared]
                 rows.append([i, k, zoom, strength[k], centre, oracle, *model])
     return np.array(rows)
 
