@@ -580,7 +580,9 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
              face_margin_top: float = DEFAULTS["face_margin_top"],
              window_peak: float | None = DEFAULTS["window_peak"],
              candidates: Faces | None = None,
-             candidate_penalty: float = DEFAULTS["candidate_penalty"]) -> Box:
+             candidate_penalty: float = DEFAULTS["candidate_penalty"],
+             zoom: float = 1.0,
+             centre_tolerance: float = DEFAULTS["centre_tolerance"]) -> Box:
     """The crop box for one target by the named strategy ("window" or "box").
 
     `faces` are the detector's boxes: they are widened (`widen_faces`) and added to the map
@@ -588,10 +590,14 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
     the face rule the same way; the boxes themselves decide where every position cuts a widened
     face (`place_window`'s `cores`). `candidates` (boxes the detector is unsure of) are widened the
     same way and cost the window a little where it cuts them (`place_window`); the box
-    strategy, whose quarter passes see small faces, does not use them.
+    strategy, whose quarter passes see small faces, does not use them. `zoom` and
+    `centre_tolerance` are the window's (`best_window`), for scoring zoomed crops as the product
+    would place them.
     """
     if strategy not in ("window", "box"):
         raise ValueError(f"unknown strategy {strategy!r}")
+    if strategy == "box" and zoom != 1:
+        raise ValueError("zoom is the window's; the box chooses its own size")
     if face_weight is None:
         face_weight = default_face_weight(strategy, image_size)
     cores = faces
@@ -602,9 +608,9 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
                         face_penalty=face_penalty, margin_whole=margin_whole, cores=cores)
     if candidates is not None and len(candidates):
         candidates = widen_faces(candidates, image_size, face_margin, face_margin_top, clip=False)
-    return best_window(saliency, image_size, aspect, faces=faces, edge_weight=edge_weight,
-                       face_penalty=face_penalty, margin_whole=margin_whole,
-                       peak_level=window_peak, candidates=candidates,
+    return best_window(saliency, image_size, aspect, zoom, faces=faces, edge_weight=edge_weight,
+                       face_penalty=face_penalty, centre_tolerance=centre_tolerance,
+                       margin_whole=margin_whole, peak_level=window_peak, candidates=candidates,
                        candidate_penalty=candidate_penalty, cores=cores)
 
 

@@ -107,18 +107,14 @@ def score_record(photo: dict, small: np.ndarray, edge_weight: float = 0.0,
                                                   photo.get("candidates"), edge_weight=edge_weight)
     out = {"model": metrics.all_metrics(upsample(small, w, h), photo["density"], photo["counts"]),
            "centre": photo["centre"], "crops": {}}
-    work, widened = cropping.with_faces(work, (w, h), faces,
-                                        weight=cropping.default_face_weight("window", (w, h)))
-    unsure = photo.get("candidates")
-    if unsure is not None and len(unsure):
-        unsure = cropping.widen_faces(unsure, (w, h), clip=False, top=cropping.DEFAULTS["face_margin_top"])
     for ratio in CROP_RATIOS:
         aspect = parse_ratio(ratio).aspect
         for zoom in ZOOMS:
             key = f"{ratio}@{zoom:g}"
-            model_box = cropping.best_window(work, (w, h), aspect, zoom, widened, edge_weight,
-                                             centre_tolerance=centre_tolerance, candidates=unsure,
-                                             cores=faces)
+            # the product's window (find_box: the faces widened and added to the map), zoomed
+            model_box = cropping.find_box(work, (w, h), aspect, faces=faces,
+                                          candidates=photo.get("candidates"), zoom=zoom,
+                                          edge_weight=edge_weight, centre_tolerance=centre_tolerance)
             out["crops"][key] = {"model": share_inside(record.fixations, model_box),
                                  **photo["fixed_crops"][key]}
     out["faces"] = face_figure

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from smartcrop import cropping
+from smartcrop import cropping, evaluate_faces
 from smartcrop.cropping import (
     DEFAULTS,
     Box,
@@ -535,6 +535,24 @@ def test_find_box_dispatches():
     assert find_box(saliency, image, 1.0, "window") == best_window(saliency, image, 1.0)
     assert (find_box(saliency, image, 1.0, "box", min_size=(200, 200))
             == best_box(saliency, image, 1.0, min_size=(200, 200)))
+
+
+def test_find_box_zooms_the_window_with_the_face_rule():
+    # The peak sits just left of a face: the half-size window on the peak alone would end
+    # inside the face; zoomed, find_box keeps the face rule as for the largest window.
+    saliency = np.zeros((30, 40))
+    saliency[10:20, 6:20] = 1.0
+    image, face = (400, 300), np.array([[190.0, 120.0, 60.0, 60.0]])
+    bare = find_box(saliency, image, 1.0, zoom=0.5)
+    assert (bare.width, bare.height) == (150, 150)
+    assert 0.1 < evaluate_faces.inside_shares(face, bare)[0] < 0.9  # cuts the face
+    zoomed = find_box(saliency, image, 1.0, faces=face, zoom=0.5)
+    assert (zoomed.width, zoomed.height) == (150, 150)
+    assert evaluate_faces.inside_shares(face, zoomed)[0] in (0.0, 1.0)
+    work, widened = cropping.with_faces(saliency, image, face)
+    assert zoomed == best_window(work, image, 1.0, 0.5, widened, cores=face)
+    with pytest.raises(ValueError, match="zoom"):
+        find_box(saliency, image, 1.0, "box", zoom=0.5)
 
 
 def test_find_box_rejects_unknown_strategy():

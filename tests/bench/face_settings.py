@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import pickle
 import sys
 import tempfile
@@ -189,9 +188,6 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
         whole = setting.get("margin_whole", cropping.DEFAULTS["margin_whole"])
         box_kw = {k: v for k, v in setting.items()
                   if k not in ("face_weight", "edge_weight", "window_peak", "candidate_penalty")}
-        if cands is not None and len(cands):
-            cands = cropping.widen_faces(cands, size, setting.get("face_margin", 0.2), setting.get(
-                "face_margin_top", cropping.DEFAULTS["face_margin_top"]), clip=False)
         if box_weight is not None:
             box_kw["face_weight"] = box_weight
         for ratio in evaluate.CROP_RATIOS:
@@ -200,14 +196,10 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
             boxes.append((evaluate.share_inside(p["fixations"], box),
                           box.width * box.height / (size[0] * size[1])))
             for zoom in kept:
-                model = cropping.best_window(window_work, size, aspect, zoom, widened,
-                                             setting.get("edge_weight", 0.0),
-                                             setting.get("face_penalty", math.inf), margin_whole=whole,
-                                             peak_level=setting.get("window_peak"), candidates=cands,
-                                             candidate_penalty=setting.get(
-                                                 "candidate_penalty",
-                                                 cropping.DEFAULTS["candidate_penalty"]),
-                                             cores=faces)
+                # the product's window (find_box), zoomed; window_work and widened are the
+                # same faces on the map, for the peak and the oracle held to the rule
+                model = cropping.find_box(work, size, aspect, faces=faces, candidates=cands,
+                                          zoom=zoom, **setting)
                 peak_cut[zoom].append(_cuts_peak(window_work, size, model))
                 kept[zoom].append([evaluate.share_inside(p["fixations"], b) for b in (
                     model, evaluate.centred_box(size, aspect, zoom),

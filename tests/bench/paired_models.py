@@ -46,12 +46,10 @@ def shares(records, models: list[SaliencyModel], detector: FaceDetector) -> np.n
         with Image.open(r.path) as im:
             rgb = to_rgb(im)
             rgb.load()
-        faces = evaluate_faces.face_array(
-            detector.detect(shrink_for_model(rgb, models[0].input_size(*size)), size))
-        faces = faces if len(faces) else None
-        prepared = [cropping.with_faces(work_map(m.predict(rgb), *size), size, faces,
-                                        weight=cropping.default_face_weight("window", size))
-                    for m in models]
+        # the product's faces and unsure faces, as smartcrop-eval finds them
+        found, unsure = detector.find(shrink_for_model(rgb, models[0].input_size(*size)), size)
+        faces, unsure = evaluate_faces.face_array(found), evaluate_faces.face_array(unsure)
+        works = [work_map(m.predict(rgb), *size) for m in models]
         counts = fixation_counts(r.fixations, *size)
         strength = {}
         for k, ratio in enumerate(evaluate.CROP_RATIOS):
@@ -62,8 +60,8 @@ def shares(records, models: list[SaliencyModel], detector: FaceDetector) -> np.n
                     counts, size, aspect, zoom, centre_tolerance=0.0))
                 if zoom == 1:
                     strength[k] = centre / oracle if oracle > 0 else 0.0
-                model = [evaluate.share_inside(r.fixations, cropping.best_window(
-                    work, size, aspect, zoom, widened, cores=faces)) for work, widened in prepared]
+                model = [evaluate.share_inside(r.fixations, cropping.find_box(
+                    work, size, aspect, faces=faces, candidates=unsure, zoom=zoom)) for work in works]
                 rows.append([i, k, zoom, strength[k], centre, oracle, *model])
     return np.array(rows)
 
