@@ -581,6 +581,7 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
              window_peak: float | None = DEFAULTS["window_peak"],
              candidates: Faces | None = None,
              candidate_penalty: float = DEFAULTS["candidate_penalty"],
+             box_peak: float | None = DEFAULTS["box_peak"],
              zoom: float = 1.0,
              centre_tolerance: float = DEFAULTS["centre_tolerance"]) -> Box:
     """The crop box for one target by the named strategy ("window" or "box").
@@ -590,7 +591,8 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
     the face rule the same way; the boxes themselves decide where every position cuts a widened
     face (`place_window`'s `cores`). `candidates` (boxes the detector is unsure of) are widened the
     same way and cost the window a little where it cuts them (`place_window`); the box
-    strategy, whose quarter passes see small faces, does not use them. `zoom` and
+    strategy, whose quarter passes see small faces, does not use them. `box_peak` is the box's
+    peak level (`best_box`'s `peak_level`). `zoom` and
     `centre_tolerance` are the window's (`best_window`), for scoring zoomed crops as the product
     would place them.
     """
@@ -605,7 +607,8 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
                                  face_margin_top)
     if strategy == "box":
         return best_box(saliency, image_size, aspect, min_size=min_size, faces=faces,
-                        face_penalty=face_penalty, margin_whole=margin_whole, cores=cores)
+                        face_penalty=face_penalty, peak_level=box_peak,
+                        margin_whole=margin_whole, cores=cores)
     if candidates is not None and len(candidates):
         candidates = widen_faces(candidates, image_size, face_margin, face_margin_top, clip=False)
     return best_window(saliency, image_size, aspect, zoom, faces=faces, edge_weight=edge_weight,

@@ -535,6 +535,11 @@ def test_find_box_dispatches():
     assert find_box(saliency, image, 1.0, "window") == best_window(saliency, image, 1.0)
     assert (find_box(saliency, image, 1.0, "box", min_size=(200, 200))
             == best_box(saliency, image, 1.0, min_size=(200, 200)))
+    for level in (None, 0.5):
+        assert (find_box(saliency, image, 1.0, "box", box_peak=level)
+                == best_box(saliency, image, 1.0, peak_level=level))
+    assert (best_box(saliency, image, 1.0, peak_level=None)
+            != best_box(saliency, image, 1.0, peak_level=0.5))  # so the level is passed on
 
 
 def test_find_box_zooms_the_window_with_the_face_rule():

@@ -46,13 +46,9 @@ def score(photos: list[dict], detector: FaceDetector, level: float | None) -> di
         x0, y0, x1, y1 = cropping.peak_region(small, 0.5)
         y, x = np.unravel_index(np.argmax(small), small.shape)
         px, py = (x + 0.5) * cx, (y + 0.5) * cy  # the peak cell's centre in image pixels
-        # as find_box does for "box": faces widened and added to the map, their own boxes
-        # deciding where every position cuts one (cores)
-        boxed, widened = cropping.with_faces(work, size, faces if len(faces) else None,
-                                             weight=cropping.default_face_weight("box", size))
         for ratio in evaluate.CROP_RATIOS:
-            b = cropping.best_box(boxed, size, parse_ratio(ratio).aspect, faces=widened, peak_level=level,
-                                  cores=faces)
+            b = cropping.find_box(work, size, parse_ratio(ratio).aspect, "box", faces=faces,
+                                  box_peak=level)
             peak_in = b.left <= px < b.left + b.width and b.top <= py < b.top + b.height
             rows.append({"no_face": not len(faces), "peak_out": not peak_in,
                          "peak_whole": cropping.contains(b, (x0 * cx + 1, y0 * cy + 1,
