@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import math
 import os
+import secrets
 import stat
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,9 +50,6 @@ _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
 # ICC colour-space signature (header bytes 16-20) -> the modes a profile of that space describes.
 _ICC_MODES = {b"RGB ": {"RGB", "RGBA", "P", "PA"}, b"GRAY": {"L", "LA", "1", "I;16", "I"},
               b"CMYK": {"CMYK"}}
-# The process umask (read by setting it, so once, at import): outputs get the usual permissions.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 class ImageError(Exception):
@@ -380,19 +377,26 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Call `write` on a temporary file beside `path`, then rename it to `path`: a reader
-    never sees a partial file, and an interrupted write leaves only a hidden ``.part``."""
+    never sees a partial file, and an interrupted write leaves nothing behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    # The name is chosen before the file exists, so that a Ctrl-C or SIGTERM landing anywhere
+    # from its creation on (even before the handle is returned, as it could in mkstemp) removes it.
+    tmp: Path | None = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # as a plain open() would, not mkstemp's 0600
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+        except FileExistsError:
+            tmp = None  # not ours to remove
+            raise
         with os.fdopen(fd, "wb") as f:
             write(f)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
         raise
 
 

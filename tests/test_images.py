@@ -169,6 +169,32 @@ def test_save_atomic_failure_leaves_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_interrupt_as_the_temporary_file_is_created_leaves_nothing(tmp_path, monkeypatch):
+    # A Ctrl-C or SIGTERM can land after the file exists but before its handle is returned
+    # (CI saw a .part left by an interrupted batch): it must still be removed.
+    real_open = os.open
+
+    def interrupted(path, *a, **k):
+        real_open(path, *a, **k)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "open", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        images.save_atomic(photo((40, 30)), tmp_path / "x.jpg", 90)
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_never_removes_a_file_it_did_not_create(tmp_path, monkeypatch):
+    # Its temporary name is random; should it exist already, that file is someone else's.
+    (tmp_path / ".x.jpg.000000000000.part").write_bytes(b"theirs")
+    monkeypatch.setattr(images.secrets, "token_hex", lambda n: "0" * 2 * n)
+    with pytest.raises(FileExistsError):
+        images.save_atomic(photo((40, 30)), tmp_path / "x.jpg", 90)
+    assert (tmp_path / ".x.jpg.000000000000.part").read_bytes() == b"theirs"
+    assert not (tmp_path / "x.jpg").exists()
+
+
 def test_jpeg_output_puts_alpha_on_white(tmp_path):
     im = Image.new("RGBA", (32, 32), (255, 0, 0, 0))
     images.save_atomic(im, tmp_path / "x.jpg", 95)
