@@ -209,7 +209,7 @@ def _interruptible():
 
 
 def _remove_partial_writes(items: list[InputItem], roots: list[Path], since: float) -> None:
-    """Remove the temporary files (`.NAME.XXXXXXXX.part`, images.save_atomic) of writes cut
+    """Remove the temporary files (`.NAME.RANDOM.part`, images.write_atomic) of writes cut
     short by a killed worker (Ctrl-C, a lost node): names of this run's items (`.beach_16x9.jpg.…`,
     `.beach.png.…`), written since the run began, in its local output folders. Called after the
     run: with a cluster started here, once it is down; in a caller's session, Ray may still be
