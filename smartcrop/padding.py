@@ -89,8 +89,10 @@ def blurred_backdrop(im: Image.Image, size: tuple[int, int]) -> Image.Image:
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
     cover = max(sw / im.width, sh / im.height)
     cw, ch = im.width * cover, im.height * cover
-    left, top = (cw - sw) / 2 / cover, (ch - sh) / 2 / cover
-    area = (left, top, left + sw / cover, top + sh / cover)
+    # Clamped: where the image's aspect decides `cover`, cw (or ch) equals sw (sh) only up to
+    # float rounding, and Pillow refuses a box starting a hair below 0 (a 535x800 photo at 1:1).
+    left, top = max(0.0, (cw - sw) / 2 / cover), max(0.0, (ch - sh) / 2 / cover)
+    area = (left, top, min(im.width, left + sw / cover), min(im.height, top + sh / cover))
     small = im.resize((sw, sh), Image.Resampling.BILINEAR, box=area, reducing_gap=2.0)
     small = small.filter(ImageFilter.GaussianBlur(max(1.5, max(sw, sh) / 32)))
     small = small.point(lambda v: round(v * _BLUR_DARKEN))

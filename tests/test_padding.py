@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import photo
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from smartcrop import padding
@@ -36,6 +38,20 @@ def test_blur_background_is_the_photo_darkened():
     assert bar.std() < np.asarray(im).std()  # blurred
     assert bar.mean() < np.asarray(im).mean() * 0.8  # darkened
     assert bar.mean() > 20  # but still the photo, not black
+
+
+def test_blur_backdrop_of_a_photo_whose_aspect_sets_the_scale():
+    # 535x800 at 1:1: the cover scale makes the width exactly the backdrop's up to float
+    # rounding, and the crop box started a hair below 0 ("box offset can't be negative").
+    out = padding.pad(photo((535, 800)), (1080, 1080), "blur")
+    assert out.size == (1080, 1080)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 900), st.integers(1, 900), st.integers(1, 1200), st.integers(1, 1200))
+def test_blur_backdrop_any_sizes(w, h, tw, th):
+    im = Image.new("RGB", (w, h), (200, 100, 50))
+    assert padding.blurred_backdrop(im, (tw, th)).size == (tw, th)
 
 
 def test_auto_takes_a_plain_border_colour_else_blurs():
