@@ -320,7 +320,8 @@ def _terminate(signum, frame):
 @click.option("--fit", type=click.Choice(FITS), default="crop", show_default=True,
               help="pad: letterbox the whole image into the target; auto: pad only when the crop "
                    "would lose too much (a face cut, a prominent face left out, or under 65% of the "
-                   "saliency).")
+                   "saliency), or is too small for --size within --max-upscale while the whole "
+                   "image is not.")
 @click.option("--background", default="auto", show_default=True, metavar="blur|#rrggbb|auto",
               help="Behind padded images: the photo blurred and darkened, a colour, or auto (the "
                    "border's colour when it is plain, else blur).")

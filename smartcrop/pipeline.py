@@ -246,7 +246,7 @@ class Cropper:
         animated = info.frames > 1 and outputs[self.options.targets[0]].suffix in (".gif", ".webp")
         work = work_map(saliency, info.width, info.height)
         boxes = {t: self._box(work, info, t, overrides[t], face_rows, unsure) for t in self.options.targets}
-        fits = {t: self._fit(work, info, boxes[t], overrides[t], face_rows) for t in self.options.targets}
+        fits = {t: self._fit(work, info, boxes[t], overrides[t], face_rows, t) for t in self.options.targets}
         boxes.update({t: cropping.Box(0, 0, info.width, info.height) for t in fits if fits[t] == "pad"})
         self._write_extras(item, info, saliency, boxes, faces, candidates)
         if self.options.report:
@@ -255,7 +255,7 @@ class Cropper:
             write_thumbnails(self.options.report, item.stem, small, saliency, (info.width, info.height),
                              [(boxes[t], fits[t], t.aspect) for t in self.options.targets],
                              self.options.background)
-        too_small = {t: self._too_small(boxes[t], t, fits[t]) for t in todo}
+        too_small = {t: self._too_small(boxes[t], t, fits[t], (info.width, info.height)) for t in todo}
         too_small = {t: reason for t, reason in too_small.items() if reason}
         writes = [t for t in writes if t not in too_small]
         full = None
@@ -302,12 +302,17 @@ class Cropper:
         return {t: focus.pick(entries, t) for t in self.options.targets}
 
     def _fit(self, work: np.ndarray, info: ImageInfo, box: cropping.Box,
-             override: focus.Focus | None = None, faces: np.ndarray | None = None) -> str:
+             override: focus.Focus | None = None, faces: np.ndarray | None = None,
+             target: Target | None = None) -> str:
         """"crop" or "pad" for one output, as --fit says. auto: by the crop's saliency share and
         whether it loses a face (`padding.faces_lost`); for an overridden output, by whether the
-        crop holds the reviewer's box (a point always fits)."""
+        crop holds the reviewer's box (a point always fits). auto also pads a crop too small for
+        `target`'s size within --max-upscale when the whole image is not: an output, not an error."""
         if self.options.fit != "auto":
             return self.options.fit
+        if target is not None and self._too_small(box, target) and not self._too_small(
+                cropping.Box(0, 0, info.width, info.height), target, "pad"):
+            return "pad"
         if override:
             return "pad" if override.box and not cropping.contains(box, override.box) else "crop"
         return padding.choose(cropping.coverage(work, (info.width, info.height), box),
@@ -409,15 +414,19 @@ class Cropper:
             return (w, h), None
         return ((w, h) if self.options.upscale else (box.width, box.height)), factor
 
-    def _too_small(self, box: cropping.Box, target: Target, fit: str = "crop") -> str | None:
-        """Why the output fails when reaching its size needs more than --max-upscale."""
+    def _too_small(self, box: cropping.Box, target: Target, fit: str = "crop",
+                   image_size: tuple[int, int] | None = None) -> str | None:
+        """Why the output fails when reaching its size needs more than --max-upscale. The
+        message points to --fit pad only where padding the image (`image_size`) would fit."""
         _, factor = self._output_size(box, target, fit)
         if not factor or not self.options.upscale or factor <= self.options.max_upscale:
             return None
+        pad_helps = fit != "pad" and image_size is not None and not self._too_small(
+            cropping.Box(0, 0, *image_size), target, "pad")
         return (f"{'image' if fit == 'pad' else 'crop'} {box.width}x{box.height} is too small for "
                 f"{target.label}: {factor:.2f}x upscale is over the limit of "
                 f"{self.options.max_upscale:g}x (see --max-upscale, --no-upscale"
-                f"{'' if fit == 'pad' else ', --fit pad'})")
+                f"{', --fit pad' if pad_helps else ''})")
 
     def _write_extras(self, item, info, saliency, boxes, faces=None, candidates=()) -> None:
         """The saliency map (8-bit PNG, the upright image's size) and the debug overlay, if asked."""

@@ -544,6 +544,28 @@ def test_fit_auto_pads_the_group_and_crops_the_portrait(cli, tmp_path):
     assert cropped.size == (270, 480) and np.asarray(cropped)[:50].mean() > 60  # no bars
 
 
+def test_fit_auto_pads_a_crop_too_small_for_the_size(cli, make_image, tmp_path):
+    """267x400 at 1080x1080: the crop (267x267) needs 4.04x, over the 4x limit, the whole image
+    2.7x; auto writes the padded image instead of failing. Errors point to --fit pad only
+    where it would help."""
+    make_image("tall.jpg", size=(267, 400))
+    make_image("tiny.jpg", size=(60, 80))
+    args = ("--size", "1080x1080", "--manifest", "-")
+    r = cli(tmp_path / "in", tmp_path / "crop", *args)
+    assert r.exit_code == 1 and all(x["status"] == "error" for x in r.records)
+    crop_errors = {Path(x["input"]).stem: x["error"] for x in r.records}
+    assert "--fit pad" in crop_errors["tall"] and "--fit pad" not in crop_errors["tiny"]
+    r = cli(tmp_path / "in", tmp_path / "auto", *args, "--fit", "auto")
+    assert r.exit_code == 1, r.output
+    got = {Path(x["input"]).stem: x for x in r.records}
+    assert got["tall"]["status"] == "ok" and got["tall"]["fit"] == "pad"
+    assert got["tall"]["box"] == [0, 0, 267, 400] and got["tall"]["upscale"] == 2.7
+    assert Image.open(tmp_path / "auto" / "tall_1080x1080.jpg").size == (1080, 1080)
+    # too small either way: the crop's error, which does not point to --fit pad
+    assert got["tiny"]["status"] == "error" and got["tiny"]["error"].startswith("crop 60x60 is too small")
+    assert "--fit pad" not in got["tiny"]["error"]
+
+
 def test_fit_pad_records_the_whole_image(cli, make_image, tmp_path):
     make_image("a.png", size=(300, 200))
     r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--fit", "pad", "--manifest", "-")
