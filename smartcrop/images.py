@@ -159,7 +159,7 @@ def read_info(path: Path, max_pixels: int) -> ImageInfo:
             if width < 1 or height < 1:
                 raise ImageError(f"image has no pixels ({width}x{height})")
             if width * height > max_pixels:  # before anything that could decode pixels
-                raise ImageError(f"{width}x{height} = {width * height / 1e6:.0f} megapixels is over "
+                raise ImageError(f"{width}x{height} = {width * height / 1e6:.3g} megapixels is over "
                                  f"the limit of {max_pixels / 1e6:g} (see --max-pixels)")
             orientation = _orientation(im)
             frames = int(getattr(im, "n_frames", 1) or 1)

@@ -143,7 +143,7 @@ def test_max_pixels_option(cli, tmp_path):
     path.parent.mkdir()
     Image.new("1", (1200, 1000), 1).save(path)
     r = cli(path, tmp_path / "out", "--ratio", "1:1", "--max-pixels", "1000000", "--manifest", "-")
-    assert r.exit_code == 1 and "1200x1000 = 1 megapixels is over the limit of 1" in r.records[0]["error"]
+    assert r.exit_code == 1 and "1200x1000 = 1.2 megapixels is over the limit of 1" in r.records[0]["error"]
     assert cli(path, tmp_path / "out", "--ratio", "1:1", "--max-pixels", "1200000").exit_code == 0
 
 
