@@ -592,9 +592,8 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
     face (`place_window`'s `cores`). `candidates` (boxes the detector is unsure of) are widened the
     same way and cost the window a little where it cuts them (`place_window`); the box
     strategy, whose quarter passes see small faces, does not use them. `box_peak` is the box's
-    peak level (`best_box`'s `peak_level`). `zoom` and
-    `centre_tolerance` are the window's (`best_window`), for scoring zoomed crops as the product
-    would place them.
+    peak level (`best_box`'s `peak_level`); `zoom` and `centre_tolerance` are the window's
+    (`best_window`), for scoring zoomed crops as the product would place them.
     """
     if strategy not in ("window", "box"):
         raise ValueError(f"unknown strategy {strategy!r}")

@@ -246,7 +246,7 @@ class Cropper:
         animated = info.frames > 1 and outputs[self.options.targets[0]].suffix in (".gif", ".webp")
         work = work_map(saliency, info.width, info.height)
         boxes = {t: self._box(work, info, t, overrides[t], face_rows, unsure) for t in self.options.targets}
-        fits = {t: self._fit(work, info, boxes[t], overrides[t], face_rows, t) for t in self.options.targets}
+        fits = {t: self._fit(work, info, boxes[t], t, overrides[t], face_rows) for t in self.options.targets}
         boxes.update({t: cropping.Box(0, 0, info.width, info.height) for t in fits if fits[t] == "pad"})
         self._write_extras(item, info, saliency, boxes, faces, candidates)
         if self.options.report:
@@ -301,17 +301,15 @@ class Cropper:
         entries = self.overrides.get(focus.input_key(item.path), []) if self.overrides else []
         return {t: focus.pick(entries, t) for t in self.options.targets}
 
-    def _fit(self, work: np.ndarray, info: ImageInfo, box: cropping.Box,
-             override: focus.Focus | None = None, faces: np.ndarray | None = None,
-             target: Target | None = None) -> str:
+    def _fit(self, work: np.ndarray, info: ImageInfo, box: cropping.Box, target: Target,
+             override: focus.Focus | None = None, faces: np.ndarray | None = None) -> str:
         """"crop" or "pad" for one output, as --fit says. auto: by the crop's saliency share and
         whether it loses a face (`padding.faces_lost`); for an overridden output, by whether the
         crop holds the reviewer's box (a point always fits). auto also pads a crop too small for
         `target`'s size within --max-upscale when the whole image is not: an output, not an error."""
         if self.options.fit != "auto":
             return self.options.fit
-        if target is not None and self._too_small(box, target) and not self._too_small(
-                cropping.Box(0, 0, info.width, info.height), target, "pad"):
+        if self._over_limit(box, target) and self._pad_fits((info.width, info.height), target):
             return "pad"
         if override:
             return "pad" if override.box and not cropping.contains(box, override.box) else "crop"
@@ -414,15 +412,25 @@ class Cropper:
             return (w, h), None
         return ((w, h) if self.options.upscale else (box.width, box.height)), factor
 
-    def _too_small(self, box: cropping.Box, target: Target, fit: str = "crop",
-                   image_size: tuple[int, int] | None = None) -> str | None:
-        """Why the output fails when reaching its size needs more than --max-upscale. The
-        message points to --fit pad only where padding the image (`image_size`) would fit."""
+    def _over_limit(self, box: cropping.Box, target: Target, fit: str = "crop") -> float | None:
+        """The enlargement reaching the target's size needs, when over --max-upscale; else None."""
         _, factor = self._output_size(box, target, fit)
         if not factor or not self.options.upscale or factor <= self.options.max_upscale:
             return None
-        pad_helps = fit != "pad" and image_size is not None and not self._too_small(
-            cropping.Box(0, 0, *image_size), target, "pad")
+        return factor
+
+    def _pad_fits(self, image_size: tuple[int, int], target: Target) -> bool:
+        """Whether the whole image, padded, reaches the target's size within --max-upscale."""
+        return self._over_limit(cropping.Box(0, 0, *image_size), target, "pad") is None
+
+    def _too_small(self, box: cropping.Box, target: Target, fit: str,
+                   image_size: tuple[int, int]) -> str | None:
+        """Why the output fails when reaching its size needs more than --max-upscale. The
+        message points to --fit pad only where padding the image would fit."""
+        factor = self._over_limit(box, target, fit)
+        if factor is None:
+            return None
+        pad_helps = fit != "pad" and self._pad_fits(image_size, target)
         return (f"{'image' if fit == 'pad' else 'crop'} {box.width}x{box.height} is too small for "
                 f"{target.label}: {factor:.2f}x upscale is over the limit of "
                 f"{self.options.max_upscale:g}x (see --max-upscale, --no-upscale"
