@@ -47,6 +47,17 @@ class SmartCropper:
         self.detector = FaceDetector(tiles=thorough or strategy == "box") if faces else None
         self.strategy = strategy
 
+    @staticmethod
+    def _upright(image: Image.Image) -> Image.Image:
+        """The image turned upright by its EXIF orientation; anything but a PIL image is refused
+        here, with a way out, rather than failing deep inside Pillow."""
+        if not isinstance(image, Image.Image):
+            hint = (": use PIL.Image.fromarray(array) for an RGB array (OpenCV's are BGR)"
+                    if isinstance(image, np.ndarray) else "")
+            raise TypeError(f"expected a PIL image, got {type(image).__module__}."
+                            f"{type(image).__qualname__}{hint}")
+        return ImageOps.exif_transpose(image)
+
     def _small(self, image: Image.Image) -> Image.Image:
         """The model input the CLI makes of a full decode (so a PNG gives the CLI's boxes)."""
         return shrink_for_model(image, self.model.input_size(*image.size))
@@ -56,12 +67,12 @@ class SmartCropper:
 
     def faces(self, image: Image.Image) -> list[Face]:
         """Faces in the upright image, boxes in its pixels, best score first ([] with faces off)."""
-        image = ImageOps.exif_transpose(image)
+        image = self._upright(image)
         return self.detector.detect(self._small(image), image.size) if self.detector else []
 
     def saliency(self, image: Image.Image) -> np.ndarray:
         """Saliency map (sums to 1) with the upright image's height and width."""
-        image = ImageOps.exif_transpose(image)
+        image = self._upright(image)
         return upsample(self._predict(image), image.width, image.height)
 
     def crop_boxes(self, image: Image.Image, ratios: Sequence[str] = (),
@@ -72,7 +83,7 @@ class SmartCropper:
         targets: list[Target] = [parse_ratio(r) for r in ratios] + [parse_size(s) for s in sizes]
         if not targets:
             raise ValueError("give at least one ratio or size")
-        image = ImageOps.exif_transpose(image)
+        image = self._upright(image)
         w, h = image.size
         small = self._small(image)
         work = work_map(self.model.predict(small), w, h)

@@ -52,6 +52,19 @@ def test_crop_boxes_needs_a_target_and_valid_text(cropper):
         cropper.crop_boxes(photo(), ratios=["wide"])
 
 
+def test_anything_but_a_pil_image_is_refused_clearly(cropper):
+    array = np.asarray(photo())
+    for call in (cropper.crop_boxes, cropper.saliency, cropper.faces):
+        kwargs = {"ratios": "1:1"} if call == cropper.crop_boxes else {}
+        with pytest.raises(TypeError, match=r"got numpy\.ndarray: use PIL\.Image\.fromarray"):
+            call(array, **kwargs)
+    with pytest.raises(TypeError, match=r"expected a PIL image, got builtins\.str$"):
+        cropper.crop_boxes("photo.jpg", ratios="1:1")
+    # the way out the message gives works
+    assert cropper.crop_boxes(Image.fromarray(array), ratios="1:1")[0].box == \
+        cropper.crop_boxes(photo(), ratios="1:1")[0].box
+
+
 def test_bad_strategy():
     with pytest.raises(ValueError, match="strategy"):
         SmartCropper(strategy="centre")
