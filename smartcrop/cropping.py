@@ -221,9 +221,11 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
     cuts none); with a finite `face_penalty`, cuts are instead subtracted from the score
     (`DEFAULTS["face_penalty"]`). A face is whole while at most `margin_whole` of its area lies
     across an edge (`faces` are the widened boxes, which may reach past the image: `cut_area`).
-    When every position cuts one, `cores` (the faces' own boxes, unwidened) decide first: the
-    positions cutting the least of the faces themselves compete, and among them those cutting
-    the least of the widened boxes (an edge through a margin rather than through a face).
+    `cores` (the faces' own boxes, unwidened, in the same order) decide first: the positions
+    cutting the least of the faces themselves compete (those cutting none, when any do), and
+    among them those cutting the least of the widened boxes (an edge through a margin rather
+    than through a face). With `cores`, a widened box too large for the window has its margins
+    trimmed to fit (`fit_margins`), so that a face the window can hold is not only left out.
     `peak_level` then keeps to the positions that hold the map's peak (`peak_region`) whole or
     leave it out whole, when any remain (measured, off: `DEFAULTS["window_peak"]`). `within`
     (left, top, right, bottom; image pixels) then keeps to the positions whose window contains
@@ -249,9 +251,11 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
             candidates, lefts, tops, width, height, margin_whole, share=True, image_size=image_size)
     allowed = np.ones(score.shape, dtype=bool)
     if faces is not None and len(faces):
+        if cores is not None and len(cores):
+            faces = fit_margins(faces, cores, width, height)
         if math.isinf(face_penalty):
             cut = cut_area(faces, lefts, tops, width, height, margin_whole, image_size=image_size)
-            if cores is not None and len(cores) and cut.min() > 0:
+            if cores is not None and len(cores):  # the faces themselves first, then margins
                 own = cut_area(cores, lefts, tops, width, height, DEFAULTS["face_whole"],
                                image_size=image_size)
                 cut = np.where(own <= own.min() + TIE, cut, np.inf)
@@ -271,6 +275,21 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
         allowed = inside if inside.any() else allowed
     y, x = _argmax_near_centre(np.where(allowed, score, -np.inf), centre_tolerance * sat[-1, -1])
     return Box(int(lefts[x]), int(tops[y]), width, height)
+
+
+def fit_margins(faces: Faces, cores: Faces, width: float, height: float) -> np.ndarray:
+    """The widened `faces` with their margins trimmed, each side in proportion, so that each fits
+    a `width` x `height` window where its own box (`cores`, in the same order) does. A face too
+    large for the window with its margins can then be held tightly, not only left out."""
+    f = np.array(faces, dtype=np.float64).reshape(-1, 4)
+    c = np.asarray(cores, dtype=np.float64).reshape(-1, 4)
+    for axis, size in ((0, width), (1, height)):
+        extra = f[:, 2 + axis] - c[:, 2 + axis]  # both margins along this axis
+        room = np.clip(size - c[:, 2 + axis], 0.0, None)
+        keep = np.where(extra > room, room / np.maximum(extra, 1e-12), 1.0)
+        f[:, axis] = c[:, axis] - (c[:, axis] - f[:, axis]) * keep
+        f[:, 2 + axis] = c[:, 2 + axis] + extra * keep
+    return f
 
 
 def _overlaps(starts: np.ndarray, length: int, lo: float, hi: float,

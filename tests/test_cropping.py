@@ -621,6 +621,7 @@ from smartcrop.cropping import (  # noqa: E402
     cut_area,
     edge_sums,
     faces_cut,
+    fit_margins,
     widen_faces,
     with_faces,
 )
@@ -845,20 +846,20 @@ def test_fallback_when_every_window_cuts_a_face():
 @FAST
 @given(saliency=maps(12, 2), data=st.data())
 def test_fallback_spares_the_faces_themselves_first_matches_brute_force(saliency, data):
-    """With `cores` (the faces' own boxes inside the widened ones): where every position cuts a
-    widened face, the positions cutting the least of the cores compete, then the least widened
-    area, then the most saliency; where some position cuts none, cores change nothing."""
+    """With `cores` (the faces' own boxes inside the widened ones): the positions cutting the
+    least of the cores compete, then those cutting the least widened area (margins trimmed to
+    fit the window: `fit_margins`), then the most saliency."""
     mh, mw = saliency.shape
     cores = np.array(data.draw(int_faces(mw, mh)), dtype=float)
     wide = widen_faces(cores, (mw, mh), 0.2, 0.35, clip=False)
     w, h = data.draw(st.integers(1, mw)), data.draw(st.integers(1, mh))
     box = place_window(saliency, (mw, mh), w, h, wide, cores=cores)
+    wide = fit_margins(wide, cores, w, h)
     lefts, tops = np.arange(mw - w + 1), np.arange(mh - h + 1)
     wide_cut = cut_area(wide, lefts, tops, w, h, DEFAULTS["margin_whole"], image_size=(mw, mh))
     core_cut = cut_area(cores, lefts, tops, w, h, DEFAULTS["face_whole"], image_size=(mw, mh))
     positions = [(x, y) for y in tops for x in lefts]
-    if wide_cut.min() > 0:
-        positions = [(x, y) for x, y in positions if core_cut[y, x] <= core_cut.min() + 1e-9]
+    positions = [(x, y) for x, y in positions if core_cut[y, x] <= core_cut.min() + 1e-9]
     least = min(wide_cut[y, x] for x, y in positions)
     positions = [(x, y) for x, y in positions if wide_cut[y, x] <= least + 1e-9]
     assert (box.left, box.top) in positions
@@ -879,6 +880,27 @@ def test_fallback_cuts_margins_rather_than_a_face():
     box = place_window(sal, (40, 10), 17, 10, wide, cores=cores)
     assert box.left == 8 and faces_cut(box, cores) == 0
     assert find_box(sal, (40, 10), 1.7, faces=cores) == box  # find_box passes the cores
+
+
+def test_a_face_too_large_for_the_window_with_its_margins_is_held_tightly():
+    """A close portrait cut to 16:9: the face itself fits the window's height but not with its
+    margins. Every position holding it cut its widened box, so the window took the salient
+    band below, leaving the face out (no edge through it); with the margins trimmed to fit,
+    it holds the face, the most salient part of the photo."""
+    sal = np.zeros((200, 100))
+    sal[120:200, :] = 1.0  # the band below: 5,600 in a 56-row window
+    sal[40:84, 28:72] = 4.0  # the face: 7,744
+    face = np.array([[28.0, 40.0, 44.0, 44.0]])  # widened: 68 rows, the window 56
+    wide = widen_faces(face, (100, 200), 0.2, 0.35, clip=False)
+    old = place_window(sal, (100, 200), 100, 56, wide)
+    assert old.top >= 90 and not cropping.contains(old, face[0])  # the face left out
+    box = find_box(sal, (100, 200), 16 / 9, faces=face)
+    assert (box.width, box.height) == (100, 56) and cropping.contains(box, face[0])
+    assert faces_cut(box, face) == 0
+    fitted = fit_margins(wide, face, 100, 56)
+    assert fitted[0, 3] == pytest.approx(56) and fitted[0, 2] == pytest.approx(wide[0, 2])
+    assert fitted[0, 1] < 40 and fitted[0, 1] + 56 > 84  # still around the face, above more
+    assert fit_margins(wide, face, 100, 30)[0, 3] == pytest.approx(44)  # no margin left; the face stays
 
 
 def test_no_faces_gives_the_old_boxes():

@@ -82,6 +82,8 @@ SETTINGS = [
     # the window's fallback without the faces' own boxes (before session 28), and wider side
     # margins (session 28: fewer sure faces cut on crowds, more on portrait cuts)
     {"no_cores": True}, {"face_margin": 0.25},
+    # widened faces too large for the window keep all their margins (before session 30)
+    {"fit_margins": False},
 ]
 
 
@@ -139,6 +141,11 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
         # the least widened area cut, without first sparing the faces' own boxes
         place = cropping.place_window
         with mock.patch.object(cropping, "place_window", lambda *a, cores=None, **k: place(*a, **k)):
+            return score(photos, detector, setting)
+    if not setting.pop("fit_margins", True):
+        # before 2026-12-07 (session 30): a widened face too large for the window kept its
+        # margins, so every position holding it cut it and the window could only leave it out
+        with mock.patch.object(cropping, "fit_margins", lambda faces, *a: faces):
             return score(photos, detector, setting)
     use_faces = setting.pop("faces", True)
     extra = setting.pop("window_tiles", None)  # extra passes for the window's faces (below)
