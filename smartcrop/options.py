@@ -37,6 +37,11 @@ class Target:
         """File-name suffix: ``16x9``, ``1.91x1``, ``1080x1350``."""
         return self.label.replace(":", "x")
 
+    @property
+    def flag(self) -> str:
+        """The option that asks for it, for messages: ``--ratio 16:9``, ``--size 1080x1350``."""
+        return f"{'--size' if self.size else '--ratio'} {self.label}"
+
     def record_fields(self) -> dict:
         return {"size": list(self.size)} if self.size else {"ratio": self.label}
 
@@ -109,8 +114,14 @@ class CropOptions:
         if not self.targets:
             raise ValueError("give at least one --ratio, --size or --preset")
         labels = [t.label for t in self.targets]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"duplicate targets: {', '.join(labels)}")
+        repeated = [x for i, x in enumerate(labels) if labels.count(x) > 1 and labels.index(x) == i]
+        if repeated:
+            raise ValueError(f"duplicate target{'s' if len(repeated) > 1 else ''}: {', '.join(repeated)}")
+        by_tag: dict[str, Target] = {}
+        for t in self.targets:  # a ratio and a size can share a file name: 16:9 and 16x9
+            first = by_tag.setdefault(t.tag, t)
+            if first is not t:
+                raise ValueError(f"{first.flag} and {t.flag} would write the same file name (…_{t.tag})")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, not {self.strategy!r}")
         if self.format not in FORMATS:

@@ -291,6 +291,15 @@ def test_usage_errors_exit_2(cli, make_image, tmp_path, args):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_ratio_and_a_size_naming_the_same_file_is_a_usage_error(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "16:9", "--size", "16x9")
+    assert r.exit_code == 2 and not (tmp_path / "out").exists()
+    assert "--ratio 16:9 and --size 16x9 would write the same file name (…_16x9)" in r.stderr
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--ratio", "1:1", "--ratio", "9:16")
+    assert r.exit_code == 2 and "duplicate target: 1:1\n" in r.stderr
+
+
 def test_output_folder_equal_to_input_is_a_usage_error(cli, make_image, tmp_path):
     make_image("a.jpg")
     r = cli(tmp_path / "in", tmp_path / "in", "--ratio", "1:1")

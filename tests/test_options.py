@@ -120,9 +120,25 @@ def test_crop_options_quality_bounds_are_inclusive(quality):
     assert CropOptions(targets=TARGETS, quality=quality).quality == quality
 
 
-def test_crop_options_a_ratio_and_an_equal_size_are_distinct_targets():
-    options = CropOptions(targets=(parse_ratio("4:5"), parse_size("4x5")))
-    assert [t.label for t in options.targets] == ["4:5", "4x5"]
+def test_crop_options_a_ratio_and_a_size_of_its_aspect_are_distinct_targets():
+    options = CropOptions(targets=(parse_ratio("4:5"), parse_size("1080x1350")))
+    assert [t.label for t in options.targets] == ["4:5", "1080x1350"]
+
+
+@pytest.mark.parametrize("ratio, size", [("16:9", "16x9"), ("4:5", "4x5"), ("851:315", "851x315")])
+def test_crop_options_refuse_a_ratio_and_a_size_writing_the_same_file(ratio, size):
+    with pytest.raises(ValueError) as e:
+        CropOptions(targets=(parse_ratio(ratio), parse_size("1080x1350"), parse_size(size)))
+    assert str(e.value) == f"--ratio {ratio} and --size {size} would write the same file name (…_{size})"
+
+
+def test_crop_options_duplicates_name_only_the_repeated_targets():
+    with pytest.raises(ValueError) as e:
+        CropOptions(targets=tuple(map(parse_ratio, ("1:1", "1:1", "4:5", "16:9", "32:18"))))
+    assert str(e.value) == "duplicate targets: 1:1, 16:9"
+    with pytest.raises(ValueError) as e:
+        CropOptions(targets=(parse_size("800x800"), parse_ratio("1:1"), parse_size("800x800")))
+    assert str(e.value) == "duplicate target: 800x800"
 
 
 def test_crop_options_is_frozen():
