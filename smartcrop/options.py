@@ -80,6 +80,8 @@ def parse_size(text: str) -> Target:
     w, h = int(m.group(1)), int(m.group(2))
     if w > 65535 or h > 65535:
         raise ValueError(f"invalid size {text!r}: at most 65535 pixels per side")
+    if not 0.01 <= w / h <= 100:  # as parse_ratio: a crop search needs room across both sides
+        raise ValueError(f"invalid size {text!r}: aspect within 1:100..100:1")
     return Target(aspect=w / h, label=f"{w}x{h}", size=(w, h))
 
 

@@ -54,6 +54,8 @@ def test_parse_ratio_rejects(text):
     (" 1200 x 628 ", (1200, 628)),
     ("1x1", (1, 1)),
     ("65535x65535", (65535, 65535)),
+    ("1x100", (1, 100)),
+    ("10000x100", (10000, 100)),
 ])
 def test_parse_size_accepts(text, size):
     target = parse_size(text)
@@ -66,6 +68,12 @@ def test_parse_size_accepts(text, size):
 @pytest.mark.parametrize("text", ["0x5", "5x0", "10", "axb", "10x", "x10", "-5x5", "1.5x2", "65536x10", ""])
 def test_parse_size_rejects(text):
     with pytest.raises(ValueError, match="invalid size"):
+        parse_size(text)
+
+
+@pytest.mark.parametrize("text", ["1x200", "10000x1", "65535x600"])
+def test_parse_size_refuses_aspects_a_ratio_may_not_have(text):
+    with pytest.raises(ValueError, match=rf"^invalid size '{text}': aspect within 1:100\.\.100:1$"):
         parse_size(text)
 
 
