@@ -119,14 +119,17 @@ class _Reporter:
         parts += [f"{c['error']} failed"]
         return f"smartcrop: {images} images, {total} outputs: {', '.join(parts)}, {seconds:.1f} s"
 
-    def existing_line(self) -> str | None:
-        """One line for all outputs that exist and were left alone (a rerun without a flag)."""
+    def existing_line(self, dry_run: bool = False) -> str | None:
+        """One line for all outputs that exist and were left alone (a rerun without a flag); a
+        dry run says they would be."""
         n = self.counts["exists"]
         if not n:
             return None
+        verb = "would not be" if dry_run else "were not" if n > 1 else "was not"
+        them = "them" if n > 1 else "it"
         return (f"smartcrop: error: {n} output{'s exist' if n > 1 else ' exists'} already "
-                f"({self.first_existing}{' and others' if n > 1 else ''}) and were not "
-                f"replaced: rerun with --overwrite to replace them or --skip-existing to keep them")
+                f"({self.first_existing}{' and others' if n > 1 else ''}) and {verb} "
+                f"replaced: rerun with --overwrite to replace {them} or --skip-existing to keep {them}")
 
 
 def _ignored_line(ignored) -> str | None:
@@ -449,7 +452,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
         if page is not None and started:  # interrupted too: the page shows what was done
             page.write()
     reporter.close()
-    existing = reporter.existing_line()
+    existing = reporter.existing_line(dry_run)
     if existing:
         click.echo(existing, err=True)
     if not quiet:

@@ -213,19 +213,18 @@ class Cropper:
         info = images.read_info(item.path, self.options.max_pixels)
         outputs = self._outputs(item, info)
         overrides = self._overrides(item)
-        # One existence check per output (a HEAD request on object storage), used twice below.
-        exists = {t: (self.options.skip_existing or not self.options.dry_run) and p.exists()
-                  for t, p in outputs.items()}
+        # One existence check per output (a HEAD request on object storage), used twice below;
+        # a dry run checks too, so that it reports the refusals the real run would make.
+        exists = {t: not self.options.overwrite and p.exists() for t, p in outputs.items()}
         # An overridden output is redone even under --skip-existing: the override is the change.
         todo = [t for t in outputs if not (self.options.skip_existing and exists[t] and not overrides[t])]
         # Existing outputs are refused before any decode, so a rerun without --overwrite is cheap.
-        blocked = {} if self.options.dry_run else {
-            t: f"output {outputs[t]} exists (use --overwrite or --skip-existing)"
-            for t in todo if exists[t] and not self.options.overwrite
-            and not (self.options.skip_existing and overrides[t])}
-        writes = [] if self.options.dry_run else [t for t in todo if t not in blocked]
+        blocked = {t: f"output {outputs[t]} exists (use --overwrite or --skip-existing)"
+                   for t in todo if exists[t] and not (self.options.skip_existing and overrides[t])}
+        wanted = [t for t in todo if t not in blocked]  # written, or on a dry run would be
+        writes = [] if self.options.dry_run else wanted
         extras = self.options.save_saliency or self.options.debug or self.options.report
-        if not writes and not extras and not (self.options.dry_run and todo):  # no decode, no model
+        if not wanted and not extras:  # no decode, no model
             return [self._record(item, t, info, None, outputs[t], "skipped", overrides[t])
                     if t not in blocked else
                     {**self._record(item, t, info, None, outputs[t], "error", overrides[t]),
@@ -255,7 +254,7 @@ class Cropper:
             write_thumbnails(self.options.report, item.stem, small, saliency, (info.width, info.height),
                              [(boxes[t], fits[t], t.aspect) for t in self.options.targets],
                              self.options.background)
-        too_small = {t: self._too_small(boxes[t], t, fits[t], (info.width, info.height)) for t in todo}
+        too_small = {t: self._too_small(boxes[t], t, fits[t], (info.width, info.height)) for t in wanted}
         too_small = {t: reason for t, reason in too_small.items() if reason}
         writes = [t for t in writes if t not in too_small]
         full = None

@@ -228,6 +228,38 @@ def test_dry_run_writes_manifest_and_maps_only(cli, make_image, tmp_path):
     assert (tmp_path / "maps" / "a.png").is_file()
 
 
+def test_dry_run_forecasts_the_refusals_of_existing_outputs(cli, make_image, tmp_path, monkeypatch):
+    from conftest import tree_hashes
+    from test_pipeline import CountingModel
+
+    import smartcrop.pipeline
+
+    for i in range(2):
+        make_image(f"p{i}.jpg", seed=i)
+    out = tmp_path / "out"
+    assert cli(tmp_path / "in", out, "--ratio", "1:1").exit_code == 0
+    before = tree_hashes(out)
+    counting = CountingModel(smartcrop.pipeline.load_model(None))
+    monkeypatch.setattr(smartcrop.pipeline, "load_model", lambda options: counting)
+    r = cli(tmp_path / "in", out, "--ratio", "1:1", "--dry-run")
+    assert r.exit_code == 1 and counting.calls == 0, r.stderr  # all exist: nothing decoded
+    assert "2 outputs exist already (" in r.stderr and "would not be replaced" in r.stderr
+    assert "2 images, 2 outputs: 0 would be written, 2 not replaced (exist), 0 failed" in r.stderr
+    args = (tmp_path / "in", out, "--ratio", "1:1", "--ratio", "16:9", "--manifest", "-")
+    dry = cli(*args, "--dry-run")
+    assert dry.exit_code == 1 and "2 would be written, 2 not replaced (exist), 0 failed" in dry.stderr
+    r = cli(*args, "--dry-run", "--skip-existing")
+    assert r.exit_code == 0 and "2 would be written, 2 skipped (exist), 0 failed" in r.stderr
+    r = cli(*args, "--dry-run", "--overwrite")
+    assert r.exit_code == 0 and "4 would be written, 0 failed" in r.stderr
+    assert tree_hashes(out) == before  # dry runs write nothing
+    real = cli(*args)
+    assert real.exit_code == 1 and "2 written, 2 not replaced (exist), 0 failed" in real.stderr
+    assert [(x["status"], x["error"], x["box"]) for x in dry.records] == [
+        (x["status"], x["error"], x["box"]) for x in real.records]
+    assert [x["status"] for x in real.records] == ["error", "ok"] * 2
+
+
 def test_skip_existing_resumes(cli, make_image, tmp_path):
     make_image("a.jpg")
     make_image("b.jpg", seed=1)
