@@ -251,13 +251,26 @@ class SaliencyModel:
                                  f"{self.path.name}'s")
 
     def _check(self, interp, path: Path) -> tuple[int, int]:
-        """The canvas (w, h) of the model's input; refuse inputs it cannot be."""
-        detail = interp.get_input_details()[0]
+        """The canvas (w, h) of the model's input. A model that is not a saliency model (one
+        float (1, H, W, 3) input, one float (1, H/8, W/8, 1) map out), such as the face
+        detector, is refused here, naming what it has, rather than failing on every image."""
+        inputs, outputs = interp.get_input_details(), interp.get_output_details()
+        what = f"{path} is not a saliency model:"
+        if len(inputs) != 1:
+            raise ValueError(f"{what} it has {len(inputs)} inputs, not one image")
+        if len(outputs) != 1:
+            raise ValueError(f"{what} it has {len(outputs)} outputs, not one map")
+        detail = inputs[0]
         shape = tuple(int(v) for v in detail["shape"])
         if len(shape) != 4 or shape[0] != 1 or shape[3] != 3 or shape[1] % (2 * MAP_STRIDE) \
-                or shape[2] % (2 * MAP_STRIDE):
-            raise ValueError(f"{path}: model input {shape} is not (1, H, W, 3) with H and W "
-                             f"multiples of {2 * MAP_STRIDE}")
+                or shape[2] % (2 * MAP_STRIDE) or detail["dtype"] != np.float32:
+            raise ValueError(f"{what} its input is {np.dtype(detail['dtype']).name} {shape}, not "
+                             f"float32 (1, H, W, 3) with H and W multiples of {2 * MAP_STRIDE}")
+        out = tuple(int(v) for v in outputs[0]["shape"])
+        expected = (1, shape[1] // MAP_STRIDE, shape[2] // MAP_STRIDE, 1)
+        if out != expected or outputs[0]["dtype"] != np.float32:
+            raise ValueError(f"{what} its output is {np.dtype(outputs[0]['dtype']).name} {out}, "
+                             f"not the float32 map {expected} its input {shape} gives")
         if (self.batch_size > 1 or self.flip) and detail["shape_signature"][0] != -1:
             raise ValueError(f"{path}: the model has a fixed batch of 1; "
                              f"re-export it with a dynamic batch to use a batch size above 1 "
@@ -345,9 +358,13 @@ class _Interpreters:
     def _make(self):
         from ai_edge_litert.interpreter import Interpreter
 
-        with _quiet_stderr():
-            interp = Interpreter(model_path=str(self.path), num_threads=self.threads)
-            interp.allocate_tensors()
+        try:
+            with _quiet_stderr():
+                interp = Interpreter(model_path=str(self.path), num_threads=self.threads)
+                interp.allocate_tensors()
+        except (ValueError, RuntimeError) as e:  # the runtime's messages leave the file out
+            reason = " ".join(str(e).split()) or type(e).__name__
+            raise ValueError(f"{self.path}: cannot load the model ({reason})") from None
         canvas = self._check(interp, self.path)
         if self.expect is not None and canvas != self.expect:
             raise ValueError(f"{self.path}: portrait model canvas {canvas[0]}x{canvas[1]} is not "

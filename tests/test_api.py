@@ -70,6 +70,12 @@ def test_bad_strategy():
         SmartCropper(strategy="centre")
 
 
+def test_weights_of_another_kind_are_a_value_error_naming_them():
+    faces = Path(smartcrop.__file__).parent.parent / "weights" / "faces.tflite"
+    with pytest.raises(ValueError, match=f"^{faces} is not a saliency model: it has 2 outputs, not one map$"):
+        SmartCropper(weights=faces, faces=False)
+
+
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "CMYK", "I;16", "1"])
 def test_saliency_shape_and_sum(cropper, mode):
     im = photo((200, 150)).convert(mode) if mode != "I;16" else Image.fromarray(

@@ -361,6 +361,11 @@ def test_bad_weights_is_a_clear_error(cli, make_image, tmp_path, monkeypatch):
     (tmp_path / "w").mkdir()
     r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--weights", tmp_path / "w")
     assert r.exit_code == 1 and "saliency model not found" in r.stderr
+    for weights, why in ((ROOT / "weights" / "faces.tflite", "is not a saliency model: it has 2 outputs"),
+                         (tmp_path / "in" / "a.jpg", ": cannot load the model (")):
+        r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--weights", weights)
+        assert r.exit_code == 1 and r.stderr.startswith(f"Error: {weights}") and why in r.stderr, r.stderr
+        assert len(r.stderr.splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
 def test_batch_size_gives_the_same_crops(cli, make_image, tmp_path, monkeypatch):

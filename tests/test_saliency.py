@@ -67,6 +67,57 @@ def test_damaged_model_fails_its_hash(weights_copy):
         SaliencyModel(weights_copy)
 
 
+def test_a_model_of_another_kind_is_refused_naming_the_path():
+    faces = ROOT / "weights" / "faces.tflite"  # a valid LiteRT model, but a face detector
+    with pytest.raises(ValueError) as e:
+        SaliencyModel(faces)
+    assert str(e.value) == f"{faces} is not a saliency model: it has 2 outputs, not one map"
+
+
+def test_a_file_that_is_no_model_is_refused_naming_the_path(tmp_path):
+    bogus = tmp_path / "saliency.tflite"
+    bogus.write_bytes(b"not a model " * 50)
+    with pytest.raises(ValueError) as e:
+        SaliencyModel(tmp_path)
+    assert str(e.value).startswith(f"{bogus}: cannot load the model (") and "\n" not in str(e.value)
+
+
+class _Details:
+    """An interpreter as `SaliencyModel._check` sees it: only its tensors' details."""
+
+    def __init__(self, inputs, outputs):
+        self.inputs = [{"shape": np.array(s), "shape_signature": np.array(s), "dtype": d} for s, d in inputs]
+        self.outputs = [{"shape": np.array(s), "dtype": d} for s, d in outputs]
+
+    def get_input_details(self):
+        return self.inputs
+
+    def get_output_details(self):
+        return self.outputs
+
+
+CANVAS, MAP = ((1, 256, 336, 3), np.float32), ((1, 32, 42, 1), np.float32)  # the shipped model's
+
+
+@pytest.mark.parametrize("inputs, outputs, found", [
+    ([CANVAS], [((1, 32, 42, 2), np.float32)], "its output is float32 (1, 32, 42, 2)"),
+    ([CANVAS], [((1, 2304, 16), np.float32)], "its output is float32 (1, 2304, 16)"),
+    ([CANVAS], [((1, 32, 42, 1), np.int8)], "its output is int8 (1, 32, 42, 1)"),
+    ([((1, 256, 336, 3), np.int8)], [MAP], "its input is int8 (1, 256, 336, 3)"),
+    ([((1, 256, 336), np.float32)], [MAP], "its input is float32 (1, 256, 336)"),
+    ([CANVAS, CANVAS], [MAP], "it has 2 inputs, not one image"),
+    ([CANVAS], [MAP, MAP], "it has 2 outputs, not one map"),
+])
+def test_tensors_unlike_a_saliency_model_are_refused(model, inputs, outputs, found):
+    with pytest.raises(ValueError) as e:
+        model._check(_Details(inputs, outputs), "m.tflite")
+    assert str(e.value).startswith(f"m.tflite is not a saliency model: {found}")
+
+
+def test_tensors_of_a_saliency_model_give_its_canvas(model):
+    assert model._check(_Details([CANVAS], [MAP]), "m.tflite") == (336, 256)
+
+
 def test_model_without_manifest_is_accepted(weights_copy):
     (weights_copy / "saliency.json").unlink()
     assert resolve_weights(weights_copy) == (weights_copy / "saliency.tflite", None)
