@@ -260,6 +260,26 @@ def _check_storage(inputs, output, engine) -> None:
                 raise click.UsageError(f"input {inp} does not exist (no such object or prefix)")
 
 
+def _same_folder(a, b) -> bool:
+    """Whether two folders are one: local paths once resolved (links, ``..``), URIs as written."""
+    if isinstance(a, Path) and isinstance(b, Path):
+        return a.resolve() == b.resolve()
+    return str(a).rstrip("/") == str(b).rstrip("/")
+
+
+def _check_extras(output, save_saliency, debug) -> None:
+    """--save-saliency and --debug each need a folder of their own: in OUTPUT, the overlay of
+    a_1x1.jpg and the 1:1 crop of a.jpg would both be a_1x1.jpg, one silently replacing the other."""
+    for flag, folder, what in (("--save-saliency", save_saliency, "a saliency map"),
+                               ("--debug", debug, "an overlay")):
+        if folder and _same_folder(folder, output):
+            raise click.UsageError(f"{flag} folder {folder} is also the output folder: {what} and "
+                                   f"a crop could get the same name (give {flag} a folder of its own)")
+    if save_saliency and debug and _same_folder(save_saliency, debug):
+        raise click.UsageError(f"--save-saliency and --debug are the same folder {debug}: give each "
+                               f"a folder of its own")
+
+
 def _terminate(signum, frame):
     raise KeyboardInterrupt  # unwinds like Ctrl-C, so temporary files are removed
 
@@ -379,6 +399,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     extras = [p for p in (save_saliency, debug) if p]
+    _check_extras(output, save_saliency, debug)
     if ray_address and engine != "ray":
         raise click.UsageError("--ray-address needs --engine ray")
     if from_list and len(inputs) != 1:

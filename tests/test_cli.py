@@ -338,6 +338,21 @@ def test_output_folder_equal_to_input_is_a_usage_error(cli, make_image, tmp_path
     assert r.exit_code == 2 and "also an output folder" in r.stderr
 
 
+@pytest.mark.parametrize("flags, message", [
+    (("--debug", "{out}"), "--debug folder {out} is also the output folder: an overlay and a crop"),
+    (("--save-saliency", "{tmp}/x/../out/"),
+     "--save-saliency folder {tmp}/x/../out is also the output folder"),
+    (("--debug", "{tmp}/e", "--save-saliency", "{tmp}/e"), "--save-saliency and --debug are the same folder"),
+])
+def test_extras_folder_equal_to_output_is_a_usage_error(cli, make_image, tmp_path, flags, message):
+    make_image("a.jpg")
+    make_image("a_1x1.jpg", seed=1)  # its overlay would be named as a.jpg's 1:1 crop
+    out = tmp_path / "out"
+    r = cli(tmp_path / "in", out, "--ratio", "1:1", *(f.format(out=out, tmp=tmp_path) for f in flags))
+    assert r.exit_code == 2 and message.format(out=out, tmp=tmp_path) in r.stderr, r.stderr
+    assert not out.exists() and not (tmp_path / "e").exists()
+
+
 def test_manifest_folder_is_created(cli, make_image, tmp_path):
     make_image("a.jpg")
     manifest = tmp_path / "reports" / "m.jsonl"
