@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from PIL import Image, ImageOps
 from smartcrop import cropping
 from smartcrop.faces import Face, FaceDetector, face_array
 from smartcrop.images import shrink_for_model
-from smartcrop.options import Target, parse_ratio, parse_size
+from smartcrop.options import Target, parse_size, to_ratio
 from smartcrop.saliency import SaliencyModel, upsample, work_map
 
 
@@ -43,6 +44,8 @@ class SmartCropper:
                  faces: bool = True, thorough: bool = False):
         if strategy not in ("window", "box"):
             raise ValueError(f"strategy must be 'window' or 'box', not {strategy!r}")
+        if threads < 1:  # the runtime's own message is "num_threads should >= 1"
+            raise ValueError("threads must be at least 1")
         self.model = SaliencyModel(weights, threads=threads, flip=thorough, ensemble=thorough)
         self.detector = FaceDetector(tiles=thorough or strategy == "box") if faces else None
         self.strategy = strategy
@@ -75,12 +78,16 @@ class SmartCropper:
         image = self._upright(image)
         return upsample(self._predict(image), image.width, image.height)
 
-    def crop_boxes(self, image: Image.Image, ratios: Sequence[str] = (),
+    def crop_boxes(self, image: Image.Image, ratios: Sequence[str | float] = (),
                    sizes: Sequence[str] = ()) -> list[CropResult]:
-        """One CropResult per ratio ("16:9") and size ("1080x1350"), from one saliency pass."""
-        ratios = [ratios] if isinstance(ratios, str) else ratios  # one "16:9", not its characters
+        """One CropResult per ratio ("16:9", or a number: 1.5 is 1.5:1) and size ("1080x1350"),
+        from one saliency pass. Ratios are checked as the CLI's --ratio ("1080x1080" is refused
+        with a hint to give it as a size)."""
+        one = (str, numbers.Real)  # one "16:9", not its characters
+        ratios = [ratios] if isinstance(ratios, one) else ratios
         sizes = [sizes] if isinstance(sizes, str) else sizes
-        targets: list[Target] = [parse_ratio(r) for r in ratios] + [parse_size(s) for s in sizes]
+        targets: list[Target] = ([to_ratio(r, "sizes=['{}']") for r in ratios]
+                                 + [parse_size(s) for s in sizes])
         if not targets:
             raise ValueError("give at least one ratio or size")
         image = self._upright(image)

@@ -20,20 +20,14 @@ from smartcrop.options import (
     METADATA,
     STRATEGIES,
     CropOptions,
-    looks_like_size,
-    parse_ratio,
     parse_size,
+    to_ratio,
 )
 
 
 def _targets(ctx, param, values):
-    parse = parse_ratio if param.name == "ratio" else parse_size
+    parse = to_ratio if param.name == "ratio" else parse_size  # --ratio 1080x1080: a hint
     try:
-        if param.name == "ratio":
-            for v in values:
-                if looks_like_size(v):
-                    raise ValueError(f"{v!r} looks like pixels: did you mean --size {v.strip()}? "
-                                     f"(a ratio is W:H such as 1:1 or 16:9)")
         return tuple(parse(v) for v in values)
     except ValueError as e:
         raise click.BadParameter(str(e)) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -63,6 +64,21 @@ def parse_ratio(text: str) -> Target:
         f = Fraction(int(w), int(h))  # 32:18 -> 16:9
         w, h = f.numerator, f.denominator
     return Target(aspect=w / h, label=f"{_fmt(w)}:{_fmt(h)}")
+
+
+def to_ratio(value: object, size_hint: str = "--size {}") -> Target:
+    """A ratio target from the CLI or the API: text as `parse_ratio` takes it, or a number W for
+    W:1. Text that looks like pixels is refused with `size_hint` (it would quietly become its
+    reduced ratio); anything else is a TypeError, as a regex error would not say what to give."""
+    if isinstance(value, bool) or not isinstance(value, (str, numbers.Real)):
+        raise TypeError(f'a ratio is a string such as "16:9" or a number such as 1.91, '
+                        f"not {type(value).__name__} {value!r}")
+    if not isinstance(value, str):
+        return parse_ratio(str(value))  # 1.5 -> 1.5:1, Fraction(16, 9) -> 16:9
+    if looks_like_size(value):
+        raise ValueError(f"{value!r} looks like pixels: did you mean {size_hint.format(value.strip())}? "
+                         f"(a ratio is W:H such as 1:1 or 16:9)")
+    return parse_ratio(value)
 
 
 def looks_like_size(text: str) -> bool:

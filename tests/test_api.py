@@ -52,6 +52,23 @@ def test_crop_boxes_needs_a_target_and_valid_text(cropper):
         cropper.crop_boxes(photo(), ratios=["wide"])
 
 
+def test_crop_boxes_checks_ratios_as_the_cli_does(cropper):
+    with pytest.raises(ValueError, match=r"looks like pixels: did you mean sizes=\['1080x1080'\]\?"):
+        cropper.crop_boxes(photo(), ratios=["1080x1080"])
+    (wide,) = cropper.crop_boxes(photo(), ratios=["1.5"])
+    results = cropper.crop_boxes(photo(), ratios=[1.5, 2])
+    assert [r.target for r in results] == ["1.5:1", "2:1"] and results[0].box == wide.box
+    assert cropper.crop_boxes(photo(), ratios=1.5)[0].target == "1.5:1"
+    for bad in ((16, 9), None, True):
+        with pytest.raises(TypeError, match=r'^a ratio is a string such as "16:9" or a number'):
+            cropper.crop_boxes(photo(), ratios=[bad])
+
+
+def test_threads_must_be_at_least_one():
+    with pytest.raises(ValueError, match="^threads must be at least 1$"):
+        SmartCropper(threads=0)
+
+
 def test_anything_but_a_pil_image_is_refused_clearly(cropper):
     array = np.asarray(photo())
     for call in (cropper.crop_boxes, cropper.saliency, cropper.faces):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
-from smartcrop.options import FORMATS, STRATEGIES, CropOptions, Target, parse_ratio, parse_size
+from smartcrop.options import FORMATS, STRATEGIES, CropOptions, Target, parse_ratio, parse_size, to_ratio
 
 
 @pytest.mark.parametrize("text, aspect, label, tag", [
@@ -69,6 +70,19 @@ def test_parse_size_accepts(text, size):
 def test_parse_size_rejects(text):
     with pytest.raises(ValueError, match="invalid size"):
         parse_size(text)
+
+
+@pytest.mark.parametrize("value, label", [("16:9", "16:9"), ("1920:1080", "16:9"), ("99x100", "99:100"),
+                                          (1.5, "1.5:1"), (2, "2:1"), (Fraction(4, 5), "4:5")])
+def test_to_ratio_takes_text_and_numbers(value, label):
+    assert to_ratio(value).label == label
+
+
+def test_to_ratio_refuses_pixels_and_other_types():
+    with pytest.raises(ValueError, match=r"^'1080x1080' looks like pixels: did you mean --size 1080x1080\?"):
+        to_ratio("1080x1080")
+    with pytest.raises(TypeError, match="not list"):
+        to_ratio([16, 9])
 
 
 @pytest.mark.parametrize("text", ["1x200", "10000x1", "65535x600"])
