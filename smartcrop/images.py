@@ -263,8 +263,16 @@ def has_alpha(im: Image.Image) -> bool:
         im.mode in ("P", "L", "RGB") and "transparency" in im.info)
 
 
+def straight_alpha(im: Image.Image) -> Image.Image:
+    """Premultiplied alpha (La, RGBa) made straight (LA, RGBA): Pillow converts La to nothing
+    else, and no format writes either."""
+    return im.convert(im.mode.upper()) if im.mode in ("La", "RGBa") else im
+
+
 def to_8bit(im: Image.Image) -> Image.Image:
-    """16/32-bit integer greyscale scaled (not clipped) to 8-bit L, float clipped; others as is."""
+    """16/32-bit integer greyscale scaled (not clipped) to 8-bit L, float clipped, premultiplied
+    alpha made straight; others as is."""
+    im = straight_alpha(im)
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(im, dtype=np.int64)
         hi = 65535 if arr.max(initial=0) > 255 else 255
@@ -293,6 +301,7 @@ def output_extension(source_format: str, chosen: str) -> str:
 
 def _for_format(im: Image.Image, fmt: str) -> Image.Image:
     """Convert modes the target format cannot store. JPEG has no alpha: it goes onto white."""
+    im = straight_alpha(im)
     if fmt == "TIFF" or (fmt == "PNG" and im.mode in ("I;16", "I")):
         return im  # deep greyscale kept; every 8-bit format below gets it scaled, not clipped
     im = to_8bit(im)

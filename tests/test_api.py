@@ -64,6 +64,12 @@ def test_crop_boxes_checks_ratios_as_the_cli_does(cropper):
             cropper.crop_boxes(photo(), ratios=[bad])
 
 
+def test_premultiplied_alpha_is_cropped_as_straight_alpha(cropper):
+    im = photo().convert("LA")
+    assert cropper.crop_boxes(im.convert("La"), ratios="1:1")[0].box == \
+        cropper.crop_boxes(im, ratios="1:1")[0].box
+
+
 def test_threads_must_be_at_least_one():
     with pytest.raises(ValueError, match="^threads must be at least 1$"):
         SmartCropper(threads=0)

@@ -95,12 +95,21 @@ def test_truncated_jpeg_is_an_image_error(tmp_path):
         images.load_for_model(path, info, (32, 32))
 
 
-@pytest.mark.parametrize("mode", ["1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "I;16", "I", "F",
-                                  "YCbCr"])
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "CMYK", "I;16",
+                                  "I", "F", "YCbCr"])
 def test_to_rgb_every_mode(mode):
     im = photo((40, 30)).convert(mode) if mode not in ("I;16", "I", "F") else Image.new(mode, (40, 30))
     out = images.to_rgb(im)
     assert out.mode == "RGB" and out.size == (40, 30)
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".webp", ".tif", ".gif", ".bmp"])
+def test_premultiplied_alpha_is_written(tmp_path, ext):
+    """La (L with premultiplied alpha, which Pillow converts to LA only) and RGBa, from the API."""
+    for mode in ("La", "RGBa"):
+        images.save_atomic(images.resize_exact(photo((40, 30)).convert(mode), (20, 15)),
+                           tmp_path / f"{mode}{ext}", 90)
+        assert Image.open(tmp_path / f"{mode}{ext}").size == (20, 15)
 
 
 def test_to_rgb_scales_16_bit_instead_of_clipping():
