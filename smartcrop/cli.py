@@ -111,7 +111,8 @@ class _Reporter:
         parts += [f"{c['skipped']} skipped (exist)"] if c["skipped"] else []
         parts += [f"{c['exists']} not replaced (exist)"] if c["exists"] else []
         parts += [f"{c['error']} failed"]
-        return f"smartcrop: {images} images, {total} outputs: {', '.join(parts)}, {seconds:.1f} s"
+        counted = f"{images} image{'s' * (images != 1)}, {total} output{'s' * (total != 1)}"
+        return f"smartcrop: {counted}: {', '.join(parts)}, {seconds:.1f} s"
 
     def existing_line(self, dry_run: bool = False) -> str | None:
         """One line for all outputs that exist and were left alone (a rerun without a flag); a
@@ -217,6 +218,9 @@ class _Location(click.ParamType):
         if isinstance(value, (Path, StoredPath)):
             return value
         if not is_uri(value):
+            if param is not None and param.name == "output" and Path(value).is_file():
+                self.fail(f"{value} is a file, and OUTPUT (the last argument) must be a folder: "
+                          f"give the output folder after the inputs", param, ctx)
             return self.local.convert(value, param, ctx)
         try:
             return StoredPath(value)
@@ -369,7 +373,8 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
     out/trips/beach_16x9.jpg, out/trips/beach_1080x1350.jpg. Both may be object-storage URIs
     (s3://bucket/prefix, gs://...; endpoint and credentials from the AWS_* environment).
 
-    Exit status: 0 all done, 1 some input failed (the rest were still done), 2 usage error.
+    Exit status: 0 all done, 1 some input failed (the rest were still done), 2 usage error,
+    130 interrupted.
     """
     found = click.get_current_context().meta.get("smartcrop.found_config")
     if found and not quiet:

@@ -296,6 +296,7 @@ def test_help_and_version_do_not_load_the_runtime():
         "from smartcrop.cli import main\n"
         "r = CliRunner().invoke(main, ['--help'])\n"
         "assert r.exit_code == 0 and '--ratio' in r.output, r.output\n"
+        "assert '130 interrupted' in ' '.join(r.output.split()), r.output\n"
         "v = CliRunner().invoke(main, ['--version'])\n"
         "assert v.exit_code == 0, v.output\n"
         "print(v.output.strip())\n"
@@ -428,6 +429,9 @@ def test_usage_mistakes_get_a_helpful_message(cli, make_image, tmp_path):
     r = cli(tmp_path / "in")
     assert r.exit_code == 2 and "Missing argument 'OUTPUT'" in r.stderr and "argument 'INPUTS" not in r.stderr
     assert not (tmp_path / "in").joinpath("a_1x1.jpg").exists()
+    r = cli(tmp_path / "in" / "a.jpg", "--ratio", "1:1")  # OUTPUT forgotten: the file is taken for it
+    assert r.exit_code == 2 and (f"{tmp_path / 'in' / 'a.jpg'} is a file, and OUTPUT (the last argument) "
+                                 f"must be a folder") in r.stderr
     r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--max-upscale", "0.5")
     assert r.exit_code == 2 and "--max-upscale" in r.stderr
 
@@ -487,7 +491,7 @@ def test_files_left_out_of_a_walk_get_one_warning(cli, make_image, tmp_path):
     assert r.exit_code == 0 and warned == [
         f"smartcrop: warning: 3 files in the input folders are not images by their extension and were "
         f"left out (.dng, .mov, .txt; e.g. {tmp_path / 'in' / 'notes.txt'})"]
-    assert "1 images, 1 outputs" in r.stderr
+    assert "1 image, 1 output:" in r.stderr
     r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--dry-run", "-q")
     assert r.exit_code == 0 and r.stderr == ""  # -q: only errors, as for the upscale warnings
     listed = tmp_path / "list.txt"

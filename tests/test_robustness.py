@@ -161,7 +161,7 @@ def test_damaged_metadata_does_not_clutter_stderr(tmp_path):
     p = run_module(tmp_path / "in", tmp_path / "out", "--ratio", "1:1")
     assert p.returncode == 0, p.stderr
     (line,) = p.stderr.splitlines()
-    assert line.startswith("smartcrop: 1 images, 1 outputs")
+    assert line.startswith("smartcrop: 1 image, 1 output:")
 
 
 # -- valid but unusual ------------------------------------------------------------------
