@@ -57,7 +57,7 @@ DEFAULTS = {
     # and face_margin_top): eyecrowd window / box cuts 4.2% / 6.2% at 0.02 (top margin 0.2),
     # 4.1% / 5.6% at 0.1 (0.35), gap closed 74.6% / 76.5% -> 77.0% / 78.5%; osie cuts 1.1% /
     # 1.1% -> 1.3% / 1.2%, gap closed 81.3% / 77.4% -> 82.1% / 78.2%. At 0.14 (top margin 0.2)
-    # eyecrowd cut 4.5% of window crops; at 0.2, 6.8% (README "Faces").
+    # eyecrowd cut 4.5% of window crops; at 0.2, 6.8% (docs/faces.md).
     "margin_whole": 0.1,
     # faces: saliency added to the map (which sums to 1) over face boxes, shared in proportion
     # to their area; for window and for box (where it draws the salient region to faces).
@@ -81,7 +81,7 @@ DEFAULTS = {
     "face_penalty": math.inf,
     # edge penalty: saliency within this many map cells of a crop edge (not an image border)
     # is subtracted from the window's score, times the weight. Off: every weight tried lowered
-    # fixation retention (README "Faces").
+    # fixation retention (docs/faces.md).
     "edge_band": 2,
     "edge_weight": 0.0,
     # window: positions whose score is within this share of the map's total of the best one
@@ -100,7 +100,7 @@ DEFAULTS = {
     # its candidate_score to min_score; small faces in crowds, and things that are not faces)
     # are not held whole by the rule; each costs a position this share of the map's total,
     # times the share of it cut. Measured on the leave-one-dataset-out folds and the validation
-    # split (tests/bench/face_settings.py, README "Faces"), none -> 0.005 -> 0.01 -> 0.02 (the
+    # split (tests/bench/face_settings.py, docs/faces.md), none -> 0.005 -> 0.01 -> 0.02 (the
     # last without the sure-face condition): crowd-fold window cuts 3.62% -> 2.92% -> 2.65% ->
     # 2.43%, gap closed (largest) 78.0% -> 78.0% -> 77.7% -> 77.5%; osie cuts 0.45% at each,
     # gap 81.8% -> 81.8% -> 81.75%; validation split cuts 2.62% -> 2.30% -> 2.30%, gap 85.8%

@@ -23,7 +23,7 @@ from smartcrop.saliency import _quiet_stderr, check_hash, resolve_weights
 MODEL_NAME = "faces"
 STRIDE = 4  # the anchor grid's: one anchor per 4x4 input pixels
 DEFAULTS = {
-    # Lowest sigmoid score kept. Measured on the validation photos (README "Faces",
+    # Lowest sigmoid score kept. Measured on the validation photos (docs/faces.md,
     # tests/bench/face_settings.py): window crops cut a reference face in 7.5% of cases at
     # 0.75, 3.9% at 0.6, 2.3% at 0.5, 1.6% at 0.4 and 2.0% at 0.3. A missed face costs a cut;
     # a false one (a statue, a toy) costs little.
@@ -36,7 +36,7 @@ DEFAULTS = {
     "nms_iou": 0.3,
     # With `tiles` (the CLI's --thorough), lowest score kept from the four quarter passes. The
     # quarters see faces 1.5x larger, and more false ones; measured on the cross-dataset folds
-    # (README "Faces", tests/bench/face_tiles.py): at 0.6 the window cut fewer faces but kept
+    # (docs/faces.md, tests/bench/face_tiles.py): at 0.6 the window cut fewer faces but kept
     # fewer fixations than at 0.75.
     "tile_min_score": 0.75,
     # Boxes of the whole-photo pass scoring from this to min_score are candidates: faces the

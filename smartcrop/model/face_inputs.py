@@ -2,7 +2,7 @@
 W x H instead of the 192 x 192 square, and the same network turned H x W for portrait photos.
 
 A 4:3 photo letterboxed into the square fills 192 x 144 of it; on a 224 x 192 input it is seen
-at 224 x 168, so its faces are 1.17x larger for 1.17x the work (README "Faces"). The network is
+at 224 x 168, so its faces are 1.17x larger for 1.17x the work (docs/faces.md). The network is
 fully convolutional, but its three upsampling layers carry their output sizes as constants
 (12, 24 and 48 for the square), so those are rewritten for the new input; nothing else changes.
 
