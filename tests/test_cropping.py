@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -844,27 +846,55 @@ def test_fallback_when_every_window_cuts_a_face():
 
 
 @FAST
-@given(saliency=maps(12, 2), data=st.data())
-def test_fallback_spares_the_faces_themselves_first_matches_brute_force(saliency, data):
+@given(saliency=maps(12, 2), data=st.data(), crowded=st.sampled_from([math.inf, 1.0, 0.3]))
+def test_fallback_spares_the_faces_themselves_first_matches_brute_force(saliency, data, crowded):
     """With `cores` (the faces' own boxes inside the widened ones): the positions cutting the
     least of the cores compete, then those cutting the least widened area (margins trimmed to
-    fit the window: `fit_margins`), then the most saliency."""
+    fit the window: `fit_margins`), then the most saliency. Where every position cuts a core,
+    a finite `crowded_penalty` instead scores every position by its saliency less the penalty
+    times the map's total times the core area cut, over the largest core's area."""
     mh, mw = saliency.shape
     cores = np.array(data.draw(int_faces(mw, mh)), dtype=float)
     wide = widen_faces(cores, (mw, mh), 0.2, 0.35, clip=False)
     w, h = data.draw(st.integers(1, mw)), data.draw(st.integers(1, mh))
-    box = place_window(saliency, (mw, mh), w, h, wide, cores=cores)
+    box = place_window(saliency, (mw, mh), w, h, wide, cores=cores, crowded_penalty=crowded)
     wide = fit_margins(wide, cores, w, h)
     lefts, tops = np.arange(mw - w + 1), np.arange(mh - h + 1)
     wide_cut = cut_area(wide, lefts, tops, w, h, DEFAULTS["margin_whole"], image_size=(mw, mh))
     core_cut = cut_area(cores, lefts, tops, w, h, DEFAULTS["face_whole"], image_size=(mw, mh))
     positions = [(x, y) for y in tops for x in lefts]
+    if core_cut.min() > 1e-9 and math.isfinite(crowded):  # no position spares every face
+        largest = max(fw * fh for _, _, fw, fh in cores)
+        value = {(x, y): float(saliency[y:y + h, x:x + w].sum()) - crowded * float(saliency.sum())
+                 * _brute_cut(cores.astype(int), x, y, w, h) / largest for x, y in positions}
+        assert value[(box.left, box.top)] == pytest.approx(max(value.values()), abs=1e-9)
+        return
     positions = [(x, y) for x, y in positions if core_cut[y, x] <= core_cut.min() + 1e-9]
     least = min(wide_cut[y, x] for x, y in positions)
     positions = [(x, y) for x, y in positions if wide_cut[y, x] <= least + 1e-9]
     assert (box.left, box.top) in positions
     best = max(float(saliency[y:y + h, x:x + w].sum()) for x, y in positions)
     assert float(saliency[box.top:box.top + h, box.left:box.left + w].sum()) == pytest.approx(best)
+
+
+@pytest.mark.parametrize("strategy", ["window", "box"])
+def test_stacked_faces_taller_than_the_crop_are_not_traded_for_a_strip_of_hair(strategy):
+    """Two faces one above the other (a 3:4 photo of two boys cut to 2:1, OSIE 1550): no
+    window holds both, and every position cuts a face. By least face area cut alone the window
+    took the top strip, holding only a sliver of the upper face's brow (and a twentieth of the
+    saliency); with the cut weighed against saliency, it holds most of both faces."""
+    sal = np.full((600, 450), 0.01)
+    sal[260:320, 300:380] = 1.0  # the upper boy's nose and eyes
+    sal[320:380, 150:230] = 1.0  # the lower boy's eye
+    cores = np.array([[247.0, 200.0, 178.0, 179.0], [73.0, 275.0, 212.0, 212.0]])
+    old = find_box(sal, (450, 600), 2.0, strategy, faces=cores, crowded_penalty=math.inf)
+    assert old.top == 0 and cropping.coverage(sal, (450, 600), old) < 0.1  # a strip of hair
+    box = find_box(sal, (450, 600), 2.0, strategy, faces=cores)  # the box: not held to its region
+    assert (box.width, box.height) == (450, 225)
+    assert cropping.coverage(sal, (450, 600), box) > 0.8
+    for _, top, _, h in cores:  # each face mostly inside
+        inside = max(0, min(top + h, box.top + box.height) - max(top, box.top))
+        assert inside > 0.6 * h
 
 
 def test_fallback_cuts_margins_rather_than_a_face():

@@ -84,6 +84,9 @@ SETTINGS = [
     {"no_cores": True}, {"face_margin": 0.25},
     # widened faces too large for the window keep all their margins (before session 30)
     {"fit_margins": False},
+    # where every position cuts a face itself, the least cut wins outright (before session 31;
+    # on the command line: --settings '[{"crowded_penalty": Infinity}, {}]'), or weighs less
+    {"crowded_penalty": float("inf")}, {"crowded_penalty": 0.5},
 ]
 
 
