@@ -10,7 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, exif_jpeg, files_under, parse_manifest, photo, run_module, sha256, srgb_profile
+from conftest import (
+    ROOT,
+    exif_jpeg,
+    files_under,
+    oriented,
+    parse_manifest,
+    photo,
+    run_module,
+    sha256,
+    srgb_profile,
+)
 from PIL import Image, ImageOps
 
 from smartcrop import __version__
@@ -142,6 +152,25 @@ def test_exif_rotated_jpeg_gives_upright_outputs(cli, tmp_path, orientation):
         assert out.size == (w, h) and out.getexif().get(0x0112, 1) == 1
         expected = upright.crop((left, top, left + w, top + h))
         assert np.abs(np.asarray(out, float) - np.asarray(expected, float)).mean() < 4
+
+
+@pytest.mark.parametrize("name, orientation", [("o.tif", 3), ("o.tif", 6), ("o.tif", 8), ("o.jpg", 6)])
+def test_oriented_tiff_gives_upright_outputs_once(cli, tmp_path, name, orientation):
+    # Pillow 13 turns a TIFF by its Orientation tag itself; smartcrop turned it again.
+    upright = photo((320, 240), centre=(60, 50))
+    path = oriented(tmp_path / "in" / name, orientation, upright)
+    r = cli(path, tmp_path / "out", "--ratio", "16:9", "--size", "160x120", "--format", "jpeg",
+            "--metadata", "all", "--debug", tmp_path / "dbg", "--manifest", "-")
+    assert r.exit_code == 0, r.stderr
+    for rec in r.records:
+        assert rec["image_size"] == [320, 240]
+        left, top, w, h = rec["box"]
+        out = Image.open(rec["output"])
+        assert out.getexif().get(0x0112, 1) == 1
+        expected = upright.crop((left, top, left + w, top + h)).resize(out.size)
+        assert np.abs(np.asarray(out, float) - np.asarray(expected, float)).mean() < 6, rec
+    view = Image.open(tmp_path / "dbg" / "o.jpg")
+    assert view.width * 240 == view.height * 320
 
 
 def test_png_alpha_kept_in_png(cli, tmp_path):
