@@ -173,6 +173,16 @@ def oriented(path: Path, orientation: int, upright: Image.Image) -> Path:
     return path
 
 
+def install_paths(kind: str, base: Path) -> dict[str, str]:
+    """The paths (purelib, data, ...) of this platform's `kind` ("prefix", "user") install
+    scheme at `base`, as pip would use them for --prefix BASE or a user base of BASE."""
+    import sysconfig
+
+    bases = dict.fromkeys(("base", "platbase", "userbase", "installed_base", "installed_platbase"),
+                          str(base))
+    return sysconfig.get_paths(sysconfig.get_preferred_scheme(kind), vars=bases)
+
+
 def srgb_profile() -> bytes:
     from PIL import ImageCms
 
