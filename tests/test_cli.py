@@ -740,6 +740,45 @@ def test_config_file_drives_a_run_and_flags_override_it(cli, make_image, tmp_pat
     assert r.exit_code == 0 and [p.name for p in (tmp_path / "out3").iterdir()] == ["a_300x200.jpg"]
 
 
+def test_flags_settle_clashes_with_the_config_file(cli, make_image, tmp_path, monkeypatch):
+    # The file only sets defaults: --overwrite beat nothing, it met the file's skip-existing
+    # in one check ("--skip-existing and --overwrite exclude each other", exit 2).
+    make_image("a.jpg", size=(400, 300))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out" / "a_1x1.jpg"
+    out.parent.mkdir()
+    out.write_bytes(b"old")
+    conf = tmp_path / "ci.toml"
+    conf.write_text('ratio = "1:1"\nskip-existing = true\n')
+    r = cli("--config", conf, "in", "out", "--overwrite")
+    assert r.exit_code == 0, r.stderr
+    assert Image.open(out).size == (300, 300)
+    conf.write_text('ratio = "1:1"\noverwrite = true\n')
+    out.write_bytes(b"old")
+    r = cli("--config", conf, "in", "out", "--skip-existing")
+    assert r.exit_code == 0, r.stderr
+    assert out.read_bytes() == b"old"
+    conf.write_text('ratio = "1:1"\noverwrite = true\nskip-existing = true\n')
+    r = cli("--config", conf, "in", "out")
+    assert r.exit_code == 2
+    assert f"skip-existing and overwrite are both set in {conf}, and they exclude each other" in r.stderr
+    conf.write_text('ratio = "1:1"\n')
+    r = cli("--config", conf, "in", "out", "--overwrite", "--skip-existing")
+    assert r.exit_code == 2 and "--skip-existing and --overwrite exclude each other" in r.stderr
+    # --engine local on the command line drops the file's ray-address; the file alone is an error
+    conf.write_text('ratio = "1:1"\nray-address = "auto"\noverwrite = true\n')
+    r = cli("--config", conf, "in", "out", "--engine", "local")
+    assert r.exit_code == 0, r.stderr
+    r = cli("--config", conf, "in", "out")
+    assert r.exit_code == 2 and f'ray-address is set in {conf}, and it needs engine = "ray"' in r.stderr
+    # -v on the command line is not silenced by the file's quiet
+    conf.write_text('ratio = "1:1"\nquiet = true\noverwrite = true\n')
+    r = cli("--config", conf, "in", "out", "-v")
+    assert r.exit_code == 0 and "a.jpg -> " in r.stderr and "1 image, 1 output" in r.stderr
+    r = cli("--config", conf, "in", "out")
+    assert r.exit_code == 0 and r.stderr == ""
+
+
 def test_readme_config_example_uses_only_real_keys(cli, make_image, tmp_path, monkeypatch):
     import re
 
