@@ -192,6 +192,7 @@ def _config(ctx, param, value):
         ctx.meta["smartcrop.found_config"] = path  # said on stderr: a stray file is no surprise
     if path is None:
         return None
+    ctx.meta["smartcrop.config"] = path  # named when two of its values exclude each other
     keys = {}
     for p in ctx.command.params:
         longs = [o for o in p.opts if o.startswith("--")]
@@ -202,6 +203,40 @@ def _config(ctx, param, value):
     except ValueError as e:
         raise click.BadParameter(str(e), ctx, param) from None
     return path
+
+
+# Options that clash: two names, whether their values clash, and the usage error when the config
+# file alone gives the clash (None: it stands, as it would on the command line). Each option has
+# an explicit default, the value it goes back to (click 8.3 leaves a flag's default unset).
+_CLASHES = (
+    ("skip_existing", "overwrite", lambda skip, overwrite: skip and overwrite,
+     "skip-existing and overwrite are both set in {path}, and they exclude each other: remove one"),
+    ("engine", "ray_address", lambda engine, address: bool(address) and engine != "ray",
+     'ray-address is set in {path}, and it needs engine = "ray" (in the file, or --engine ray)'),
+    ("quiet", "verbose", lambda quiet, verbose: quiet and verbose, None),  # quiet wins, as with -q -v
+)
+
+
+def _settle_config_clashes(ctx: click.Context, values: dict) -> None:
+    """Settle clashing options in `values` (parameter name -> value, changed in place). One from
+    the command line and one from the config file: the file only sets defaults, so its option
+    goes back to the built-in default. Only from the file: a usage error naming it. Both from
+    the command line: left to the usual checks."""
+    from click.core import ParameterSource
+
+    params = {p.name: p for p in ctx.command.params}
+    for a, b, clash, file_error in _CLASHES:
+        if not clash(values[a], values[b]):
+            continue
+        source = {n: ctx.get_parameter_source(n) for n in (a, b)}
+        for given, dropped in ((a, b), (b, a)):
+            if source[given] is ParameterSource.COMMANDLINE \
+                    and source[dropped] is ParameterSource.DEFAULT_MAP:
+                values[dropped] = params[dropped].default
+        if file_error and clash(values[a], values[b]) \
+                and ParameterSource.COMMANDLINE not in source.values():
+            path = ctx.meta.get("smartcrop.config", "the config file")
+            raise click.UsageError(file_error.format(path=path))
 
 
 class _Location(click.ParamType):
@@ -322,8 +357,10 @@ def _terminate(signum, frame):
 @click.option("--debug", type=_OptionPath(file_okay=False, path_type=Path), metavar="DIR",
               help="Save an overlay per input: heat map and labelled crop boxes.")
 @click.option("--dry-run", is_flag=True, help="Compute and report, write no crops.")
-@click.option("--skip-existing", is_flag=True, help="Leave outputs that exist alone (resume a batch).")
-@click.option("--overwrite", is_flag=True, help="Replace outputs that exist (default: report an error).")
+@click.option("--skip-existing", is_flag=True, default=False,
+              help="Leave outputs that exist alone (resume a batch).")
+@click.option("--overwrite", is_flag=True, default=False,
+              help="Replace outputs that exist (default: report an error).")
 @click.option("--weights", type=click.Path(exists=True, path_type=Path),
               help="Another saliency model (.tflite, or a folder holding saliency.tflite).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
@@ -348,7 +385,7 @@ def _terminate(signum, frame):
                    "border's colour when it is plain, else blur).")
 @click.option("--engine", type=click.Choice(("local", "ray")), default="local", show_default=True,
               help="local: threads in this process. ray: a Ray cluster (pip install 'smartcrop[ray]').")
-@click.option("--ray-address", metavar="ADDR",
+@click.option("--ray-address", default=None, metavar="ADDR",
               help="Join this Ray cluster (e.g. auto, 10.0.0.5:6379); default: start a local one.")
 @click.option("--from-list", type=click.File("r", encoding="utf-8"), metavar="FILE",
               help="Paths or object keys relative to the one INPUT, one a line ('-' for stdin), "
@@ -360,8 +397,8 @@ def _terminate(signum, frame):
               help="Slower, better crops: the saliency map is the mean of two models' maps, each "
                    "averaged with its mirror image's, and each photo's quarters are searched for "
                    "smaller faces (about 50 ms more per photo on one core).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-@click.option("-v", "--verbose", is_flag=True, help="A line per output on stderr.")
+@click.option("-q", "--quiet", is_flag=True, default=False, help="Only errors on stderr.")
+@click.option("-v", "--verbose", is_flag=True, default=False, help="A line per output on stderr.")
 @click.version_option(__version__, "--version", prog_name="smartcrop")
 def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upscale, manifest, save_saliency,
          debug, dry_run, skip_existing, overwrite, weights, jobs, batch_size, max_pixels, report, focus_file,
@@ -376,7 +413,12 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
     Exit status: 0 all done, 1 some input failed (the rest were still done), 2 usage error,
     130 interrupted.
     """
-    found = click.get_current_context().meta.get("smartcrop.found_config")
+    ctx = click.get_current_context()
+    found = ctx.meta.get("smartcrop.found_config")
+    clashing = {"skip_existing": skip_existing, "overwrite": overwrite, "engine": engine,
+                "ray_address": ray_address, "quiet": quiet, "verbose": verbose}
+    _settle_config_clashes(ctx, clashing)  # before anything uses them: --quiet decides the next line
+    skip_existing, overwrite, engine, ray_address, quiet, verbose = clashing.values()
     if found and not quiet:
         click.echo(f"smartcrop: options from ./{found} (flags override it)", err=True)
     if not inputs:  # click gave the only path to OUTPUT: it is the output folder that is missing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -58,7 +59,8 @@ class ImageError(Exception):
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """What the header says, before any pixels are decoded. Sizes are upright."""
+    """What the header says, before any pixels are decoded. Sizes are upright; `orientation` is
+    what is left to apply after Pillow's decode (1 where Pillow applies it itself)."""
 
     format: str
     width: int
@@ -161,7 +163,7 @@ def read_info(path: Path, max_pixels: int) -> ImageInfo:
             if width * height > max_pixels:  # before anything that could decode pixels
                 raise ImageError(f"{width}x{height} = {width * height / 1e6:.3g} megapixels is over "
                                  f"the limit of {max_pixels / 1e6:g} (see --max-pixels)")
-            orientation = _orientation(im)
+            orientation = _pending_orientation(im)
             frames = int(getattr(im, "n_frames", 1) or 1)
     except ImageError:
         raise
@@ -172,6 +174,25 @@ def read_info(path: Path, max_pixels: int) -> ImageInfo:
     if orientation in _SWAPS:
         width, height = height, width
     return ImageInfo(fmt, width, height, frames, orientation)
+
+
+@functools.cache
+def _pillow_turns_tiff() -> bool:
+    """Whether this Pillow applies a TIFF's Orientation tag itself (13 and later do: the size at
+    open is upright and the decode is turned). Probed once on a tiny TIFF, not by version."""
+    buf = io.BytesIO()
+    Image.new("L", (2, 1)).save(buf, format="TIFF", tiffinfo={0x0112: 6})
+    buf.seek(0)
+    with Image.open(buf) as im:
+        return im.size == (1, 2)
+
+
+def _pending_orientation(im: Image.Image) -> int:
+    """The EXIF orientation still to apply after Pillow's decode: 1 where Pillow applies it itself
+    (TIFF from Pillow 13), which otherwise turned the photo twice."""
+    if im.format == "TIFF" and _pillow_turns_tiff():
+        return 1
+    return _orientation(im)
 
 
 def _orientation(im: Image.Image) -> int:
@@ -197,7 +218,7 @@ def _decode(path: Path, draft_size: tuple[int, int] | None = None,
             # DCT scaling: decodes at 1/2, 1/4 or 1/8 size, no smaller than draft_size.
             im.draft(im.mode if im.mode in ("RGB", "L") else None, draft_size)
         im.load()
-        method = _TRANSPOSE.get(_orientation(im) if orientation is None else orientation)
+        method = _TRANSPOSE.get(_pending_orientation(im) if orientation is None else orientation)
         if method is None and getattr(im, "fp", None) is None:
             # load() closed the file (single-frame formats): the decode itself is the result,
             # without the copy (48 MB for a 12 MP photo) that closing the image would need.

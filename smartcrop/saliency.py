@@ -11,7 +11,9 @@ import hashlib
 import json
 import os
 import queue
+import site
 import sys
+import sysconfig
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -78,22 +80,69 @@ def check_centre_mix(weight: float, fade) -> tuple[float, tuple[float, float] | 
     return weight, (lo, hi)
 
 
-def default_weights_dir() -> Path:
-    """``weights/`` of the source checkout, else the copy installed under ``<prefix>/share``."""
-    here = Path(__file__).resolve().parent.parent / "weights"
-    if (here / f"{MODEL_NAME}.tflite").exists():
-        return here
-    return Path(sys.prefix) / "share" / "smartcrop" / "weights"
+# This package's folder: its parent is the source checkout, or the site-packages it is installed in.
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Where pyproject's data-files put the weights, under an install scheme's `data` folder.
+SHARED_WEIGHTS = Path("share", "smartcrop", "weights")
+# The sysconfig variables an install scheme's paths are built from.
+_BASE_VARS = ("base", "platbase", "userbase", "installed_base", "installed_platbase")
+
+
+def _scheme_data_dirs(site_dir: Path) -> list[Path]:
+    """The `data` folder of every install scheme (venv, prefix, --user, --home, ...) whose
+    purelib or platlib is `site_dir`: the package's own site-packages tell where pip put the
+    data files, whatever the scheme and base (`pip install --prefix P` is P, not sys.prefix)."""
+    mark = Path(site_dir.anchor, "smartcrop-base")  # a stand-in base, to read each scheme's layout
+    found = []
+    for scheme in sysconfig.get_scheme_names():
+        try:
+            paths = sysconfig.get_paths(scheme, vars=dict.fromkeys(_BASE_VARS, str(mark)))
+            data = Path(paths["data"]).relative_to(mark)
+        except (KeyError, AttributeError, ValueError):  # a scheme not built on these variables
+            continue
+        for key in ("purelib", "platlib"):
+            try:
+                lib = Path(paths[key]).relative_to(mark).parts
+            except (KeyError, ValueError):
+                continue
+            if lib and site_dir.parts[-len(lib):] == lib:
+                found.append(site_dir.parents[len(lib) - 1] / data)
+    return found
+
+
+def weights_dirs() -> list[Path]:
+    """Folders the shipped weights may be in, in the order they are looked in: the source
+    checkout's ``weights/``, the installed copy beside the package's own site-packages (every
+    matching install scheme, then ``pip --target``'s folder), then sys.prefix and the user base."""
+    site_dir = PACKAGE_DIR.parent
+    dirs = [site_dir / "weights"]
+    dirs += [data / SHARED_WEIGHTS for data in _scheme_data_dirs(site_dir)]
+    dirs.append(site_dir / SHARED_WEIGHTS)  # pip install --target puts data files beside the packages
+    dirs += [Path(sys.prefix) / SHARED_WEIGHTS, Path(site.getuserbase()) / SHARED_WEIGHTS]
+    return list(dict.fromkeys(dirs))
+
+
+def default_weights_dir(name: str = MODEL_NAME) -> Path:
+    """The first of `weights_dirs` that holds ``<name>.tflite``; ValueError listing every folder
+    looked in when none does (the saliency model, or ``faces`` for the face detector)."""
+    dirs = weights_dirs()
+    for folder in dirs:
+        if (folder / f"{name}.tflite").is_file():
+            return folder
+    hint = "give --weights PATH" if name == MODEL_NAME else "or run with --no-faces"
+    raise ValueError(f"{name} model ({name}.tflite) not found in any of: "
+                     f"{', '.join(map(str, dirs))} ({hint})")
 
 
 def resolve_weights(path: Path | None = None, name: str = MODEL_NAME) -> tuple[Path, dict | None]:
     """Find the .tflite model and its manifest; check the hash when a manifest lists it.
 
     `path` may be a .tflite file or a folder holding ``<name>.tflite`` (``saliency``, or
-    ``faces`` for the face detector). Raises ValueError with the reason when the model is
-    missing or does not match its manifest.
+    ``faces`` for the face detector); without it, the shipped model is looked for
+    (`default_weights_dir`). Raises ValueError with the reason when the model is missing or
+    does not match its manifest.
     """
-    path = Path(path) if path else default_weights_dir()
+    path = Path(path) if path else default_weights_dir(name)
     model = path / f"{name}.tflite" if path.is_dir() else path
     if not model.is_file():
         hint = "give --weights PATH" if name == MODEL_NAME else "or run with --no-faces"

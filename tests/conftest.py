@@ -154,6 +154,35 @@ def exif_jpeg(path: Path, orientation: int, size: tuple[int, int] = (320, 200), 
     return path
 
 
+# The transpose that stores an upright photo so that EXIF orientation N turns it back upright.
+_STORE = {1: None, 3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90,
+          8: Image.Transpose.ROTATE_270}
+
+
+def oriented(path: Path, orientation: int, upright: Image.Image) -> Path:
+    """`upright` written turned, with the EXIF orientation that turns it back (TIFF: as a tag)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    method = _STORE[orientation]
+    stored = upright.transpose(method) if method is not None else upright
+    if path.suffix == ".tif":
+        stored.save(path, tiffinfo={0x0112: orientation})
+    else:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        stored.save(path, exif=exif, **({"quality": 95} if path.suffix == ".jpg" else {}))
+    return path
+
+
+def install_paths(kind: str, base: Path) -> dict[str, str]:
+    """The paths (purelib, data, ...) of this platform's `kind` ("prefix", "user") install
+    scheme at `base`, as pip would use them for --prefix BASE or a user base of BASE."""
+    import sysconfig
+
+    bases = dict.fromkeys(("base", "platbase", "userbase", "installed_base", "installed_platbase"),
+                          str(base))
+    return sysconfig.get_paths(sysconfig.get_preferred_scheme(kind), vars=bases)
+
+
 def srgb_profile() -> bytes:
     from PIL import ImageCms
 

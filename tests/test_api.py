@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import photo
+from conftest import oriented, photo
 from PIL import Image
 
 import smartcrop
@@ -115,6 +115,15 @@ def test_saliency_of_exif_rotated_image_is_upright(cropper, tmp_path):
     assert cropper.saliency(im).shape == (200, 120)
     for r in cropper.crop_boxes(im, ratios=["1:1"]):
         assert r.box.left + r.box.width <= 120 and r.box.top + r.box.height <= 200
+
+
+@pytest.mark.parametrize("name", ["o.tif", "o.jpg"])
+def test_oriented_image_is_turned_upright_once(tmp_path, name):
+    # Pillow 13 turns a TIFF on load; exif_transpose then finds no tag and must not turn it again.
+    upright = photo((96, 64), centre=(20, 20))
+    im = SmartCropper._upright(Image.open(oriented(tmp_path / name, 6, upright)))
+    assert im.size == (96, 64)
+    assert np.abs(np.asarray(im, float) - np.asarray(upright, float)).mean() < 3
 
 
 def test_box_strategy(tmp_path):

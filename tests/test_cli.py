@@ -10,7 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, exif_jpeg, files_under, parse_manifest, photo, run_module, sha256, srgb_profile
+from conftest import (
+    ROOT,
+    exif_jpeg,
+    files_under,
+    oriented,
+    parse_manifest,
+    photo,
+    run_module,
+    sha256,
+    srgb_profile,
+)
 from PIL import Image, ImageOps
 
 from smartcrop import __version__
@@ -142,6 +152,25 @@ def test_exif_rotated_jpeg_gives_upright_outputs(cli, tmp_path, orientation):
         assert out.size == (w, h) and out.getexif().get(0x0112, 1) == 1
         expected = upright.crop((left, top, left + w, top + h))
         assert np.abs(np.asarray(out, float) - np.asarray(expected, float)).mean() < 4
+
+
+@pytest.mark.parametrize("name, orientation", [("o.tif", 3), ("o.tif", 6), ("o.tif", 8), ("o.jpg", 6)])
+def test_oriented_tiff_gives_upright_outputs_once(cli, tmp_path, name, orientation):
+    # Pillow 13 turns a TIFF by its Orientation tag itself; smartcrop turned it again.
+    upright = photo((320, 240), centre=(60, 50))
+    path = oriented(tmp_path / "in" / name, orientation, upright)
+    r = cli(path, tmp_path / "out", "--ratio", "16:9", "--size", "160x120", "--format", "jpeg",
+            "--metadata", "all", "--debug", tmp_path / "dbg", "--manifest", "-")
+    assert r.exit_code == 0, r.stderr
+    for rec in r.records:
+        assert rec["image_size"] == [320, 240]
+        left, top, w, h = rec["box"]
+        out = Image.open(rec["output"])
+        assert out.getexif().get(0x0112, 1) == 1
+        expected = upright.crop((left, top, left + w, top + h)).resize(out.size)
+        assert np.abs(np.asarray(out, float) - np.asarray(expected, float)).mean() < 6, rec
+    view = Image.open(tmp_path / "dbg" / "o.jpg")
+    assert view.width * 240 == view.height * 320
 
 
 def test_png_alpha_kept_in_png(cli, tmp_path):
@@ -709,6 +738,45 @@ def test_config_file_drives_a_run_and_flags_override_it(cli, make_image, tmp_pat
     (tmp_path / "ci.toml").write_text('size = "300x200"\n')  # --config replaces ./smartcrop.toml
     r = cli("--config", "ci.toml", "in", "out3")
     assert r.exit_code == 0 and [p.name for p in (tmp_path / "out3").iterdir()] == ["a_300x200.jpg"]
+
+
+def test_flags_settle_clashes_with_the_config_file(cli, make_image, tmp_path, monkeypatch):
+    # The file only sets defaults: --overwrite beat nothing, it met the file's skip-existing
+    # in one check ("--skip-existing and --overwrite exclude each other", exit 2).
+    make_image("a.jpg", size=(400, 300))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out" / "a_1x1.jpg"
+    out.parent.mkdir()
+    out.write_bytes(b"old")
+    conf = tmp_path / "ci.toml"
+    conf.write_text('ratio = "1:1"\nskip-existing = true\n')
+    r = cli("--config", conf, "in", "out", "--overwrite")
+    assert r.exit_code == 0, r.stderr
+    assert Image.open(out).size == (300, 300)
+    conf.write_text('ratio = "1:1"\noverwrite = true\n')
+    out.write_bytes(b"old")
+    r = cli("--config", conf, "in", "out", "--skip-existing")
+    assert r.exit_code == 0, r.stderr
+    assert out.read_bytes() == b"old"
+    conf.write_text('ratio = "1:1"\noverwrite = true\nskip-existing = true\n')
+    r = cli("--config", conf, "in", "out")
+    assert r.exit_code == 2
+    assert f"skip-existing and overwrite are both set in {conf}, and they exclude each other" in r.stderr
+    conf.write_text('ratio = "1:1"\n')
+    r = cli("--config", conf, "in", "out", "--overwrite", "--skip-existing")
+    assert r.exit_code == 2 and "--skip-existing and --overwrite exclude each other" in r.stderr
+    # --engine local on the command line drops the file's ray-address; the file alone is an error
+    conf.write_text('ratio = "1:1"\nray-address = "auto"\noverwrite = true\n')
+    r = cli("--config", conf, "in", "out", "--engine", "local")
+    assert r.exit_code == 0, r.stderr
+    r = cli("--config", conf, "in", "out")
+    assert r.exit_code == 2 and f'ray-address is set in {conf}, and it needs engine = "ray"' in r.stderr
+    # -v on the command line is not silenced by the file's quiet
+    conf.write_text('ratio = "1:1"\nquiet = true\noverwrite = true\n')
+    r = cli("--config", conf, "in", "out", "-v")
+    assert r.exit_code == 0 and "a.jpg -> " in r.stderr and "1 image, 1 output" in r.stderr
+    r = cli("--config", conf, "in", "out")
+    assert r.exit_code == 0 and r.stderr == ""
 
 
 def test_readme_config_example_uses_only_real_keys(cli, make_image, tmp_path, monkeypatch):

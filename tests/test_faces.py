@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import install_paths
 from PIL import Image
 
+from smartcrop import saliency
 from smartcrop.faces import (
     Face,
     FaceDetector,
@@ -21,7 +24,7 @@ from smartcrop.faces import (
     ssd_anchors,
     weighted_nms,
 )
-from smartcrop.saliency import default_weights_dir
+from smartcrop.saliency import SHARED_WEIGHTS, default_weights_dir
 
 DATA = Path(__file__).parent / "data"
 # Found by the shipped detector on the committed photos (full size, default settings), checked
@@ -243,6 +246,22 @@ def test_model_is_verified_against_its_manifest(tmp_path):
         FaceDetector(tmp_path)
     with pytest.raises(ValueError, match="faces model not found"):
         FaceDetector(tmp_path / "missing")
+
+
+def test_installed_face_model_is_found_as_the_saliency_model_is(tmp_path, monkeypatch):
+    # pip install --prefix P: the face detector looked only under sys.prefix (and has no flag).
+    shipped = default_weights_dir("faces")
+    paths = install_paths("prefix", tmp_path / "p")
+    weights = Path(paths["data"]) / SHARED_WEIGHTS
+    weights.mkdir(parents=True)
+    for f in ("faces.tflite", "faces.json", "faces_224x192.tflite", "faces_192x224.tflite"):
+        shutil.copy(shipped / f, weights / f)
+    monkeypatch.setattr(saliency, "PACKAGE_DIR", Path(paths["purelib"]) / "smartcrop")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "elsewhere"))
+    assert FaceDetector().path == weights / "faces.tflite"
+    shutil.rmtree(weights)
+    with pytest.raises(ValueError, match=f"faces model .* not found in any of: .*{weights}.*--no-faces"):
+        FaceDetector()
 
 
 def test_interpreters_are_made_for_the_inputs_in_use_only():

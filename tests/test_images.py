@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import animation, bomb_png, exif_jpeg, photo, srgb_profile
+from conftest import animation, bomb_png, exif_jpeg, oriented, photo, srgb_profile
 from PIL import Image
 
 from smartcrop import images
@@ -29,6 +29,24 @@ def test_load_full_is_upright(tmp_path):
     assert images.load_full(path).size == (32, 64)
     small = images.load_for_model(path, images.read_info(path, 10**8), (16, 16))
     assert small.mode == "RGB" and small.width < small.height
+
+
+@pytest.mark.parametrize("name, orientation",
+                         [("o.tif", 3), ("o.tif", 6), ("o.tif", 8), ("o.jpg", 6), ("o.png", 8)])
+def test_oriented_tiff_is_turned_once(tmp_path, name, orientation):
+    # Pillow 13 turns a TIFF itself (size at open, pixels on load): turning it again gave a
+    # sideways or upside-down photo. Every format must come out as the upright photo.
+    upright = photo((96, 64), centre=(20, 20))
+    path = oriented(tmp_path / name, orientation, upright)
+    info = images.read_info(path, 10**8)
+    assert (info.width, info.height) == (96, 64)
+    want = np.asarray(upright, float)
+    for im in (images.load_full(path, info.orientation), images.load_full(path),
+               images.decode_for_model(path, info)):
+        assert im.size == (96, 64)
+        assert np.abs(np.asarray(im.convert("RGB"), float) - want).mean() < 3
+    small = images.load_for_model(path, info, (16, 16))  # JPEG: reduced on load, still upright
+    assert small.width * 64 == small.height * 96 and small.height >= 16
 
 
 def test_bomb_refused_from_header_without_decoding(tmp_path):

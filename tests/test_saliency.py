@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, photo
+from conftest import ROOT, install_paths, photo
 from PIL import Image
 
+from smartcrop import saliency
 from smartcrop.cropping import best_window
 from smartcrop.saliency import (
+    SHARED_WEIGHTS,
     WORK_MAP_SIDE,
     SaliencyModel,
     _Batcher,
@@ -54,6 +58,64 @@ def test_missing_model_names_the_path(tmp_path):
         resolve_weights(tmp_path)
     with pytest.raises(ValueError, match="other.tflite"):
         resolve_weights(tmp_path / "other.tflite")
+
+
+def fake_install(monkeypatch, tmp_path, site_dir: Path, weights: Path | None) -> None:
+    """Pretend smartcrop is installed in `site_dir` with stand-in models in `weights`, and that
+    sys.prefix and the user base hold none."""
+    (site_dir / "smartcrop").mkdir(parents=True, exist_ok=True)
+    if weights is not None:
+        weights.mkdir(parents=True, exist_ok=True)
+        for name in ("saliency", "faces"):
+            (weights / f"{name}.tflite").write_bytes(b"stand-in")
+    monkeypatch.setattr(saliency, "PACKAGE_DIR", site_dir / "smartcrop")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "sys-prefix"))
+    monkeypatch.setattr(saliency.site, "getuserbase", lambda: str(tmp_path / "user-base"))
+
+
+@pytest.mark.parametrize("kind", ["prefix", "user"])
+def test_installed_weights_found_beside_the_package_s_own_site_packages(tmp_path, monkeypatch, kind):
+    # pip install --prefix P or --user puts the data files under P or the user base, not under
+    # sys.prefix: the package's own site-packages tell which. Both models use the same search.
+    paths = install_paths(kind, tmp_path / "base")
+    weights = Path(paths["data"]) / SHARED_WEIGHTS
+    fake_install(monkeypatch, tmp_path, Path(paths["purelib"]), weights)
+    assert default_weights_dir() == weights and default_weights_dir("faces") == weights
+    assert resolve_weights(None, "faces") == (weights / "faces.tflite", None)
+
+
+def test_weights_found_for_pip_target_and_the_fallbacks(tmp_path, monkeypatch):
+    target = tmp_path / "target"  # pip install --target T: data files go to T/share/...
+    fake_install(monkeypatch, tmp_path, target, target / SHARED_WEIGHTS)
+    assert default_weights_dir("faces") == target / SHARED_WEIGHTS
+    for fallback in ("sys-prefix", "user-base"):
+        elsewhere = tmp_path / fallback / "pkgs"
+        weights = tmp_path / fallback / SHARED_WEIGHTS
+        fake_install(monkeypatch, tmp_path, elsewhere, weights)
+        assert default_weights_dir() == weights
+        shutil.rmtree(weights)
+
+
+def test_the_checkout_s_weights_come_first(tmp_path, monkeypatch):
+    paths = install_paths("prefix", tmp_path / "base")
+    lib = Path(paths["purelib"])
+    fake_install(monkeypatch, tmp_path, lib, Path(paths["data"]) / SHARED_WEIGHTS)
+    fake_install(monkeypatch, tmp_path, lib, lib / "weights")
+    assert default_weights_dir() == lib / "weights"
+
+
+def test_missing_shipped_weights_list_every_folder_looked_in(tmp_path, monkeypatch):
+    paths = install_paths("prefix", tmp_path / "base")
+    fake_install(monkeypatch, tmp_path, Path(paths["purelib"]), None)
+    with pytest.raises(ValueError, match=r"^saliency model \(saliency.tflite\) not found in any of: ") as e:
+        resolve_weights()
+    message = str(e.value)
+    assert "\n" not in message and message.endswith("(give --weights PATH)")
+    for folder in (Path(paths["purelib"]) / "weights", Path(paths["data"]) / SHARED_WEIGHTS,
+                   tmp_path / "sys-prefix" / SHARED_WEIGHTS, tmp_path / "user-base" / SHARED_WEIGHTS):
+        assert str(folder) in message
+    with pytest.raises(ValueError, match=r"faces model .* not found in any of: .*--no-faces\)$"):
+        resolve_weights(None, "faces")
 
 
 def test_damaged_model_fails_its_hash(weights_copy):
