@@ -120,3 +120,18 @@ def test_the_box_is_scored_with_the_quarters_faces_as_the_product_runs_it(tmp_pa
     thorough = evaluate.prepare_record(model, record, FaceDetector(tiles=True))
     assert len(thorough["faces"]) == len(photo["box_faces"]) and thorough["box_faces"] is thorough["faces"]
     assert evaluate.prepare_record(model, record, detector, use_faces=False)["box_faces"] is None
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ("0.png,0,1,1,100\n9.png,0,1,1,100\n",
+     "fixations.csv: 1 of 2 images listed have no file in {images}: 9.png"),
+    ("", "fixations.csv: no fixations (only the header)"),
+    ("0.png,0,abc,1,100\n", "fixations.csv line 2: x is not a number ('abc')"),
+])
+def test_a_bad_dataset_is_one_line_before_any_work(tmp_path, rows, message):
+    root = _dataset(tmp_path, "bad", 1)
+    (root / "fixations.csv").write_text("image,subject,x,y,duration_ms\n" + rows)
+    with pytest.raises(SystemExit) as e:
+        evaluate.main([str(root)])
+    assert e.value.code == f"smartcrop-eval: error: {root}/" + message.format(images=root / "images")
+
