@@ -118,6 +118,34 @@ def load_datasets(roots) -> list[FixationRecord]:
     return [r for root in roots for r in load_dataset(root)]
 
 
+def unlisted_images(root: str | Path, records) -> list[str]:
+    """Image files in `root`/images that `records` (the dataset's) do not cover, so have no
+    fixations and are left out: worth a note, as a truncated fixations.csv looks just like this."""
+    images = Path(root) / "images"
+    listed = {r.path for r in records}
+    kinds = Image.registered_extensions()
+    return [p.relative_to(images).as_posix() for p in sorted(images.rglob("*"))
+            if p.is_file() and p.suffix.lower() in kinds and not p.name.startswith(".")
+            and p not in listed]
+
+
+def outside_fixations(records) -> tuple[int, int, tuple | None]:
+    """(outside, total, example): how many fixations lie more than a pixel outside their image
+    (sub-pixel strays at an edge are tracker rounding), of how many, and the one farthest out
+    in the image with the most outside as (record, x, y), None when there are none. Such
+    fixations count at the border of every map and outside every crop."""
+    outside, total, worst = 0, 0, (0, None)
+    for r in records:
+        x, y = r.fixations[:, 0], r.fixations[:, 1]
+        beyond = np.maximum.reduce([-1 - x, x - r.width - 1, -1 - y, y - r.height - 1])
+        n = int((beyond > 0).sum())
+        outside, total = outside + n, total + len(x)
+        if n > worst[0]:
+            i = int(np.argmax(beyond))
+            worst = (n, (r, float(x[i]), float(y[i])))
+    return outside, total, worst[1]
+
+
 def is_validation(record: FixationRecord, percent: int = VALIDATION_PERCENT) -> bool:
     """Stable split by a hash of ``dataset/name``: the same on every machine and run."""
     digest = hashlib.sha256(record.key.encode()).digest()

@@ -18,7 +18,9 @@ from smartcrop.fixations import (
     is_validation,
     load_dataset,
     load_datasets,
+    outside_fixations,
     split,
+    unlisted_images,
 )
 
 
@@ -275,3 +277,21 @@ def test_a_file_not_in_utf8_is_refused(tmp_path):
     with pytest.raises(ValueError, match="fixations.csv: not UTF-8 text"):
         load_dataset(root)
 
+
+def test_unlisted_images(tmp_path):
+    root = _write(tmp_path, ROWS, names=("a.png", "b.png", "c.png"))
+    (root / "images" / "notes.txt").write_text("not an image")
+    (root / "images" / "sub").mkdir()
+    Image.new("RGB", (4, 4)).save(root / "images" / "sub" / "d.JPG")
+    assert unlisted_images(root, load_dataset(root)) == ["c.png", "sub/d.JPG"]
+    assert unlisted_images(_dataset(tmp_path), load_dataset(_dataset(tmp_path, "other"))) != []
+
+
+def test_outside_fixations_count_beyond_a_pixel():
+    inside = FixationRecord("d", "in.jpg", Path("in.jpg"), 40, 30,
+                            np.array([[0.0, 0], [40.9, 30.9], [-0.9, 5]]))  # sub-pixel strays
+    far = FixationRecord("d", "far.jpg", Path("far.jpg"), 40, 30,
+                         np.array([[10.0, 10], [80, 20], [41.5, 29], [20, 95]]))
+    assert outside_fixations([inside]) == (0, 3, None)
+    outside, total, (record, x, y) = outside_fixations([inside, far])
+    assert (outside, total, record.name, x, y) == (3, 7, "far.jpg", 20, 95)
