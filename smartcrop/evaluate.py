@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +26,15 @@ from PIL import Image
 
 from smartcrop import cropping, evaluate_faces, metrics
 from smartcrop.faces import FaceDetector
-from smartcrop.fixations import density_map, fixation_counts, holdout_split, is_validation, load_datasets
+from smartcrop.fixations import (
+    density_map,
+    fixation_counts,
+    holdout_split,
+    is_validation,
+    load_datasets,
+    outside_fixations,
+    unlisted_images,
+)
 from smartcrop.images import shrink_for_model, to_rgb
 from smartcrop.options import parse_ratio
 from smartcrop.saliency import SaliencyModel, centre_prior, check_centre_mix, upsample, work_map
@@ -193,6 +202,54 @@ def format_headlines(parts: dict[str, dict], n: dict[str, int]) -> str:
     return "\n".join(lines + [f"| {name} | {n[name]} | {headline(s)} |" for name, s in parts.items()])
 
 
+def duplicate_dataset(roots: list[Path]) -> str | None:
+    """Why the dataset folders given cannot all be scored, or None: one folder given twice
+    would count each image twice, and two folders of one name would share their keys."""
+    seen: dict[str, Path] = {}
+    for root in roots:
+        for other in seen.values():
+            if root.resolve() == other.resolve():
+                return f"dataset {root} is given twice (its images would count twice)"
+        if root.name in seen:
+            return (f"datasets {seen[root.name]} and {root} share the name {root.name!r} "
+                    f"(results are keyed by folder name)")
+        seen[root.name] = root
+    return None
+
+
+def json_problem(path: Path) -> str | None:
+    """Why --json's file could not be written at the end of the run, or None; makes its folder."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return f"cannot make its folder ({e.strerror or e})"
+    if path.is_dir():
+        return "is a folder"
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        return "not writable"
+    return None
+
+
+def dataset_notes(roots: list[Path], loaded, records) -> list[str]:
+    """Lines for stderr before scoring: images without fixations left out (per dataset), and
+    fixations outside their image among those scored (another resolution's coordinates score
+    near-random with no other sign)."""
+    notes = []
+    for root in roots:
+        left = unlisted_images(root, [r for r in loaded if r.dataset == root.name])
+        if left:
+            notes.append(f"note: {len(left):,} image{'s' * (len(left) > 1)} in {root / 'images'} "
+                         f"{'have' if len(left) > 1 else 'has'} no fixations in fixations.csv, "
+                         f"left out (e.g. {left[0]})")
+    outside, total, example = outside_fixations(records)
+    if outside:
+        r, x, y = example
+        notes.append(f"warning: {outside:,} of {total:,} fixations lie outside their image (e.g. "
+                     f"{r.key} is {r.width}x{r.height}, a fixation at {x:g},{y:g})"
+                     + (": recorded at another resolution?" if outside >= 0.01 * total else ""))
+    return notes
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="smartcrop-eval", description=__doc__.splitlines()[0])
     p.add_argument("datasets", nargs="+", type=Path)
@@ -227,8 +284,12 @@ def main(argv: list[str] | None = None) -> None:
         p.error(str(e).replace("centre_", "--centre-"))
     if args.val_dataset and args.split == "all":
         p.error("--val-dataset needs --split val or --split train")
+    same = duplicate_dataset(args.datasets)
+    if same:
+        p.error(same)
     try:
-        records = select(load_datasets(args.datasets), args.split, args.val_dataset)
+        loaded = load_datasets(args.datasets)
+        records = select(loaded, args.split, args.val_dataset)
         model = SaliencyModel(args.weights, threads=2, flip=args.flip or args.thorough,
                                centre_mix=args.centre_mix, centre_fade=args.centre_fade,
                                ensemble=args.thorough)
@@ -238,6 +299,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"smartcrop-eval: error: {e}")
     if args.limit:
         records = records[:args.limit]
+    if not records:
+        sys.exit(f"smartcrop-eval: error: no images to score (--split {args.split} leaves none "
+                 f"of {len(loaded)})")
+    if args.json:  # as smartcrop's --manifest: its folder is made, and before the work
+        problem = json_problem(args.json)
+        if problem:
+            sys.exit(f"smartcrop-eval: error: --json {args.json}: {problem}")
+    for note in dataset_notes(args.datasets, loaded, records):
+        print(f"smartcrop-eval: {note}", file=sys.stderr)
     start = time.perf_counter()
     results = [evaluate_record(model, r, detector, args.edge_weight, args.faces)
                for r in records]
@@ -257,10 +327,13 @@ def main(argv: list[str] | None = None) -> None:
                     "ensemble": [str(m.path) for m in model.members], "faces": args.faces,
                     "edge_weight": args.edge_weight,
                     "datasets": [str(d) for d in args.datasets]}
-        args.json.write_text(json.dumps({"settings": settings, "summary": summary, "by_dataset": parts,
-                                         "faces": faces,
-                                         "images": [r.key for r in records],
-                                         "per_image": results}, indent=1))
+        try:
+            args.json.write_text(json.dumps({"settings": settings, "summary": summary, "by_dataset": parts,
+                                             "faces": faces,
+                                             "images": [r.key for r in records],
+                                             "per_image": results}, indent=1))
+        except OSError as e:
+            sys.exit(f"smartcrop-eval: error: --json {args.json}: {e.strerror or e}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,27 +38,112 @@ class FixationRecord:
 
 
 def load_dataset(root: str | Path) -> list[FixationRecord]:
-    """Read one dataset folder; raises ValueError if it is not in the shared layout."""
+    """Read one dataset folder; raises ValueError, naming the file and the reason, if it is not
+    in the shared layout (every image listed must have its file in images/)."""
     root = Path(root)
     table = root / "fixations.csv"
     if not table.is_file() or not (root / "images").is_dir():
         raise ValueError(f"{root}: not a dataset folder (needs images/ and fixations.csv)")
-    points: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    with table.open(newline="") as f:
-        for row in csv.DictReader(f):
-            points[row["image"]].append((float(row["x"]), float(row["y"])))
+    points = read_fixations(table)
+    missing = [name for name in points if not (root / "images" / name).is_file()]
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise ValueError(f"{table}: {len(missing)} of {len(points)} images listed have no file in "
+                         f"{root / 'images'}: {shown}")
     records = []
     for name in sorted(points):
         path = root / "images" / name
-        with Image.open(path) as im:
-            width, height = im.size
+        try:
+            with Image.open(path) as im:
+                width, height = im.size
+        except OSError as e:  # Pillow's UnidentifiedImageError among them
+            raise ValueError(f"{path}: cannot read the image ({e})") from None
         records.append(FixationRecord(root.name, name, path, width, height,
                                       np.asarray(points[name], dtype=np.float64)))
     return records
 
 
+REQUIRED_COLUMNS = ("image", "x", "y")
+
+
+def read_fixations(table: Path) -> dict[str, list[tuple[float, float]]]:
+    """Each image's (x, y) fixations, in file order. Accepts what spreadsheets write: a UTF-8
+    BOM, `;` or tab separators, spaces around values; raises ValueError naming the file (and
+    line) for anything else, so a bad row never becomes a traceback or a silent zero."""
+    try:
+        text = table.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{table}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    lines = text.splitlines(keepends=True)
+    if not any(line.strip() for line in lines):
+        raise ValueError(f"{table}: no fixations (the file is empty)")
+    try:  # the header line alone decides the separator: only the three a CSV export uses
+        delimiter = csv.Sniffer().sniff(lines[0], delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    rows = csv.reader(lines, delimiter=delimiter, skipinitialspace=True)
+    header = [name.strip() for name in next(rows)]
+    absent = [c for c in REQUIRED_COLUMNS if c not in header]
+    if absent:
+        raise ValueError(f"{table}: missing column{'s' * (len(absent) > 1)} {', '.join(absent)} "
+                         f"(found: {', '.join(header)}; needs {', '.join(REQUIRED_COLUMNS)})")
+    columns = [header.index(c) for c in REQUIRED_COLUMNS]
+    points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for row in rows:
+        if not any(value.strip() for value in row):
+            continue  # blank lines, as spreadsheets leave at the end
+        where = f"{table} line {rows.line_num}"
+        if len(row) <= max(columns):
+            raise ValueError(f"{where}: {len(row)} values for {len(header)} columns")
+        name, x, y = (row[i].strip() for i in columns)
+        if not name:
+            raise ValueError(f"{where}: no image name")
+        points[name].append((_coordinate(x, "x", where), _coordinate(y, "y", where)))
+    if not points:
+        raise ValueError(f"{table}: no fixations (only the header)")
+    return points
+
+
+def _coordinate(value: str, column: str, where: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"{where}: {column} is not a number ({value!r})")
+    return number
+
+
 def load_datasets(roots) -> list[FixationRecord]:
     return [r for root in roots for r in load_dataset(root)]
+
+
+def unlisted_images(root: str | Path, records) -> list[str]:
+    """Image files in `root`/images that `records` (the dataset's) do not cover, so have no
+    fixations and are left out: worth a note, as a truncated fixations.csv looks just like this."""
+    images = Path(root) / "images"
+    listed = {r.path for r in records}
+    kinds = Image.registered_extensions()
+    return [p.relative_to(images).as_posix() for p in sorted(images.rglob("*"))
+            if p.is_file() and p.suffix.lower() in kinds and not p.name.startswith(".")
+            and p not in listed]
+
+
+def outside_fixations(records) -> tuple[int, int, tuple | None]:
+    """(outside, total, example): how many fixations lie more than a pixel outside their image
+    (sub-pixel strays at an edge are tracker rounding), of how many, and the one farthest out
+    in the image with the most outside as (record, x, y), None when there are none. Such
+    fixations count at the border of every map and outside every crop."""
+    outside, total, worst = 0, 0, (0, None)
+    for r in records:
+        x, y = r.fixations[:, 0], r.fixations[:, 1]
+        beyond = np.maximum.reduce([-1 - x, x - r.width - 1, -1 - y, y - r.height - 1])
+        n = int((beyond > 0).sum())
+        outside, total = outside + n, total + len(x)
+        if n > worst[0]:
+            i = int(np.argmax(beyond))
+            worst = (n, (r, float(x[i]), float(y[i])))
+    return outside, total, worst[1]
 
 
 def is_validation(record: FixationRecord, percent: int = VALIDATION_PERCENT) -> bool:

@@ -120,3 +120,61 @@ def test_the_box_is_scored_with_the_quarters_faces_as_the_product_runs_it(tmp_pa
     thorough = evaluate.prepare_record(model, record, FaceDetector(tiles=True))
     assert len(thorough["faces"]) == len(photo["box_faces"]) and thorough["box_faces"] is thorough["faces"]
     assert evaluate.prepare_record(model, record, detector, use_faces=False)["box_faces"] is None
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ("0.png,0,1,1,100\n9.png,0,1,1,100\n",
+     "fixations.csv: 1 of 2 images listed have no file in {images}: 9.png"),
+    ("", "fixations.csv: no fixations (only the header)"),
+    ("0.png,0,abc,1,100\n", "fixations.csv line 2: x is not a number ('abc')"),
+])
+def test_a_bad_dataset_is_one_line_before_any_work(tmp_path, rows, message):
+    root = _dataset(tmp_path, "bad", 1)
+    (root / "fixations.csv").write_text("image,subject,x,y,duration_ms\n" + rows)
+    with pytest.raises(SystemExit) as e:
+        evaluate.main([str(root)])
+    assert e.value.code == f"smartcrop-eval: error: {root}/" + message.format(images=root / "images")
+
+
+def test_a_dataset_given_twice_is_refused(tmp_path, capsys):
+    root = _dataset(tmp_path, "alpha", 1)
+    other = _dataset(tmp_path / "elsewhere", "alpha", 1)
+    for args, message in [([root, tmp_path / "." / "alpha"], f"dataset {root} is given twice"),
+                          ([root, other], f"datasets {root} and {other} share the name 'alpha'")]:
+        with pytest.raises(SystemExit) as e:
+            evaluate.main([str(a) for a in args])
+        assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_nothing_left_to_score_is_an_error(tmp_path):
+    root = _dataset(tmp_path, "alpha", 2)
+    assert not any(evaluate.select(evaluate.load_datasets([root]), "val"))  # both train by the hash
+    with pytest.raises(SystemExit) as e:
+        evaluate.main([str(root), "--split", "val"])
+    assert e.value.code == "smartcrop-eval: error: no images to score (--split val leaves none of 2)"
+
+
+def test_json_in_a_new_folder_and_notes_on_left_out_images_and_outside_fixations(tmp_path, capsys):
+    """--json makes its folder (as smartcrop --manifest does); images without fixations and
+    fixations outside their image (another resolution's coordinates) are each one line."""
+    root = _dataset(tmp_path, "alpha", 2)
+    photo((160, 120), seed=9).save(root / "images" / "spare.png")
+    with (root / "fixations.csv").open("a") as f:
+        f.write("1.png,9,400,300,200\n1.png,9,320,100,200\n")
+    out = tmp_path / "new" / "deeper" / "eval.json"
+    evaluate.main([str(root), "--no-faces", "--json", str(out)])
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"smartcrop-eval: note: 1 image in {root / 'images'} has no fixations in fixations.csv, "
+                   "left out (e.g. spare.png)",
+                   "smartcrop-eval: warning: 2 of 12 fixations lie outside their image (e.g. alpha/1.png "
+                   "is 160x120, a fixation at 400,300): recorded at another resolution?"]
+    assert json.loads(out.read_text())["images"] == ["alpha/0.png", "alpha/1.png"]
+
+
+def test_json_that_cannot_be_written_stops_before_the_work(tmp_path):
+    root = _dataset(tmp_path, "alpha", 1)
+    (tmp_path / "file").write_text("")
+    for target, why in [(tmp_path / "file" / "eval.json", "cannot make its folder"), (root, "is a folder")]:
+        with pytest.raises(SystemExit) as e:
+            evaluate.main([str(root), "--json", str(target)])
+        assert str(e.value.code).startswith(f"smartcrop-eval: error: --json {target}: {why}")

@@ -18,7 +18,9 @@ from smartcrop.fixations import (
     is_validation,
     load_dataset,
     load_datasets,
+    outside_fixations,
     split,
+    unlisted_images,
 )
 
 
@@ -188,3 +190,108 @@ def test_folder_without_images_raises(tmp_path):
         load_dataset(root)
     with pytest.raises(ValueError):
         load_dataset(tmp_path / "missing")
+
+
+def _write(tmp_path, csv_text: str, names=("a.png", "b.png"), size=(40, 30)) -> Path:
+    """A dataset folder with small images `names` and fixations.csv holding `csv_text`."""
+    root = tmp_path / "ds"
+    (root / "images").mkdir(parents=True)
+    for name in names:
+        Image.new("RGB", size).save(root / "images" / name)
+    (root / "fixations.csv").write_bytes(csv_text.encode("utf-8"))
+    return root
+
+
+ROWS = "image,subject,x,y,duration_ms\na.png,0,1.5,2,200\nb.png,0,3,4,150\na.png,1,5,6,100\n"
+
+
+def test_images_without_a_file_are_all_named_before_any_is_read(tmp_path):
+    extra = "".join(f"gone{i}.png,0,1,1,100\n" for i in range(5))
+    root = _write(tmp_path, ROWS + extra)
+    with pytest.raises(ValueError) as e:
+        load_dataset(root)
+    assert str(e.value) == (f"{root / 'fixations.csv'}: 5 of 7 images listed have no file in "
+                            f"{root / 'images'}: gone0.png, gone1.png, gone2.png and 2 more")
+
+
+def test_an_unreadable_image_is_named(tmp_path):
+    root = _write(tmp_path, ROWS)
+    (root / "images" / "b.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=r"b\.png: cannot read the image"):
+        load_dataset(root)
+
+
+@pytest.mark.parametrize(("text", "why"), [("", "the file is empty"), ("\n\n", "the file is empty"),
+                                           ("image,subject,x,y,duration_ms\n", "only the header"),
+                                           ("\ufeffimage,subject,x,y,duration_ms\n\n", "only the header")])
+def test_no_fixations_is_an_error(tmp_path, text, why):
+    root = _write(tmp_path, text)
+    with pytest.raises(ValueError, match=f"fixations.csv: no fixations \\({why}\\)"):
+        load_dataset(root)
+
+
+@pytest.mark.parametrize("text", [
+    "\ufeff" + ROWS,  # Excel's UTF-8 BOM
+    ROWS.replace(",", ", "),  # spaces after commas
+    ROWS.replace(",", " , "),
+    ROWS.replace(",", ";"),  # Excel in locales with a decimal comma
+    ROWS.replace(",", "\t"),
+    "\ufeff" + ROWS.replace(",", ";").replace("\n", "\r\n") + "\r\n",  # all of it, and a blank last line
+    'image,subject,x,y,duration_ms\n"a.png",0,1.5,2,200\n"b.png", 0, 3, 4, 150\na.png,1,5,6,100\n',
+    "x,y,image\n1.5,2,a.png\n3,4,b.png\n5,6,a.png\n",  # only the columns used, in any order
+])
+def test_spreadsheet_variants_read_the_same(tmp_path, text):
+    a, b = load_dataset(_write(tmp_path, text))
+    np.testing.assert_array_equal(a.fixations, [[1.5, 2], [5, 6]])
+    np.testing.assert_array_equal(b.fixations, [[3, 4]])
+
+
+def test_missing_columns_are_named_with_those_found(tmp_path):
+    root = _write(tmp_path, "image,subject,px,py\na.png,0,1,2\n")
+    with pytest.raises(ValueError) as e:
+        load_dataset(root)
+    assert str(e.value) == (f"{root / 'fixations.csv'}: missing columns x, y "
+                            "(found: image, subject, px, py; needs image, x, y)")
+    root = _write(tmp_path / "pipes", "image|x|y\na.png|1|2\n")
+    with pytest.raises(ValueError, match=r"missing columns image, x, y \(found: image\|x\|y;"):
+        load_dataset(root)
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ("b.png,2,abc,4,100", "line 5: x is not a number ('abc')"),
+    ("b.png,2,3,,100", "line 5: y is not a number ('')"),
+    ("b.png,2,nan,4,100", "line 5: x is not a number ('nan')"),
+    ("b.png,2,3", "line 5: 3 values for 5 columns"),
+    (",2,3,4,100", "line 5: no image name"),
+])
+def test_a_bad_row_is_named_by_file_and_line(tmp_path, row, message):
+    root = _write(tmp_path, ROWS + row + "\n")
+    with pytest.raises(ValueError) as e:
+        load_dataset(root)
+    assert str(e.value) == f"{root / 'fixations.csv'} {message}"
+
+
+def test_a_file_not_in_utf8_is_refused(tmp_path):
+    root = _write(tmp_path, ROWS)
+    (root / "fixations.csv").write_bytes(ROWS.replace("a.png", "\xe9.png").encode("latin-1"))
+    with pytest.raises(ValueError, match="fixations.csv: not UTF-8 text"):
+        load_dataset(root)
+
+
+def test_unlisted_images(tmp_path):
+    root = _write(tmp_path, ROWS, names=("a.png", "b.png", "c.png"))
+    (root / "images" / "notes.txt").write_text("not an image")
+    (root / "images" / "sub").mkdir()
+    Image.new("RGB", (4, 4)).save(root / "images" / "sub" / "d.JPG")
+    assert unlisted_images(root, load_dataset(root)) == ["c.png", "sub/d.JPG"]
+    assert unlisted_images(_dataset(tmp_path), load_dataset(_dataset(tmp_path, "other"))) != []
+
+
+def test_outside_fixations_count_beyond_a_pixel():
+    inside = FixationRecord("d", "in.jpg", Path("in.jpg"), 40, 30,
+                            np.array([[0.0, 0], [40.9, 30.9], [-0.9, 5]]))  # sub-pixel strays
+    far = FixationRecord("d", "far.jpg", Path("far.jpg"), 40, 30,
+                         np.array([[10.0, 10], [80, 20], [41.5, 29], [20, 95]]))
+    assert outside_fixations([inside]) == (0, 3, None)
+    outside, total, (record, x, y) = outside_fixations([inside, far])
+    assert (outside, total, record.name, x, y) == (3, 7, "far.jpg", 20, 95)

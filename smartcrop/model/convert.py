@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
+from smartcrop.model import require_train_extra
 
-from smartcrop.model.backbone import BACKBONES, backbone_name, build_backbone, conv_layer_names
+require_train_extra("smartcrop.model.convert")
+
+import numpy as np  # noqa: E402
+
+from smartcrop.model.backbone import BACKBONES, backbone_name, build_backbone, conv_layer_names  # noqa: E402
 
 
 def read_quantized_convs(tflite_path: str | Path) -> list[tuple[str, np.ndarray, np.ndarray]]:

@@ -25,11 +25,15 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
-import tensorflow as tf
-from PIL import Image
+from smartcrop.model import require_train_extra
 
-from smartcrop.canvas import (
+require_train_extra("smartcrop.model.export")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from smartcrop.canvas import (  # noqa: E402
     CANVAS_HEIGHT,
     CANVAS_WIDTH,
     RUN_HEIGHT,
@@ -37,10 +41,10 @@ from smartcrop.canvas import (
     place,
     to_canvas,
 )
-from smartcrop.fixations import load_datasets, split
-from smartcrop.model.network import NetworkConfig, build_saliency_model
-from smartcrop.model.train import DEFAULT_DATA, canvas_arg
-from smartcrop.saliency import check_centre_mix
+from smartcrop.fixations import load_datasets, split  # noqa: E402
+from smartcrop.model.network import NetworkConfig, build_saliency_model  # noqa: E402
+from smartcrop.model.train import DEFAULT_DATA, canvas_arg  # noqa: E402
+from smartcrop.saliency import check_centre_mix  # noqa: E402
 
 QUANTIZATIONS = {
     "int8": "int8 convolutions (weights and activations), other ops float32",

@@ -21,8 +21,12 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
-from tensorflow.lite.tools import flatbuffer_utils
+from smartcrop.model import require_train_extra
+
+require_train_extra("smartcrop.model.face_inputs")
+
+import numpy as np  # noqa: E402
+from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
 
 RESIZE_BILINEAR = 23  # the builtin operator code
 SQUARE = 192  # the shipped model's input side

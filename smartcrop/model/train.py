@@ -13,16 +13,20 @@ import sys
 import time
 from pathlib import Path
 
-import keras
-import numpy as np
+from smartcrop.model import require_train_extra
 
-from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH
-from smartcrop.fixations import load_datasets, split
-from smartcrop.model.backbone import BACKBONES, backbone_name, build_backbone
-from smartcrop.model.convert import load_tflite_into
-from smartcrop.model.data import AUGMENTATIONS, FixationBatches, prepare_all, prepare_portrait_all
-from smartcrop.model.losses import cc_metric, kl_metric, make_loss, nss_metric
-from smartcrop.model.network import NetworkConfig, backbone_of, build_saliency_model
+require_train_extra("smartcrop-train")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from smartcrop.canvas import CANVAS_HEIGHT, CANVAS_WIDTH  # noqa: E402
+from smartcrop.fixations import load_datasets, split  # noqa: E402
+from smartcrop.model.backbone import BACKBONES, backbone_name, build_backbone  # noqa: E402
+from smartcrop.model.convert import load_tflite_into  # noqa: E402
+from smartcrop.model.data import AUGMENTATIONS, FixationBatches, prepare_all, prepare_portrait_all  # noqa: E402
+from smartcrop.model.losses import cc_metric, kl_metric, make_loss, nss_metric  # noqa: E402
+from smartcrop.model.network import NetworkConfig, backbone_of, build_saliency_model  # noqa: E402
 
 DEFAULT_DATA = ["../shared/datasets/osie", "../shared/datasets/eyecrowd", "../shared/datasets/scene500"]
 DEFAULT_PRETRAINED = {
@@ -254,7 +258,10 @@ def main(argv: list[str] | None = None) -> None:
                            skip_channels=args.skip_channels, heads=args.heads)
     (args.out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     (args.out / "args.json").write_text(json.dumps(vars(args), default=str, indent=2))
-    (xt, yt), (xv, yv) = load_data(args)
+    try:
+        (xt, yt), (xv, yv) = load_data(args)
+    except ValueError as e:  # a dataset not in the shared layout, or a split that leaves one out
+        sys.exit(f"smartcrop-train: error: {e}")
     if args.teacher:
         yt = distill_targets(args, xt, yt)
     portrait = portrait_sources(args, len(xt)) if args.portrait_share else None
