@@ -27,7 +27,8 @@ from pathlib import Path
 
 from smartcrop.model import require_train_extra
 
-require_train_extra("smartcrop.model.export")
+if __name__ == "__main__":  # run as a tool: one line naming the extra, not a traceback
+    require_train_extra("smartcrop.model.export")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from smartcrop.model import require_train_extra
 
-require_train_extra("smartcrop.model.face_inputs")
+if __name__ == "__main__":  # run as a tool: one line naming the extra, not a traceback
+    require_train_extra("smartcrop.model.face_inputs")
 
 import numpy as np  # noqa: E402
 from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402

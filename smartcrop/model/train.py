@@ -15,7 +15,8 @@ from pathlib import Path
 
 from smartcrop.model import require_train_extra
 
-require_train_extra("smartcrop-train")
+if __name__ == "__main__":  # run as a tool: one line naming the extra, not a traceback
+    require_train_extra("smartcrop-train")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -13,7 +13,8 @@ from conftest import ROOT
 # As the console script and `python -m` run them, with the training extra's modules absent.
 HIDE = "import runpy, sys; sys.modules['keras'] = None; sys.modules['tensorflow'] = None; "
 ENTRIES = [
-    ("smartcrop-train", HIDE + "sys.argv[1:] = ['--help']; from smartcrop.model.train import main; main()"),
+    ("smartcrop-train", HIDE + "sys.argv[1:] = ['--help']; "
+     "from smartcrop.model import train_main; train_main()"),
     *[(f"smartcrop.model.{name}", HIDE + f"sys.argv[1:] = ['--help']; "
        f"runpy.run_module('smartcrop.model.{name}', run_name='__main__')")
       for name in ("train", "export", "convert", "face_inputs")],
@@ -29,6 +30,19 @@ def test_without_the_training_extra_a_tool_says_how_to_install_it(prog, code):
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr == (f"{prog}: error: needs TensorFlow and Keras (no module named 'keras'), "
                            "the training extra: pip install 'smartcrop[train]'\n")
+
+
+@pytest.mark.parametrize("name", ["train", "export", "convert", "face_inputs"])
+def test_imported_as_a_library_a_missing_extra_is_an_import_error(name):
+    """Only the tools stop with a line: an import (a notebook, a test) gets ModuleNotFoundError,
+    not a SystemExit from inside the library."""
+    code = HIDE + (f"import importlib\ntry:\n    importlib.import_module('smartcrop.model.{name}')\n"
+                   f"except ModuleNotFoundError as e:\n    print(e.name)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().split(".")[0] in ("keras", "tensorflow")
 
 
 @pytest.mark.train
