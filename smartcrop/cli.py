@@ -449,10 +449,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
         raise click.UsageError("--focus works with local inputs only, not s3:// or gs:// URIs")
     _check_storage(inputs, output, engine)
     for inp in inputs:  # outputs are never read back as inputs, so this would find nothing
-        if isinstance(inp, Path) and inp.is_dir() and any(
-                isinstance(p, Path) and inp.resolve() == p.resolve() for p in (output, *extras)):
-            raise click.UsageError(f"input folder {inp} is also an output folder")
-        if inp == output:
+        if any(_same_folder(inp, p) for p in (output, *extras)):
             raise click.UsageError(f"input folder {inp} is also an output folder")
 
     # Pillow warns about damaged files ("Corrupt EXIF data"); the error line per file is the report.

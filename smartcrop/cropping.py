@@ -271,18 +271,19 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
         if cores is not None and len(cores):
             faces = fit_margins(faces, cores, width, height)
         if math.isinf(face_penalty):
-            cut = cut_area(faces, lefts, tops, width, height, margin_whole, image_size=image_size)
+            own = None
             if cores is not None and len(cores):  # the faces themselves first, then margins
                 own = cut_area(cores, lefts, tops, width, height, DEFAULTS["face_whole"],
                                image_size=image_size)
                 weighed = own.min() > TIE and math.isfinite(crowded_penalty)
-                if weighed:
-                    sides = np.asarray(cores, dtype=np.float64).reshape(-1, 4)[:, 2:]
-                    score = score - crowded_penalty * sat[-1, -1] * own / sides.prod(axis=1).max()
-                    cut = np.zeros_like(cut)
-                else:
+            if weighed:  # every position competes, on saliency less the face area it cuts
+                sides = np.asarray(cores, dtype=np.float64).reshape(-1, 4)[:, 2:]
+                score = score - crowded_penalty * sat[-1, -1] * own / sides.prod(axis=1).max()
+            else:
+                cut = cut_area(faces, lefts, tops, width, height, margin_whole, image_size=image_size)
+                if own is not None:
                     cut = np.where(own <= own.min() + TIE, cut, np.inf)
-            allowed = cut <= cut.min() + TIE
+                allowed = cut <= cut.min() + TIE
         else:
             score = score - face_penalty * sat[-1, -1] * cut_area(
                 faces, lefts, tops, width, height, margin_whole, share=True, image_size=image_size)
