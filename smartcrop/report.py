@@ -128,9 +128,19 @@ def crop_flags(rec: dict) -> list[str]:
     return flags
 
 
-def fix_line(rec: dict, target: str) -> str:
-    """The --focus line that would redo this crop: a box holding every face when the crop cuts
-    one, else the crop's centre as a point (the page moves the point where the reviewer clicks)."""
+def fix_line(rec: dict, target: str) -> str | None:
+    """The --focus line that redoes this output, for the reviewer to copy or edit (None for an
+    output that failed: nothing to redo).
+
+    A crop that cuts a face: a box holding every face. A padded output: the whole image as a
+    box, which --fit auto and --fit pad pad again. Any other crop: its own box, which redoes that
+    exact crop under either strategy (the window is centred on it; the box strategy grows it to
+    the aspect, so where its width is a rounding over the aspect's it is narrowed by a pixel on
+    each side, lest it grow a pixel taller). The page turns a click on the input into a point.
+    """
+    box, size = rec.get("box"), rec.get("image_size")
+    if rec.get("status") == "error" or not box or not size:
+        return None
     faces = rec.get("faces") or []
     if rec.get("face_cut") and faces:
         left = min(f[0] for f in faces)
@@ -138,11 +148,12 @@ def fix_line(rec: dict, target: str) -> str:
         right = max(f[0] + f[2] for f in faces)
         bottom = max(f[1] + f[3] for f in faces)
         return csv_line(rec["input"], (left, top, right - left, bottom - top), target)
-    box = rec.get("box")
-    if box:
-        return csv_line(rec["input"], (round(box[0] + box[2] / 2), round(box[1] + box[3] / 2)), target)
-    size = rec.get("image_size") or [0, 0]
-    return csv_line(rec["input"], (size[0] // 2, size[1] // 2), target)
+    if rec.get("fit") == "pad":
+        return csv_line(rec["input"], (0, 0, *size), target)
+    left, top, width, height = box
+    if width > 2 and width / _aspect(rec) - 1e-6 > height:  # cropping.grow_box's test
+        left, width = left + 1, width - 2
+    return csv_line(rec["input"], (left, top, width, height), target)
 
 
 def _target_label(rec: dict) -> str:

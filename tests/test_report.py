@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import photo
 
-from smartcrop import report
+from smartcrop import cropping, report
 from smartcrop.cropping import Box
 from smartcrop.focus import read_focus
 
@@ -42,12 +42,61 @@ def test_flags_come_from_record_fields():
 
 def test_fix_line_is_a_focus_line_for_this_crop(tmp_path):
     line = report.fix_line(rec(), "9:16")
-    assert line == "in/a.jpg,55,80,9:16"  # the crop's centre
+    assert line == "in/a.jpg,10,0,90,160,9:16"  # the crop's own box
     cut = rec(face_cut=1, faces=[[5, 10, 20, 20], [300, 20, 40, 30]])
     assert report.fix_line(cut, "9:16") == "in/a.jpg,5,10,335,40,9:16"  # a box holding every face
+    padded = rec(fit="pad", box=[0, 0, 400, 160])
+    assert report.fix_line(padded, "9:16") == "in/a.jpg,0,0,400,160,9:16"  # the whole image
+    assert report.fix_line(rec(status="error"), "9:16") is None
+    assert report.fix_line(rec(status="error", box=[10, 0, 90, 160], image_size=[400, 160]), "9:16") is None
     (tmp_path / "f.csv").write_text(line + "\n" + report.fix_line(cut, "9:16") + "\n")
-    point, box = read_focus(tmp_path / "f.csv")
-    assert point.point == (55, 80) and box.box == (5, 10, 335, 40)
+    own, box = read_focus(tmp_path / "f.csv")
+    assert own.box == (10, 0, 90, 160) and box.box == (5, 10, 335, 40)
+
+
+def test_fix_line_redoes_a_box_whose_width_rounds_over_the_aspect():
+    """769/961 is over 4:5: grown to the aspect, the box itself would be 770x962; the line's box,
+    a pixel narrower on each side, grows back to the crop under either strategy."""
+    r = rec(ratio="4:5", box=[0, 154, 769, 961], image_size=[779, 1153])
+    assert report.fix_line(r, "4:5") == "in/a.jpg,1,154,767,961,4:5"
+    crop = Box(0, 154, 769, 961)
+    assert cropping.focus_box((779, 1153), 0.8, box=(1, 154, 767, 961), strategy="box") == crop
+    assert cropping.focus_box((779, 1153), 0.8, box=tuple(crop.as_list()), strategy="box") != crop
+    window = rec(ratio="4:5", box=[0, 90, 779, 974], image_size=[779, 1153])  # the largest window
+    assert report.fix_line(window, "4:5") == "in/a.jpg,0,90,779,974,4:5"
+
+
+@pytest.mark.parametrize("strategy", ["window", "box"])
+def test_fix_lines_redo_the_same_outputs(cli, make_image, tmp_path, strategy):
+    """Each output's fix line, given back with --focus, redoes that output: the same box, and a
+    padded output padded again under --fit auto (where a point or the crop would crop it)."""
+    make_image("wide.jpg", size=(640, 360))
+    make_image("sub/tall.png", size=(300, 500), seed=1)
+    make_image("odd.jpg", size=(779, 1153), seed=2)
+    page = tmp_path / "r.html"
+    targets = ("--ratio", "9:16", "--ratio", "3:2", "--size", "1080x1350", "--size", "300x300")
+
+    def run(out, *more):
+        r = cli(tmp_path / "in", tmp_path / out, *targets, "--strategy", strategy, "--manifest", "-",
+                "--report", page, *more)
+        assert r.exit_code == 0, r.output
+        return {(x["input"], x.get("ratio") or tuple(x["size"])): x for x in r.records}
+
+    def fix_lines():
+        text = (report.files_dir(page) / "data.js").read_text()
+        data = json.loads(text[text.index("{"):text.rindex("}") + 1])
+        lines = [c["fix"] for it in data["items"] for c in it["crops"]]
+        assert all(lines)
+        (tmp_path / "fixes.csv").write_text("\n".join(lines) + "\n")
+        return tmp_path / "fixes.csv"
+
+    for fit, refit in (("crop", "crop"), ("pad", "auto")):
+        first = run(fit, "--fit", fit)
+        again = run(fit, "--fit", refit, "--focus", fix_lines(), "--skip-existing")
+        assert again.keys() == first.keys() and len(first) == 12
+        for k, r in first.items():
+            assert (again[k]["box"], again[k]["fit"], again[k]["source"]) == (r["box"], fit, "focus"), k
+            assert again[k]["output_size"] == r["output_size"] and again[k]["status"] == "ok"
 
 
 def test_one_sprite_per_input_from_the_decoded_view(tmp_path):
@@ -132,6 +181,7 @@ def test_browser_shows_flagged_items_first(tmp_path):
     assert "page 1 of 2" in dom
     assert 'loading="lazy"' in dom
     assert "in/cut.jpg,1,1,10,10,9:16" in dom  # the fix line, ready to copy
+    assert "in/broken.jpg," not in dom  # a failed output has none
 
 
 def test_the_report_decodes_nothing_more(cli, make_image, tmp_path, monkeypatch):
