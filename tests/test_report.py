@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -159,12 +160,57 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def dump_dom(page: Path, tmp_path: Path) -> str:
+def dump_dom(page: Path, tmp_path: Path, *flags: str) -> str:
     """The page's DOM after its scripts ran, from headless Chromium (no network, fresh profile)."""
     cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]
+           f"--user-data-dir={tmp_path / 'profile'}", *flags, "--dump-dom", page.as_uri()]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+
+
+def in_page(page: Path, tmp_path: Path, script: str):
+    """What `script` (an async function's body, run after the page's own scripts, with its
+    functions and `$`) returns, as JSON, from a copy of the page beside it in headless Chromium."""
+    probe = page.with_name(f"{page.stem} probe.html")  # same folder: the page's relative paths hold
+    done = ("<script>(async () => {" + script + "})().then("
+            "(r) => document.body.dataset.result = JSON.stringify(r),"
+            " (e) => document.body.dataset.result = JSON.stringify({error: String(e)}));</script>")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", done + "</body>"), encoding="utf-8")
+    dom = dump_dom(probe, tmp_path, "--virtual-time-budget=10000")
+    found = re.search(r'data-result="([^"]*)"', dom)
+    assert found, dom[-2000:]
+    result = json.loads(html.unescape(found.group(1)))
+    assert not (isinstance(result, dict) and "error" in result), result
+    return result
+
+
+def write_report(page: Path, inputs: dict[str, tuple[dict, dict]]) -> Path:
+    """A report of `inputs`, each an input's stem and the fields of its 9:16 and 1:1 records
+    (as `rec` takes them), sprites included."""
+    writer = report.ReportWriter(page, ["9:16", "1:1"])
+    view, sal = photo((320, 240)), np.ones((30, 40))
+    for stem, fields in inputs.items():
+        recs = [rec(f"{stem}.jpg", t, **f) for t, f in zip(("9:16", "1:1"), fields, strict=True)]
+        if all(r["box"] for r in recs):
+            crops = [(Box(*r["box"]), r["fit"], a) for r, a in zip(recs, (9 / 16, 1.0), strict=True)]
+            report.write_thumbnails(page, Path(stem), view, sal, (400, 160), crops)
+        writer.add(Path(stem), recs)
+    writer.write()
+    return page
+
+
+# Choose an option in each named filter by its label as shown (as a reviewer does), in order;
+# how many inputs the page then shows.
+SHOWN = """const pick = (choices) => {
+  for (const [id, label] of choices) {
+    const k = [...$(id).options].findIndex((o) => o.text === label);
+    if (k < 0) return `no option ${label} in ${id}`;
+    $(id).selectedIndex = k;
+    $(id).dispatchEvent(new Event("change"));
+  }
+  return +/showing (\\d+)/.exec($("summary").textContent)[1];
+};
+"""
 
 
 @pytest.mark.browser
@@ -201,3 +247,29 @@ def test_the_report_decodes_nothing_more(cli, make_image, tmp_path, monkeypatch)
     r = cli(*args[:1], tmp_path / "reviewed", *args[1:], "--report", tmp_path / "r.html")
     assert r.exit_code == 0 and (tmp_path / "r_files" / "a.jpg").is_file()
     assert len(calls) == plain > 0
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium() is None, reason="needs Chromium (apt-get install chromium)")
+def test_browser_filters_by_flag_target_and_folder(tmp_path):
+    ok, low = {}, {"score": 0.2}
+    page = write_report(tmp_path / "report.html", {
+        "two  spaces/cut": ({"face_cut": 1, "faces": [[1, 1, 10, 10]]}, ok),
+        "two  spaces/plain": (ok, ok),
+        "low": (ok, low),  # low only in 1:1
+        "trips/padded": ({"fit": "pad"}, {"fit": "pad"}),
+        "broken": ({"status": "error"}, {"status": "error"}),
+        "plain": (ok, ok)})
+    got = in_page(page, tmp_path, SHOWN + """return [
+      pick([]), pick([["flag", "face_cut (1)"]]), pick([["flag", "low_score (1)"]]),
+      pick([["flag", "error (1)"]]), pick([["flag", "padded (1)"]]), pick([["flag", "any flag"]]),
+      pick([["flag", "no flag"]]),
+      pick([["flag", "all inputs"], ["folder", "two spaces"]]), pick([["folder", "."]]),  // shown collapsed
+      pick([["folder", "trips"]]), pick([["folder", "two spaces"], ["flag", "face_cut (1)"]]),
+      pick([["folder", "all folders"], ["flag", "low_score (1)"], ["target", "9:16"]]),
+      pick([["target", "1:1"]]),
+      pick([["flag", "no flag"], ["target", "9:16"]]),
+      [...$("flag").options].map((o) => o.value), [...$("folder").options].map((o) => o.value)];""")
+    assert got[:14] == [6, 1, 1, 1, 1, 4, 2, 2, 3, 1, 1, 0, 1, 3]
+    assert got[14] == ["", "error", "face_cut", "low_score", "padded", "*", "-"]
+    assert got[15] == ["", ".", "trips", "two  spaces"]
