@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 from PIL import Image
@@ -45,6 +46,12 @@ def report_files(report: Path | None) -> Path | None:
 def sprite_name(stem: Path) -> str:
     """An input's sprite, relative to the files folder: ``trips/beach.jpg``."""
     return f"{stem.as_posix()}.jpg"
+
+
+def url(path: str) -> str:
+    """A relative path as the page's URL for it: each segment percent-encoded, so that a name
+    holding '#', '?', '%', a space or a newline reaches the file it names."""
+    return "/".join(quote(part, safe="") for part in path.split("/"))
 
 
 def layout(image_size: tuple[int, int], crops: list[tuple[Box, str, float]]) -> list[tuple[int, int, int]]:
@@ -186,7 +193,7 @@ def _entry(stem: Path, records: list[dict], folder: Path) -> dict:
     return {
         "in": first["input"], "dir": stem.parent.as_posix() if stem.parent != Path(".") else "",
         "size": first.get("image_size"), "faces": first.get("faces") or [],
-        "img": f"{folder.name}/{sprite_name(stem)}" if has_sprite else None,
+        "img": url(f"{folder.name}/{sprite_name(stem)}") if has_sprite else None,
         "tiles": tiles[:2], "flags": flags, "crops": crops,
     }
 
@@ -214,7 +221,7 @@ class ReportWriter:
         text = "window.REPORT = " + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + ";\n"
         _write_text(folder / "data.js", text)
         page = resources.files("smartcrop").joinpath("report_page.html").read_text(encoding="utf-8")
-        _write_text(self.path, page.replace("__DATA__", f"{folder.name}/data.js"))
+        _write_text(self.path, page.replace("__DATA__", url(f"{folder.name}/data.js")))
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -273,3 +273,20 @@ def test_browser_filters_by_flag_target_and_folder(tmp_path):
     assert got[:14] == [6, 1, 1, 1, 1, 4, 2, 2, 3, 1, 1, 0, 1, 3]
     assert got[14] == ["", "error", "face_cut", "low_score", "padded", "*", "-"]
     assert got[15] == ["", ".", "trips", "two  spaces"]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium() is None, reason="needs Chromium (apt-get install chromium)")
+def test_browser_finds_files_whose_names_are_not_urls(tmp_path):
+    """'#' and '?' end a URL's path and '%' starts an escape: the page's data and every sprite
+    load whatever their names hold."""
+    names = ["a #1", "b?x=1", "c%20d", "e\nf", "sp ace/g"]
+    page = write_report(tmp_path / "rep #1.html", {n: ({}, {}) for n in names})
+    assert (tmp_path / "rep #1_files" / "e\nf.jpg").is_file()
+    got = in_page(page, tmp_path, """
+      const imgs = [...document.querySelectorAll("section .orig > img")];
+      imgs.forEach((i) => i.loading = "eager");
+      const widths = await Promise.all(imgs.map((i) => i.decode().then(() => i.naturalWidth, () => 0)));
+      return [R.items.map((it) => it.in), widths];""")
+    assert got[0] == [f"in/{n}.jpg" for n in names]
+    assert len(got[1]) == len(names) and min(got[1]) > 0  # every sprite loaded
