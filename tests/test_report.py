@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import html
 import json
 import re
@@ -290,3 +291,31 @@ def test_browser_finds_files_whose_names_are_not_urls(tmp_path):
       return [R.items.map((it) => it.in), widths];""")
     assert got[0] == [f"in/{n}.jpg" for n in names]
     assert len(got[1]) == len(names) and min(got[1]) > 0  # every sprite loaded
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium() is None, reason="needs Chromium (apt-get install chromium)")
+def test_browser_click_writes_a_point_line_that_reads_back_the_same_input(tmp_path):
+    """The page quotes an input as focus.csv_line does: where it starts with '#', '{' or
+    whitespace, ends with whitespace, holds a comma, quote or line break, or is the word 'input'
+    (a quoted field is read verbatim)."""
+    plain = {"plain": "in/plain.jpg", "tab": "in/t\tb.jpg", "inner": "in/#a.jpg"}
+    quoted = {"hash": "#a.jpg", "brace": "{b.jpg", "header": "Input", "lead": " lead.jpg",
+              "nbsp": "\u00a0n.jpg", "fs": "\x1cfs.jpg", "trail": "in/x.jpg ", "comma": "in/a,b.jpg",
+              "quote": 'in/a"b.jpg', "nl": "in/a\nb.jpg", "cr": "in/a\rb.jpg"}
+    inputs = {**plain, **quoted}
+    page = write_report(tmp_path / "report.html", {k: ({"input": i},) * 2 for k, i in inputs.items()})
+    got = in_page(page, tmp_path, """
+      return [...document.querySelectorAll("section")].map((sec) => {
+        const orig = sec.querySelector(".orig"), r = orig.getBoundingClientRect();
+        orig.dispatchEvent(new MouseEvent("click", {bubbles: true, clientX: r.left + r.width / 2,
+                                                     clientY: r.top + r.height / 2}));
+        return [current[+orig.dataset.n].in, [...sec.querySelectorAll("code")].map((c) => c.textContent)];
+      });""")
+    assert [i for i, _ in got] == list(inputs.values())
+    for name, lines in got:
+        field = '"' + name.replace('"', '""') + '"' if name in quoted.values() else name
+        x, y = lines[0][len(field) + 1:].split(",")[:2]
+        assert abs(int(x) - 200) <= 2 and abs(int(y) - 80) <= 2  # the click, on the input's centre
+        assert lines == [f"{field},{x},{y},9:16", f"{field},{x},{y},1:1"]
+        assert next(csv.reader([lines[0]])) == [name, x, y, "9:16"]
