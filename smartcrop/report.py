@@ -116,10 +116,11 @@ def _save(im: Image.Image, path: Path) -> None:
 
 
 def crop_flags(rec: dict) -> list[str]:
-    """The review flags of one record, most urgent first (from its fields alone)."""
-    flags = []
+    """The review flags of one record, most urgent first (from its fields alone). A failed
+    output is flagged `error` alone: its other fields describe an output that was not written."""
     if rec.get("status") == "error":
-        flags.append("error")
+        return ["error"]
+    flags = []
     if rec.get("face_cut"):
         flags.append("face_cut")
     if (rec.get("upscale") or 0) > 1:
@@ -187,7 +188,8 @@ def _entry(stem: Path, records: list[dict], folder: Path) -> dict:
             "box": r.get("box"), "fit": r.get("fit"), "src": r.get("source", "model"),
             "err": r.get("error"), "note": r.get("warning"), "out": r.get("output"),
             "os": r.get("output_size"), "up": r.get("upscale"), "fc": r.get("face_cut"),
-            "tile": tiles[2 + k] if tiles else None, "fix": fix_line(r, label),
+            # No tile for a failed output: the sprite holds its box, but no such file was written.
+            "tile": tiles[2 + k] if tiles and r["status"] != "error" else None, "fix": fix_line(r, label),
         })
     flags = [f for f in FLAGS if any(f in c["flags"] for c in crops)]
     return {

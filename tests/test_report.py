@@ -32,6 +32,10 @@ def rec(name="a.jpg", target="9:16", status="ok", score=0.9, **kw) -> dict:
 def test_flags_come_from_record_fields():
     assert report.crop_flags(rec()) == []
     assert report.crop_flags(rec(status="error")) == ["error"]
+    # A failed output's record keeps its box and fit: flagged for the failure alone.
+    failed = rec(status="error", box=[0, 0, 400, 160], image_size=[400, 160], fit="pad", score=None,
+                 face_cut=1, faces=[[0, 0, 5, 5]], error="image 400x160 is too small for 1080x1920")
+    assert report.crop_flags(failed) == ["error"]
     assert report.crop_flags(rec(face_cut=2, faces=[[0, 0, 5, 5]])) == ["face_cut"]
     assert report.crop_flags(rec(face_cut=0)) == []
     assert report.crop_flags(rec(upscale=1.5)) == ["upscaled"]
@@ -319,3 +323,31 @@ def test_browser_click_writes_a_point_line_that_reads_back_the_same_input(tmp_pa
         assert abs(int(x) - 200) <= 2 and abs(int(y) - 80) <= 2  # the click, on the input's centre
         assert lines == [f"{field},{x},{y},9:16", f"{field},{x},{y},1:1"]
         assert next(csv.reader([lines[0]])) == [name, x, y, "9:16"]
+
+
+def failed_output(**kw) -> dict:
+    """The fields of an output that failed after its box was found (too small for its size)."""
+    return {"status": "error", "box": [120, 0, 160, 160], "image_size": [400, 160], "fit": "pad",
+            "score": None, "error": "image 400x160 is too small for 1080x1920: 6.75x upscale ...", **kw}
+
+
+def test_a_failed_output_gets_no_tile_and_no_fix_line(tmp_path):
+    page = write_report(tmp_path / "report.html", {"a": ({}, failed_output())})
+    text = (report.files_dir(page) / "data.js").read_text()
+    item = json.loads(text[text.index("{"):text.rindex("}") + 1])["items"][0]
+    assert item["img"] == "report_files/a.jpg" and item["flags"] == ["error"]
+    ok, failed = item["crops"]
+    assert ok["tile"] == [480, 90, 160] and ok["fix"] == "in/a.jpg,10,0,90,160,9:16"
+    assert (failed["flags"], failed["tile"], failed["fix"]) == (["error"], None, None)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium() is None, reason="needs Chromium (apt-get install chromium)")
+def test_browser_shows_a_failed_output_as_its_error(tmp_path):
+    page = write_report(tmp_path / "report.html", {"a": ({}, failed_output())})
+    got = in_page(page, tmp_path, """
+      const [ok, failed] = document.querySelectorAll("figure");
+      return [ok.querySelectorAll("img").length, ok.querySelector("code").textContent,
+              failed.querySelectorAll("img, code").length, failed.querySelector(".miss").textContent,
+              [...failed.querySelectorAll(".flag")].map((f) => f.textContent)];""")
+    assert got == [1, "in/a.jpg,10,0,90,160,9:16", 0, failed_output()["error"], ["error"]]
