@@ -687,6 +687,71 @@ def test_report_page_and_thumbnails(cli, make_image, tmp_path):
     assert "report_files/data.js" in page.read_text()
 
 
+@pytest.mark.parametrize(("report", "message"), [
+    ("{tmp}/in/a.jpg/review.html",
+     "cannot write --report {tmp}/in/a.jpg/review.html: {tmp}/in/a.jpg is not a folder"),
+    ("{tmp}/r.html", "cannot write --report {tmp}/r.html: {tmp}/r_files is not a folder"),
+    ("-", "--report needs a file path"),
+])
+def test_report_that_cannot_be_written_is_a_usage_error_before_any_work(cli, make_image, tmp_path,
+                                                                       monkeypatch, report, message):
+    """A report whose folder is a file failed every crop, then ended in a traceback; `-` wrote
+    a file named `-` and a folder `-_files`."""
+    make_image("a.jpg")
+    (tmp_path / "r_files").write_text("a file where the thumbnails' folder would go")
+    monkeypatch.chdir(tmp_path)
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--report", report.format(tmp=tmp_path))
+    assert r.exit_code == 2 and message.format(tmp=tmp_path) in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "-").exists()
+    assert not (tmp_path / "-_files").exists()
+
+
+@pytest.mark.parametrize("flag", ["--debug", "--save-saliency"])
+def test_extras_folder_equal_to_the_reports_thumbnails_is_a_usage_error(cli, make_image, tmp_path, flag):
+    make_image("a.jpg")
+    files = tmp_path / "rr" / "r_files"
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", flag, files,
+            "--report", tmp_path / "rr" / "r.html")
+    assert r.exit_code == 2, r.output
+    assert f"{flag} folder {files} is also --report's thumbnail folder" in r.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "rr").exists()
+
+
+def test_report_write_failures_fail_no_crop_and_end_in_one_line(cli, make_image, tmp_path, monkeypatch):
+    """A thumbnail that cannot be written (disk full) is a warning: the crops are written. A
+    page that cannot be written is one error line and exit status 1, not a traceback."""
+    import errno
+
+    from smartcrop import images
+
+    make_image("a.jpg")
+    make_image("b.jpg", seed=1)
+    page = tmp_path / "r.html"
+    def full_disk(real, path_at):  # writes into the report's folder fail, b's sprite aside
+        def write(*args, **kw):
+            path = args[path_at]
+            if "r_files" in str(path) and Path(path).name != "b.jpg":
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+            return real(*args, **kw)
+        return write
+
+    monkeypatch.setattr(images, "save_atomic", full_disk(images.save_atomic, 1))
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--report", page, "--manifest", "-")
+    assert sorted(p.name for p in files_under(tmp_path / "out")) == ["a_1x1.jpg", "b_1x1.jpg"]
+    assert [x["status"] for x in r.records] == ["ok", "ok"]
+    note = f"report thumbnail not written: cannot write {tmp_path}/r_files/a.jpg: No space left on device"
+    assert r.records[0]["warning"] == note and "warning" not in r.records[1]
+    assert f"smartcrop: warning: {tmp_path}/in/a.jpg: {note}\n" in r.stderr
+    assert r.exit_code == 0 and page.is_file()  # the page is written, without a's sprite
+    monkeypatch.setattr(images, "write_atomic", full_disk(images.write_atomic, 0))  # data.js too
+    r = cli(tmp_path / "in", tmp_path / "out2", "--ratio", "1:1", "--report", page)
+    assert r.exit_code == 1, r.output
+    assert sorted(p.name for p in files_under(tmp_path / "out2")) == ["a_1x1.jpg", "b_1x1.jpg"]
+    assert (f"smartcrop: error: cannot write --report {page}: {tmp_path}/r_files/data.js: "
+            f"No space left on device\n") in r.stderr
+    assert "Traceback" not in r.output
+
+
 def test_readme_manifest_example_is_what_the_code_prints(cli, monkeypatch, tmp_path):
     import re
 
