@@ -497,6 +497,10 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
         raise click.UsageError("--ray-address needs --engine ray")
     if from_list and len(inputs) != 1:
         raise click.UsageError("--from-list takes exactly one INPUT, the folder or prefix it lists")
+    if manifest and str(manifest) != "-":  # opened only once the batch is planned and checked
+        reason = _unwritable(manifest.parent)
+        if reason:
+            raise click.ClickException(f"cannot write --manifest {manifest}: {reason}")
     if focus_file and not all(isinstance(p, Path) for p in inputs):
         raise click.UsageError("--focus works with local inputs only, not s3:// or gs:// URIs")
     _check_storage(inputs, output, engine)
@@ -516,17 +520,6 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
         model = load_model(options)  # for the ray engine too: bad weights fail before a cluster starts
         detector = load_detector(options)  # a missing face model fails here too
         listed = from_list.read().splitlines() if from_list else None
-        sink = None
-        if manifest:  # its folder is created as --debug's is; opened before OUTPUT is made
-            if str(manifest) != "-":
-                manifest.parent.mkdir(parents=True, exist_ok=True)
-            sink = sys.stdout if str(manifest) == "-" else manifest.open("w", encoding="utf-8")
-        if report:  # checked above; made now, so that a problem shows before any crop
-            from smartcrop.report import files_dir
-
-            files_dir(report).mkdir(parents=True, exist_ok=True)
-        if not dry_run:
-            output.mkdir(parents=True, exist_ok=True)
     except (ValueError, OSError, RuntimeError) as e:
         raise click.ClickException(str(e)) from None
     page = None
@@ -534,13 +527,34 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
         from smartcrop.report import ReportWriter
 
         page = ReportWriter(report, [t.label for t in options.targets])
-    reporter = _Reporter(sink, quiet, verbose, page)
+    reporter = _Reporter(None, quiet, verbose, page)
 
     started = []
 
     def planned(items, ignored):
-        if options.focus:
-            _check_focus(options, items)
+        """The input list is known: the checks that need it first (--focus), and only once they
+        pass is anything written: the manifest opened (an earlier one replaced), the report's
+        folders and OUTPUT made. A usage error here leaves every file as it was."""
+        try:
+            if options.focus:
+                _check_focus(options, items)
+            try:
+                if manifest:  # its folder is created as --debug's is; opened before OUTPUT is made
+                    if str(manifest) != "-":
+                        manifest.parent.mkdir(parents=True, exist_ok=True)
+                    reporter.manifest = (sys.stdout if str(manifest) == "-"
+                                         else manifest.open("w", encoding="utf-8"))
+                if report:  # checked above; made now, so that a problem shows before any crop
+                    from smartcrop.report import files_dir
+
+                    files_dir(report).mkdir(parents=True, exist_ok=True)
+                if not dry_run:
+                    output.mkdir(parents=True, exist_ok=True)
+            except (ValueError, OSError, RuntimeError) as e:
+                raise click.ClickException(str(e)) from None
+        except click.ClickException:
+            reporter.close()  # the progress bar, on a terminal
+            raise
         started.append(True)
         reporter.planned(items, ignored)
 
@@ -572,8 +586,8 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
         sys.exit(130)
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if sink and sink is not sys.stdout:
-            sink.close()
+        if reporter.manifest and reporter.manifest is not sys.stdout:
+            reporter.manifest.close()
         if page is not None and started:  # interrupted too: the page shows what was done
             write_page()
     reporter.close()

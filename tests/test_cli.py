@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -617,6 +618,27 @@ def test_focus_errors_stop_the_run_naming_the_line(cli, make_image, tmp_path, li
     assert r.exit_code == 2
     assert message.format(dir=d) in r.output
     assert not files_under(tmp_path / "out") and not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("line", ["{dir}/nope.jpg,1,1", "{dir}/a.jpg,5000,10"])
+@pytest.mark.parametrize("flags", [
+    (), ("--dry-run",),
+    pytest.param(("--engine", "ray"), marks=[pytest.mark.ray, pytest.mark.skipif(
+        not all(importlib.util.find_spec(m) for m in ("ray", "pyarrow")), reason="needs the ray extra")]),
+])
+def test_focus_error_leaves_the_manifest_and_makes_no_output_folder(cli, make_image, tmp_path, line, flags):
+    """The focus check needs the batch's inputs, so it comes after the walk: the manifest was
+    already truncated and OUTPUT made by then. Nothing is written until it passes."""
+    make_image("a.jpg")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"earlier":"run"}\n')
+    focus = tmp_path / "bad.csv"
+    focus.write_text(line.format(dir=tmp_path / "in") + "\n")
+    r = cli(tmp_path / "in", tmp_path / "newout", "--ratio", "1:1", "--manifest", manifest, "--focus", focus,
+            "--report", tmp_path / "rr" / "r.html", *flags)
+    assert r.exit_code == 2 and "bad.csv:1: " in r.stderr, r.output
+    assert manifest.read_text() == '{"earlier":"run"}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "in", "m.jsonl"]  # no newout/, rr/
 
 
 def test_fit_auto_pads_the_group_and_crops_the_portrait(cli, tmp_path):
