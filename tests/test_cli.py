@@ -604,6 +604,23 @@ def test_focus_line_redoes_exactly_that_output_on_rerun(cli, make_image, tmp_pat
     assert all(x["focus"] is None for n, x in by_out.items() if n != "a_9x16.jpg")
 
 
+def test_focus_lines_for_odd_names_are_honoured(cli, make_image, tmp_path, monkeypatch):
+    """Names as the report's fix lines write them: #1.jpg was read as a comment (its line
+    silently ignored), ' 2.jpg' stripped to a name not in the batch."""
+    from smartcrop.focus import csv_line
+
+    names = ["#1.jpg", " 2.jpg", "a,b.jpg"]
+    for seed, name in enumerate(names):
+        make_image(name, size=(640, 240), seed=seed)
+    monkeypatch.chdir(tmp_path / "in")  # relative names, so that the line starts with them
+    focus = tmp_path / "focus.csv"
+    focus.write_text("# reviewed\n" + "".join(csv_line(n, (20, 120), "9:16") + "\n" for n in names))
+    r = cli(*names, tmp_path / "out", "--ratio", "9:16", "--focus", focus, "--manifest", "-")
+    assert r.exit_code == 0, r.output
+    assert [(x["input"], x["source"], x["box"]) for x in r.records] == [
+        (n, "focus", [0, 0, 135, 240]) for n in names]
+
+
 @pytest.mark.parametrize(("line", "message"), [
     ("{dir}/nope.jpg,1,1", "focus.csv:2: input {dir}/nope.jpg is not in this batch"),
     ("{dir}/a.jpg,321,1", "focus.csv:2: point 321,1 is outside {dir}/a.jpg (320x240)"),
