@@ -369,8 +369,8 @@ class Cropper:
                     out = [padding.pad(f, size, self.options.background) for f in frames]
                     images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop,
                                        metadata=meta)
-                elif fit == "pad":
-                    out = padding.pad(full, size, self.options.background)
+                elif fit == "pad":  # a format without alpha: flattened as a crop is, then padded
+                    out = padding.pad(images.flatten_for(full, outputs[t]), size, self.options.background)
                     images.save_atomic(out, outputs[t], self.options.quality, icc, metadata=meta)
                 elif animated:
                     out = [images.resize_exact(f, size, area) for f in frames]

@@ -707,6 +707,37 @@ def test_fit_pad_records_the_whole_image(cli, make_image, tmp_path):
     assert Image.open(tmp_path / "out" / "a_1x1.png").size == (300, 300)
 
 
+@pytest.mark.parametrize("background", ["auto", "blur"])
+def test_fit_pad_of_a_transparent_image_keeps_alpha_or_flattens_as_crops_do(cli, tmp_path, background):
+    """A transparent product (red ellipse; the colour under its transparent pixels pure green)
+    padded to PNG was opaque RGB on green (auto) or glowing green (blur); to JPEG the same.
+    PNG keeps alpha; JPEG is flattened onto white first, as its crops are."""
+    from PIL import ImageDraw
+
+    path = tmp_path / "in" / "p.png"
+    path.parent.mkdir()
+    im = Image.new("RGBA", (400, 300), (0, 255, 0, 0))
+    ImageDraw.Draw(im).ellipse((100, 60, 300, 240), fill=(220, 30, 30, 255))
+    im.save(path)
+    args = ("--size", "270x480", "--fit", "pad", "--background", background)
+    assert cli(path, tmp_path / "png", *args).exit_code == 0
+    png = Image.open(tmp_path / "png" / "p_270x480.png")
+    a = np.asarray(png).astype(int)  # the image 270x203 from y=138
+    assert png.mode == "RGBA" and (a[240, 135] == [220, 30, 30, 255]).all()
+    if background == "auto":
+        assert (a[:130, :, 3] == 0).all() and (a[240, 5, 3] == 0)  # transparent padding and border
+    else:
+        assert (a[..., 1] * a[..., 3] / 255).max() < 40  # no green, as composited over black
+    assert cli(path, tmp_path / "jpg", *args, "--format", "jpeg").exit_code == 0
+    a = np.asarray(Image.open(tmp_path / "jpg" / "p_270x480.jpg").convert("RGB")).astype(int)
+    bars = np.concatenate([a[:130], a[350:]])
+    assert (bars[..., 1] <= bars[..., 0] + 4).all()  # no green in the padding
+    if background == "auto":  # white, the flattened border's colour; not black, not green
+        assert a[:130].min() >= 250 and a[240, 5].min() >= 250
+    else:  # the flattened image blurred and darkened: white at 60% and the red
+        assert 140 <= a[:10, :10].mean() <= 165
+
+
 def test_report_page_and_thumbnails(cli, make_image, tmp_path):
     make_image("trips/a.jpg", size=(640, 240))
     make_image("b.png", size=(200, 300))
