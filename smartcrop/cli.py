@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import signal
 import sys
 import warnings
@@ -300,9 +301,10 @@ def _same_folder(a, b) -> bool:
     return str(a).rstrip("/") == str(b).rstrip("/")
 
 
-def _check_extras(output, save_saliency, debug) -> None:
-    """--save-saliency and --debug each need a folder of their own: in OUTPUT, the overlay of
-    a_1x1.jpg and the 1:1 crop of a.jpg would both be a_1x1.jpg, one silently replacing the other."""
+def _check_extras(output, save_saliency, debug, report=None) -> None:
+    """--save-saliency, --debug and --report's thumbnail folder (HTML_files/) each need a folder
+    of their own: in OUTPUT, the overlay of a_1x1.jpg and the 1:1 crop of a.jpg would both be
+    a_1x1.jpg, one silently replacing the other; an overlay and a sprite are both a.jpg."""
     for flag, folder, what in (("--save-saliency", save_saliency, "a saliency map"),
                                ("--debug", debug, "an overlay")):
         if folder and _same_folder(folder, output):
@@ -311,6 +313,54 @@ def _check_extras(output, save_saliency, debug) -> None:
     if save_saliency and debug and _same_folder(save_saliency, debug):
         raise click.UsageError(f"--save-saliency and --debug are the same folder {debug}: give each "
                                f"a folder of its own")
+    if report:
+        from smartcrop.report import files_dir
+
+        thumbs = files_dir(report)
+        if _same_folder(output, thumbs):
+            raise click.UsageError(f"--report {report} keeps its thumbnails in {thumbs}, which is "
+                                   f"also the output folder: a sprite and a crop could get the same "
+                                   f"name (give the report another name or folder)")
+        for flag, folder, what in (
+                ("--save-saliency", save_saliency, "the maps would be mixed with the report's files"),
+                ("--debug", debug, "an overlay and a sprite get the same name, one replacing the other")):
+            if folder and _same_folder(folder, thumbs):
+                raise click.UsageError(f"{flag} folder {folder} is also --report's thumbnail folder: "
+                                       f"{what} (give {flag} a folder of its own)")
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why `folder` could not be made or written into, else None. Nothing is created: the
+    nearest part of the path that exists must be a folder this process can write in."""
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                return f"{p} is not a folder"
+            if not os.access(p, os.W_OK | os.X_OK):
+                return f"{p} is not writable (permission denied)"
+            return None
+    return None
+
+
+def _check_report(report: Path) -> None:
+    """--report names a file whose folder and thumbnail folder (HTML_files/) can be made and
+    written: checked before any work and before OUTPUT is made (a usage error, exit 2)."""
+    from smartcrop.report import files_dir
+
+    if str(report) == "-":
+        raise click.UsageError("--report needs a file path (its thumbnails go to a folder beside it), "
+                               "not '-'")
+    for folder in (report.parent, files_dir(report)):
+        reason = _unwritable(folder)
+        if reason:
+            raise click.UsageError(f"cannot write --report {report}: {reason}")
+
+
+def _os_reason(e: OSError) -> str:
+    """An OSError as one line: the file it names (when it names one) and why."""
+    if e.strerror and e.filename:
+        return f"{e.filename}: {e.strerror}"
+    return e.strerror or " ".join(str(e).split()) or type(e).__name__
 
 
 def _terminate(signum, frame):
@@ -440,11 +490,17 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     extras = [p for p in (save_saliency, debug) if p]
-    _check_extras(output, save_saliency, debug)
+    if report:
+        _check_report(report)
+    _check_extras(output, save_saliency, debug, report)
     if ray_address and engine != "ray":
         raise click.UsageError("--ray-address needs --engine ray")
     if from_list and len(inputs) != 1:
         raise click.UsageError("--from-list takes exactly one INPUT, the folder or prefix it lists")
+    if manifest and str(manifest) != "-":  # opened only once the batch is planned and checked
+        reason = _unwritable(manifest.parent)
+        if reason:
+            raise click.ClickException(f"cannot write --manifest {manifest}: {reason}")
     if focus_file and not all(isinstance(p, Path) for p in inputs):
         raise click.UsageError("--focus works with local inputs only, not s3:// or gs:// URIs")
     _check_storage(inputs, output, engine)
@@ -464,13 +520,6 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
         model = load_model(options)  # for the ray engine too: bad weights fail before a cluster starts
         detector = load_detector(options)  # a missing face model fails here too
         listed = from_list.read().splitlines() if from_list else None
-        sink = None
-        if manifest:  # its folder is created as --debug's is; opened before OUTPUT is made
-            if str(manifest) != "-":
-                manifest.parent.mkdir(parents=True, exist_ok=True)
-            sink = sys.stdout if str(manifest) == "-" else manifest.open("w", encoding="utf-8")
-        if not dry_run:
-            output.mkdir(parents=True, exist_ok=True)
     except (ValueError, OSError, RuntimeError) as e:
         raise click.ClickException(str(e)) from None
     page = None
@@ -478,15 +527,46 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
         from smartcrop.report import ReportWriter
 
         page = ReportWriter(report, [t.label for t in options.targets])
-    reporter = _Reporter(sink, quiet, verbose, page)
+    reporter = _Reporter(None, quiet, verbose, page)
 
     started = []
 
     def planned(items, ignored):
-        if options.focus:
-            _check_focus(options, items)
+        """The input list is known: the checks that need it first (--focus), and only once they
+        pass is anything written: the manifest opened (an earlier one replaced), the report's
+        folders and OUTPUT made. A usage error here leaves every file as it was."""
+        try:
+            if options.focus:
+                _check_focus(options, items)
+            try:
+                if manifest:  # its folder is created as --debug's is; opened before OUTPUT is made
+                    if str(manifest) != "-":
+                        manifest.parent.mkdir(parents=True, exist_ok=True)
+                    reporter.manifest = (sys.stdout if str(manifest) == "-"
+                                         else manifest.open("w", encoding="utf-8"))
+                if report:  # checked above; made now, so that a problem shows before any crop
+                    from smartcrop.report import files_dir
+
+                    files_dir(report).mkdir(parents=True, exist_ok=True)
+                if not dry_run:
+                    output.mkdir(parents=True, exist_ok=True)
+            except (ValueError, OSError, RuntimeError) as e:
+                raise click.ClickException(str(e)) from None
+        except click.ClickException:
+            reporter.close()  # the progress bar, on a terminal
+            raise
         started.append(True)
         reporter.planned(items, ignored)
+
+    page_failed = []
+
+    def write_page():
+        try:
+            page.write()
+        except OSError as e:  # a full disk, the folder removed meanwhile: one line, exit 1
+            page_failed.append(True)
+            click.echo(f"smartcrop: error: cannot write --report {report}: "
+                       f"{_os_reason(e)}", err=True)
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -506,14 +586,14 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
         sys.exit(130)
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if sink and sink is not sys.stdout:
-            sink.close()
+        if reporter.manifest and reporter.manifest is not sys.stdout:
+            reporter.manifest.close()
         if page is not None and started:  # interrupted too: the page shows what was done
-            page.write()
+            write_page()
     reporter.close()
     existing = reporter.existing_line(dry_run)
     if existing:
         click.echo(existing, err=True)
     if not quiet:
         click.echo(reporter.summary(summary.images, summary.seconds, dry_run), err=True)
-    sys.exit(1 if summary.failures else 0)
+    sys.exit(1 if summary.failures or page_failed else 0)

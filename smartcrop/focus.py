@@ -8,19 +8,21 @@ A file is CSV or JSON Lines, one override a line, in upright image pixels:
     {"input": "photos/dog.jpg", "box": [10, 20, 300, 200]}
 
 Blank lines and lines starting with ``#`` are ignored, as is a CSV header starting ``input``.
-A line for one target beats a line for all targets of the same input. Parsing checks the
-file alone; `check` checks it against the batch (inputs, image sizes, targets) before any work.
+CSV fields are stripped of surrounding spaces unless quoted: a quoted field is kept as it is
+(``"#1.jpg"``, ``" 2.jpg"``, a comma, a quote doubled, a line break), as `csv_line` writes
+names that need it. A line for one target beats a line for all targets of the same input.
+Parsing checks the file alone; `check` checks it against the batch (inputs, image sizes,
+targets) before any work.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,11 +66,20 @@ def input_key(path) -> str:
 
 
 def csv_line(input_path: str, values: Sequence[float], target: str | None = None) -> str:
-    """One focus-file line in CSV, input quoted only where it must be."""
+    """One focus-file line in CSV, input quoted only where it must be: where `read_focus`
+    would read it otherwise (see `_csv_field`)."""
     fields = [input_path, *(_number(v) for v in values)] + ([target] if target else [])
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="").writerow(fields)
-    return buf.getvalue()
+    return ",".join(_csv_field(f) for f in fields)
+
+
+def _csv_field(text: str) -> str:
+    """A field as written, or quoted (quotes doubled) where read unquoted it would change: a
+    leading ``#`` (a comment) or ``{`` (JSON Lines, on a first line), space at either end
+    (stripped), a comma, quote or line break, or the header's word ``input``."""
+    if text and not (text[0] in "#{" or text[0].isspace() or text[-1].isspace()
+                     or any(c in text for c in ',"\r\n') or text.lower() == "input"):
+        return text
+    return '"' + text.replace('"', '""') + '"'
 
 
 def _number(v: float) -> str:
@@ -79,22 +90,84 @@ def read_focus(path: Path) -> tuple[Focus, ...]:
     """Parse a focus file (CSV or JSON Lines, told apart by the first line); ValueError names
     the file and line of the first problem."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="") as f:  # a CR in a quoted name stays
+            text = f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise ValueError(f"cannot read focus file {path}: {getattr(e, 'strerror', None) or e}") from None
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1)
+    # Only CR, LF and CRLF end lines (str.splitlines also breaks at U+2028 and others, which
+    # a name may hold).
+    lines = [(n, line) for n, line in enumerate(_LINE_BREAK.split(text), 1)
              if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         return ()
     if lines[0][1].lstrip().startswith("{"):
         return tuple(_from_json(f"{path}:{n}", line) for n, line in lines)
     entries = []
-    for n, line in lines:
-        row = next(csv.reader([line]))
-        if n == lines[0][0] and row and row[0].strip().lower() == "input":
+    for k, (n, row) in enumerate(_csv_rows(text, str(path))):
+        if k == 0 and not row[0][1] and row[0][0].lower() == "input":
             continue  # header
-        entries.append(_from_row(f"{path}:{n}", [f.strip() for f in row]))
+        entries.append(_from_row(f"{path}:{n}", [f for f, _ in row]))
     return tuple(entries)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_SPACE = re.compile(r"[^\S\r\n]*")  # white space within a line
+_UNQUOTED = re.compile(r"[^,\r\n]*")  # an unquoted field, to its comma or the line's end
+
+
+def _csv_rows(text: str, path: str) -> Iterator[tuple[int, list[tuple[str, bool]]]]:
+    """The CSV records of `text`: the line each starts on, and its fields as (text, quoted).
+
+    A quoted field is kept verbatim (a doubled quote is one quote; line breaks and spaces
+    stay), an unquoted one is stripped; spaces around a quoted field are ignored. Blank lines
+    and lines whose first character other than space is an unquoted ``#`` are skipped. (The
+    csv module cannot say whether a field was quoted, which both rules need.)
+    """
+    i, line, n = 0, 1, len(text)
+    while i < n:
+        start = _SPACE.match(text, i).end()
+        if start == n:
+            return
+        if text[start] in "\r\n#":  # a blank line or a comment: to the end of the line
+            end = _LINE_BREAK.search(text, start)
+            i = end.end() if end else n
+            line += 1
+            continue
+        first, fields = line, []
+        while True:  # one field each time round
+            k = _SPACE.match(text, i).end()
+            if k < n and text[k] == '"':
+                parts, k = [], k + 1
+                while True:
+                    q = text.find('"', k)
+                    if q < 0:
+                        raise ValueError(f"{path}:{first}: a quoted field is not closed (a \" missing)")
+                    parts.append(text[k:q])
+                    if text.startswith('"', q + 1):  # a doubled quote
+                        parts.append('"')
+                        k = q + 2
+                        continue
+                    k = q + 1
+                    break
+                value = "".join(parts)
+                line += len(_LINE_BREAK.findall(value))
+                k = _SPACE.match(text, k).end()
+                if k < n and text[k] not in ",\r\n":
+                    raise ValueError(f"{path}:{first}: text after a quoted field (quote it all, "
+                                     f"doubling the quotes inside)")
+                fields.append((value, True))
+            else:
+                end = _UNQUOTED.match(text, k).end()
+                fields.append((text[k:end].strip(), False))
+                k = end
+            if k < n and text[k] == ",":
+                i = k + 1
+                continue
+            brk = _LINE_BREAK.match(text, k)
+            i = brk.end() if brk else n
+            line += 1
+            break
+        yield first, fields
 
 
 def _from_row(where: str, row: list[str]) -> Focus:

@@ -345,6 +345,14 @@ def _for_format(im: Image.Image, fmt: str) -> Image.Image:
     return im
 
 
+def flatten_for(im: Image.Image, path) -> Image.Image:
+    """`im` as `save_atomic` turns it for `path`'s format where that format keeps no alpha
+    (JPEG: composited onto white), for work that draws around it (padding) to see the colours
+    the output shows; else `im` as it is."""
+    fmt = EXTENSION_FORMAT[path.suffix.lower()]
+    return _for_format(im, fmt) if fmt in ("JPEG", "BMP") and has_alpha(im) else im
+
+
 def resize_exact(im: Image.Image, size: tuple[int, int],
                  box: tuple[int, int, int, int] | None = None) -> Image.Image:
     """The `box` region (default all) resized to exactly `size`, bicubic (1-bit and palette

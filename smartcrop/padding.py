@@ -69,21 +69,30 @@ def parse_colour(text: str) -> tuple[int, int, int]:
     return int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16)
 
 
-def plain_border(im: Image.Image) -> tuple[int, int, int] | None:
-    """The border's mean colour when the border is plain (one colour), else None."""
-    small = im.convert("RGB")
+def plain_border(im: Image.Image) -> tuple[int, ...] | None:
+    """The border's mean colour when the border is plain (one colour), else None. An RGBA
+    image gives an RGBA colour, measured with premultiplied alpha: the colour hidden under
+    transparent pixels does not count, and a transparent border is (0, 0, 0, 0)."""
+    alpha = im.mode == "RGBA"
+    small = im.convert("RGBa" if alpha else "RGB")
     small.thumbnail((128, 128), Image.Resampling.BILINEAR)
     a = np.asarray(small, dtype=np.float64)
+    bands = a.shape[2]
     k = max(1, min(a.shape[:2]) // 20)
-    border = np.concatenate([a[:k].reshape(-1, 3), a[-k:].reshape(-1, 3),
-                             a[:, :k].reshape(-1, 3), a[:, -k:].reshape(-1, 3)])
+    border = np.concatenate([a[:k].reshape(-1, bands), a[-k:].reshape(-1, bands),
+                             a[:, :k].reshape(-1, bands), a[:, -k:].reshape(-1, bands)])
     if border.std(axis=0).max() > PLAIN_BORDER_STD:
         return None
-    return tuple(int(round(v)) for v in border.mean(axis=0))
+    mean = border.mean(axis=0)
+    if alpha:  # back to straight alpha
+        mean[:3] = mean[:3] * 255 / mean[3] if mean[3] > 0 else 0
+    return tuple(int(round(min(255.0, v))) for v in mean)
 
 
 def blurred_backdrop(im: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """The image scaled to cover `size` (centre kept), heavily blurred and darkened."""
+    """The image scaled to cover `size` (centre kept), heavily blurred and darkened. An RGBa
+    image (premultiplied alpha: transparent pixels add no colour) gives an RGBa backdrop, its
+    alpha blurred too but not darkened."""
     w, h = size
     scale = _BLUR_SIDE / max(w, h)
     sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
@@ -95,25 +104,39 @@ def blurred_backdrop(im: Image.Image, size: tuple[int, int]) -> Image.Image:
     area = (left, top, min(im.width, left + sw / cover), min(im.height, top + sh / cover))
     small = im.resize((sw, sh), Image.Resampling.BILINEAR, box=area, reducing_gap=2.0)
     small = small.filter(ImageFilter.GaussianBlur(max(1.5, max(sw, sh) / 32)))
-    small = small.point(lambda v: round(v * _BLUR_DARKEN))
+    darken = [round(v * _BLUR_DARKEN) for v in range(256)]
+    small = small.point(darken * 3 + (list(range(256)) if small.mode == "RGBa" else []))
     return small.resize(size, Image.Resampling.BICUBIC)
 
 
 def pad(im: Image.Image, size: tuple[int, int], background: str = "auto") -> Image.Image:
     """The whole image scaled into `size` (aspect kept, centred) on `background`: "blur",
-    "auto" or "#rrggbb". Always opaque RGB: transparent parts show the background."""
+    "auto" or "#rrggbb".
+
+    An image without alpha gives opaque RGB. One with alpha gives RGBA, the image laid over
+    the background: `auto` on a plain transparent border pads transparent, `#rrggbb` is
+    opaque, and blur is blurred with premultiplied alpha, so that the colour hidden under
+    transparent pixels never shows. For an output format without alpha, flatten the image
+    first as its crops are (`images.flatten_for`), so that `auto` sees the visible border.
+    """
     im = to_8bit(im)
-    im = im.convert("RGBA" if has_alpha(im) else "RGB")
+    alpha = has_alpha(im)
+    im = im.convert("RGBA" if alpha else "RGB")
     w, h = size
     scale = min(w / im.width, h / im.height)
     fw, fh = max(1, min(w, round(im.width * scale))), max(1, min(h, round(im.height * scale)))
     colour = parse_colour(background) if background.startswith("#") else None
     if background == "auto":
         colour = plain_border(im)
-    if colour is None:
-        canvas = blurred_backdrop(im.convert("RGB"), size)
-    else:
-        canvas = Image.new("RGB", size, colour)
     fg = im if (fw, fh) == im.size else im.resize((fw, fh), Image.Resampling.BICUBIC, reducing_gap=3.0)
-    canvas.paste(fg, ((w - fw) // 2, (h - fh) // 2), fg if fg.mode == "RGBA" else None)
+    where = ((w - fw) // 2, (h - fh) // 2)
+    if not alpha:
+        canvas = blurred_backdrop(im, size) if colour is None else Image.new("RGB", size, colour)
+        canvas.paste(fg, where)
+        return canvas
+    if colour is None:
+        canvas = blurred_backdrop(im.convert("RGBa"), size).convert("RGBA")
+    else:
+        canvas = Image.new("RGBA", size, colour if len(colour) == 4 else (*colour, 255))
+    canvas.alpha_composite(fg, where)
     return canvas

@@ -248,12 +248,6 @@ class Cropper:
         fits = {t: self._fit(work, info, boxes[t], t, overrides[t], face_rows) for t in self.options.targets}
         boxes.update({t: cropping.Box(0, 0, info.width, info.height) for t in fits if fits[t] == "pad"})
         self._write_extras(item, info, saliency, boxes, faces, candidates)
-        if self.options.report:
-            from smartcrop.report import write_thumbnails
-
-            write_thumbnails(self.options.report, item.stem, small, saliency, (info.width, info.height),
-                             [(boxes[t], fits[t], t.aspect) for t in self.options.targets],
-                             self.options.background)
         too_small = {t: self._too_small(boxes[t], t, fits[t], (info.width, info.height)) for t in wanted}
         too_small = {t: reason for t, reason in too_small.items() if reason}
         writes = [t for t in writes if t not in too_small]
@@ -289,7 +283,24 @@ class Cropper:
                     rec["warning"] = (f"{t.label} written at {size[0]}x{size[1]}, smaller than asked "
                                       f"(--no-upscale; {factor:.2f}x would be needed)")
             records.append(rec)
+        if self.options.report:  # after the crops: a thumbnail that cannot be written fails none
+            note = self._write_thumbnails(item, info, small, saliency, boxes, fits)
+            if note:  # one line on stderr per input: on its first record
+                first = records[0]
+                first["warning"] = f"{first['warning']}; {note}" if first.get("warning") else note
         return records
+
+    def _write_thumbnails(self, item, info, small, saliency, boxes, fits) -> str | None:
+        """The input's sprite for --report; a warning when it cannot be written (disk full)."""
+        from smartcrop.report import write_thumbnails
+
+        try:
+            write_thumbnails(self.options.report, item.stem, small, saliency, (info.width, info.height),
+                             [(boxes[t], fits[t], t.aspect) for t in self.options.targets],
+                             self.options.background)
+        except (ImageError, OSError) as e:
+            return f"report thumbnail not written: {e if isinstance(e, ImageError) else images.describe(e)}"
+        return None
 
     def _outputs(self, item: InputItem, info: ImageInfo) -> dict[Target, Path]:
         ext = images.output_extension(info.format, self.options.format)
@@ -358,8 +369,8 @@ class Cropper:
                     out = [padding.pad(f, size, self.options.background) for f in frames]
                     images.save_atomic(out, outputs[t], self.options.quality, None, durations, loop,
                                        metadata=meta)
-                elif fit == "pad":
-                    out = padding.pad(full, size, self.options.background)
+                elif fit == "pad":  # a format without alpha: flattened as a crop is, then padded
+                    out = padding.pad(images.flatten_for(full, outputs[t]), size, self.options.background)
                     images.save_atomic(out, outputs[t], self.options.quality, icc, metadata=meta)
                 elif animated:
                     out = [images.resize_exact(f, size, area) for f in frames]

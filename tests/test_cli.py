@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -603,6 +604,23 @@ def test_focus_line_redoes_exactly_that_output_on_rerun(cli, make_image, tmp_pat
     assert all(x["focus"] is None for n, x in by_out.items() if n != "a_9x16.jpg")
 
 
+def test_focus_lines_for_odd_names_are_honoured(cli, make_image, tmp_path, monkeypatch):
+    """Names as the report's fix lines write them: #1.jpg was read as a comment (its line
+    silently ignored), ' 2.jpg' stripped to a name not in the batch."""
+    from smartcrop.focus import csv_line
+
+    names = ["#1.jpg", " 2.jpg", "a,b.jpg"]
+    for seed, name in enumerate(names):
+        make_image(name, size=(640, 240), seed=seed)
+    monkeypatch.chdir(tmp_path / "in")  # relative names, so that the line starts with them
+    focus = tmp_path / "focus.csv"
+    focus.write_text("# reviewed\n" + "".join(csv_line(n, (20, 120), "9:16") + "\n" for n in names))
+    r = cli(*names, tmp_path / "out", "--ratio", "9:16", "--focus", focus, "--manifest", "-")
+    assert r.exit_code == 0, r.output
+    assert [(x["input"], x["source"], x["box"]) for x in r.records] == [
+        (n, "focus", [0, 0, 135, 240]) for n in names]
+
+
 @pytest.mark.parametrize(("line", "message"), [
     ("{dir}/nope.jpg,1,1", "focus.csv:2: input {dir}/nope.jpg is not in this batch"),
     ("{dir}/a.jpg,321,1", "focus.csv:2: point 321,1 is outside {dir}/a.jpg (320x240)"),
@@ -617,6 +635,27 @@ def test_focus_errors_stop_the_run_naming_the_line(cli, make_image, tmp_path, li
     assert r.exit_code == 2
     assert message.format(dir=d) in r.output
     assert not files_under(tmp_path / "out") and not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("line", ["{dir}/nope.jpg,1,1", "{dir}/a.jpg,5000,10"])
+@pytest.mark.parametrize("flags", [
+    (), ("--dry-run",),
+    pytest.param(("--engine", "ray"), marks=[pytest.mark.ray, pytest.mark.skipif(
+        not all(importlib.util.find_spec(m) for m in ("ray", "pyarrow")), reason="needs the ray extra")]),
+])
+def test_focus_error_leaves_the_manifest_and_makes_no_output_folder(cli, make_image, tmp_path, line, flags):
+    """The focus check needs the batch's inputs, so it comes after the walk: the manifest was
+    already truncated and OUTPUT made by then. Nothing is written until it passes."""
+    make_image("a.jpg")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"earlier":"run"}\n')
+    focus = tmp_path / "bad.csv"
+    focus.write_text(line.format(dir=tmp_path / "in") + "\n")
+    r = cli(tmp_path / "in", tmp_path / "newout", "--ratio", "1:1", "--manifest", manifest, "--focus", focus,
+            "--report", tmp_path / "rr" / "r.html", *flags)
+    assert r.exit_code == 2 and "bad.csv:1: " in r.stderr, r.output
+    assert manifest.read_text() == '{"earlier":"run"}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "in", "m.jsonl"]  # no newout/, rr/
 
 
 def test_fit_auto_pads_the_group_and_crops_the_portrait(cli, tmp_path):
@@ -668,6 +707,37 @@ def test_fit_pad_records_the_whole_image(cli, make_image, tmp_path):
     assert Image.open(tmp_path / "out" / "a_1x1.png").size == (300, 300)
 
 
+@pytest.mark.parametrize("background", ["auto", "blur"])
+def test_fit_pad_of_a_transparent_image_keeps_alpha_or_flattens_as_crops_do(cli, tmp_path, background):
+    """A transparent product (red ellipse; the colour under its transparent pixels pure green)
+    padded to PNG was opaque RGB on green (auto) or glowing green (blur); to JPEG the same.
+    PNG keeps alpha; JPEG is flattened onto white first, as its crops are."""
+    from PIL import ImageDraw
+
+    path = tmp_path / "in" / "p.png"
+    path.parent.mkdir()
+    im = Image.new("RGBA", (400, 300), (0, 255, 0, 0))
+    ImageDraw.Draw(im).ellipse((100, 60, 300, 240), fill=(220, 30, 30, 255))
+    im.save(path)
+    args = ("--size", "270x480", "--fit", "pad", "--background", background)
+    assert cli(path, tmp_path / "png", *args).exit_code == 0
+    png = Image.open(tmp_path / "png" / "p_270x480.png")
+    a = np.asarray(png).astype(int)  # the image 270x203 from y=138
+    assert png.mode == "RGBA" and (a[240, 135] == [220, 30, 30, 255]).all()
+    if background == "auto":
+        assert (a[:130, :, 3] == 0).all() and (a[240, 5, 3] == 0)  # transparent padding and border
+    else:
+        assert (a[..., 1] * a[..., 3] / 255).max() < 40  # no green, as composited over black
+    assert cli(path, tmp_path / "jpg", *args, "--format", "jpeg").exit_code == 0
+    a = np.asarray(Image.open(tmp_path / "jpg" / "p_270x480.jpg").convert("RGB")).astype(int)
+    bars = np.concatenate([a[:130], a[350:]])
+    assert (bars[..., 1] <= bars[..., 0] + 4).all()  # no green in the padding
+    if background == "auto":  # white, the flattened border's colour; not black, not green
+        assert a[:130].min() >= 250 and a[240, 5].min() >= 250
+    else:  # the flattened image blurred and darkened: white at 60% and the red
+        assert 140 <= a[:10, :10].mean() <= 165
+
+
 def test_report_page_and_thumbnails(cli, make_image, tmp_path):
     make_image("trips/a.jpg", size=(640, 240))
     make_image("b.png", size=(200, 300))
@@ -685,6 +755,71 @@ def test_report_page_and_thumbnails(cli, make_image, tmp_path):
     assert {it["dir"] for it in data["items"]} == {"", "trips"}
     assert data["targets"] == ["9:16", "400x400"]
     assert "report_files/data.js" in page.read_text()
+
+
+@pytest.mark.parametrize(("report", "message"), [
+    ("{tmp}/in/a.jpg/review.html",
+     "cannot write --report {tmp}/in/a.jpg/review.html: {tmp}/in/a.jpg is not a folder"),
+    ("{tmp}/r.html", "cannot write --report {tmp}/r.html: {tmp}/r_files is not a folder"),
+    ("-", "--report needs a file path"),
+])
+def test_report_that_cannot_be_written_is_a_usage_error_before_any_work(cli, make_image, tmp_path,
+                                                                       monkeypatch, report, message):
+    """A report whose folder is a file failed every crop, then ended in a traceback; `-` wrote
+    a file named `-` and a folder `-_files`."""
+    make_image("a.jpg")
+    (tmp_path / "r_files").write_text("a file where the thumbnails' folder would go")
+    monkeypatch.chdir(tmp_path)
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--report", report.format(tmp=tmp_path))
+    assert r.exit_code == 2 and message.format(tmp=tmp_path) in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "-").exists()
+    assert not (tmp_path / "-_files").exists()
+
+
+@pytest.mark.parametrize("flag", ["--debug", "--save-saliency"])
+def test_extras_folder_equal_to_the_reports_thumbnails_is_a_usage_error(cli, make_image, tmp_path, flag):
+    make_image("a.jpg")
+    files = tmp_path / "rr" / "r_files"
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", flag, files,
+            "--report", tmp_path / "rr" / "r.html")
+    assert r.exit_code == 2, r.output
+    assert f"{flag} folder {files} is also --report's thumbnail folder" in r.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "rr").exists()
+
+
+def test_report_write_failures_fail_no_crop_and_end_in_one_line(cli, make_image, tmp_path, monkeypatch):
+    """A thumbnail that cannot be written (disk full) is a warning: the crops are written. A
+    page that cannot be written is one error line and exit status 1, not a traceback."""
+    import errno
+
+    from smartcrop import images
+
+    make_image("a.jpg")
+    make_image("b.jpg", seed=1)
+    page = tmp_path / "r.html"
+    def full_disk(real, path_at):  # writes into the report's folder fail, b's sprite aside
+        def write(*args, **kw):
+            path = args[path_at]
+            if "r_files" in str(path) and Path(path).name != "b.jpg":
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+            return real(*args, **kw)
+        return write
+
+    monkeypatch.setattr(images, "save_atomic", full_disk(images.save_atomic, 1))
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--report", page, "--manifest", "-")
+    assert sorted(p.name for p in files_under(tmp_path / "out")) == ["a_1x1.jpg", "b_1x1.jpg"]
+    assert [x["status"] for x in r.records] == ["ok", "ok"]
+    note = f"report thumbnail not written: cannot write {tmp_path}/r_files/a.jpg: No space left on device"
+    assert r.records[0]["warning"] == note and "warning" not in r.records[1]
+    assert f"smartcrop: warning: {tmp_path}/in/a.jpg: {note}\n" in r.stderr
+    assert r.exit_code == 0 and page.is_file()  # the page is written, without a's sprite
+    monkeypatch.setattr(images, "write_atomic", full_disk(images.write_atomic, 0))  # data.js too
+    r = cli(tmp_path / "in", tmp_path / "out2", "--ratio", "1:1", "--report", page)
+    assert r.exit_code == 1, r.output
+    assert sorted(p.name for p in files_under(tmp_path / "out2")) == ["a_1x1.jpg", "b_1x1.jpg"]
+    assert (f"smartcrop: error: cannot write --report {page}: {tmp_path}/r_files/data.js: "
+            f"No space left on device\n") in r.stderr
+    assert "Traceback" not in r.output
 
 
 def test_readme_manifest_example_is_what_the_code_prints(cli, monkeypatch, tmp_path):

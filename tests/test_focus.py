@@ -117,3 +117,63 @@ def test_csv_line_round_trips(tmp_path):
     (f,) = read_focus(write(tmp_path, line + "\n"))
     assert f.input == 'odd, "name".jpg' and f.box == (10, 20.25, 30, 40)
     assert f.target == "9:16"
+
+
+ODD_NAMES = ["#1.jpg", " 2.jpg", "a,b.jpg", 'q"x.jpg', "n\nl.jpg", "c\rr.jpg", "tail .jpg", "{j}.jpg",
+             "input", "ünï cødé ✓.jpg", "sp\u2028ace.jpg", "\ttab.jpg"]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_csv_line_round_trips_any_name(tmp_path, name):
+    """csv_line writes what read_focus reads back: a name starting with # was read as a comment
+    (the line silently ignored), spaces at its ends were stripped, a line break split it."""
+    # First in the file and on its line, where #, { (JSON Lines) and "input" (a header) matter.
+    lines = [csv_line(name, (5.5, 6)), csv_line(name, (1, 2, 30, 40), "9:16"),
+             csv_line(f"in/{name}", (1, 2))]
+    p = tmp_path / "focus.csv"
+    p.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    a, b, c = read_focus(p)
+    assert (a.input, a.point) == (name, (5.5, 6))
+    assert (b.input, b.box, b.target) == (name, (1, 2, 30, 40), "9:16")
+    assert (c.input, c.point) == (f"in/{name}", (1, 2))
+    breaks = sum(name.count(x) for x in ("\n", "\r"))  # lines are numbered where a record starts
+    assert [f.where for f in (a, b, c)] == [f"{p}:{n}" for n in (1, 2 + breaks, 3 + 2 * breaks)]
+    assert not csv_line("plain name.jpg", (1, 2)).startswith('"')  # quoted only where it must be
+
+
+def test_quoted_fields_are_kept_verbatim_and_only_unquoted_lines_are_comments(tmp_path):
+    p = tmp_path / "focus.csv"
+    p.write_bytes('\ufeffinput , x , y\r\n'  # BOM, a header, CRLF, spaces around commas
+                  '  # a comment, indented\r\n'
+                  ' a.jpg , 1 , 2 \r\n'
+                  ' " b.jpg " , 3 ,4\r\n'  # spaces around a quoted field are not part of it
+                  '"#c.jpg",5,6\r\n'
+                  '"input",7,8\r\n'  # a file named input, not a second header
+                  '"multi\r\nline.jpg",9,10\r\n'
+                  '\r\n'
+                  '#"not",1,2\r\n'.encode("utf-8"))
+    rows = read_focus(p)
+    assert [(f.input, f.point, f.where.rsplit(":", 1)[1]) for f in rows] == [
+        ("a.jpg", (1, 2), "3"), (" b.jpg ", (3, 4), "4"), ("#c.jpg", (5, 6), "5"), ("input", (7, 8), "6"),
+        ("multi\r\nline.jpg", (9, 10), "7")]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('a.jpg,1,2\n"b.jpg,1,2\n', ":2: a quoted field is not closed"),
+    ('"a"b.jpg,1,2\n', ":1: text after a quoted field"),
+])
+def test_malformed_quoting_names_the_line(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        read_focus(write(tmp_path, text))
+
+
+def test_odd_names_match_their_inputs_and_others_stay_errors(tmp_path):
+    """A focus line for #1.jpg matches that input; a line for an input not in the batch is
+    still an error, and a comment line still says nothing."""
+    names = ["#1.jpg", " 2.jpg", "tail .jpg"]
+    text = "# reviewed\n" + "".join(csv_line(n, (1, 1)) + "\n" for n in names)
+    entries = read_focus(write(tmp_path, text))
+    assert [f.input for f in entries] == names
+    check(entries, names, TARGETS, lambda p: (10, 10))
+    with pytest.raises(ValueError, match=r"focus.csv:3: input  2.jpg is not in this batch"):
+        check(entries, ["#1.jpg", "2.jpg", "tail .jpg"], TARGETS, lambda p: (10, 10))

@@ -65,7 +65,43 @@ def test_auto_takes_a_plain_border_colour_else_blurs():
 def test_alpha_shows_the_background():
     im = Image.new("RGBA", (100, 100), (255, 0, 0, 0))
     out = padding.pad(im, (100, 200), "#00ff00")
-    assert out.mode == "RGB" and out.getpixel((50, 100)) == (0, 255, 0)
+    assert out.mode == "RGBA" and out.getpixel((50, 100)) == (0, 255, 0, 255)
+
+
+def product_on_transparent(hidden=(0, 255, 0)) -> Image.Image:
+    """An opaque red ellipse on a transparent background whose hidden colour is `hidden`."""
+    from PIL import ImageDraw
+
+    im = Image.new("RGBA", (400, 300), (*hidden, 0))
+    ImageDraw.Draw(im).ellipse((100, 60, 300, 240), fill=(220, 30, 30, 255))
+    return im
+
+
+@pytest.mark.parametrize("background", ["auto", "blur", "#ffffff"])
+def test_pad_keeps_alpha_and_never_shows_the_hidden_colour(background):
+    """A transparent product padded as RGB took the colour under its transparent pixels: auto
+    padded pure green (the border's hidden colour), blur glowed green, both opaque."""
+    out = padding.pad(product_on_transparent(), (300, 600), background)
+    assert out.mode == "RGBA" and out.size == (300, 600)
+    a = np.asarray(out).astype(int)
+    assert (a[300, 150] == [220, 30, 30, 255]).all()  # the subject, untouched
+    # The hidden colour changes nothing: not a pixel differs from the same image hiding black.
+    assert (a == np.asarray(padding.pad(product_on_transparent((0, 0, 0)), (300, 600), background))).all()
+    bar = a[:150]  # above the image (300x225, centred)
+    if background == "auto":  # a plain transparent border: transparent padding
+        assert (bar[..., 3] == 0).all() and (a[300, 5, 3] == 0)
+    elif background == "#ffffff":  # a colour is opaque, behind the transparent parts too
+        assert (bar == 255).all() and (a[300, 5] == 255).all()
+    else:  # the red subject blurred, darkened, with blurred alpha: no green anywhere
+        shown = a[..., :3] * a[..., 3:] / 255  # as composited over black (bicubic edges: 33)
+        assert shown[..., 1].max() < 40 and bar[..., 3].max() > 0 and bar[..., 3].min() < 255
+
+
+def test_plain_border_of_a_transparent_image_is_transparent():
+    assert padding.plain_border(product_on_transparent()) == (0, 0, 0, 0)
+    half = Image.new("RGBA", (100, 80), (10, 20, 30, 128))
+    assert padding.plain_border(half) == (10, 20, 30, 128)
+    assert padding.plain_border(Image.new("RGB", (100, 80), (10, 20, 30))) == (10, 20, 30)
 
 
 def test_auto_fit_rule():
