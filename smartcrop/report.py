@@ -125,7 +125,8 @@ def crop_flags(rec: dict) -> list[str]:
         flags.append("face_cut")
     if (rec.get("upscale") or 0) > 1:
         flags.append("upscaled")
-    if rec.get("warning") and not rec.get("upscale"):  # --no-upscale: written smaller than asked
+    size, written = rec.get("size"), rec.get("output_size")
+    if size and written and (written[0] < size[0] or written[1] < size[1]):  # --no-upscale
         flags.append("undersize")
     score = rec.get("score")
     # A reviewer's crop (source "focus") is what they asked for, whatever the map says.

@@ -43,7 +43,11 @@ def test_flags_come_from_record_fields():
     assert report.crop_flags(rec(score=report.LOW_SCORE - 0.01)) == ["low_score"]
     assert report.crop_flags(rec(score=0.1, source="focus")) == []
     assert report.crop_flags(rec(fit="pad", score=1.0)) == ["padded"]
-    assert report.crop_flags(rec(warning="1080x1080 written at 300x300, smaller than asked")) == ["undersize"]
+    assert report.crop_flags(rec(size=[1080, 1080], output_size=[300, 300],
+                                 warning="1080x1080 written at 300x300, smaller than asked")) == ["undersize"]
+    assert report.crop_flags(rec(size=[1080, 1080], output_size=[1080, 1080])) == []
+    # Another warning (a report thumbnail not written) is not an undersize output.
+    assert report.crop_flags(rec(warning="report thumbnail not written: disk full")) == []
 
 
 def test_fix_line_is_a_focus_line_for_this_crop(tmp_path):
