@@ -48,6 +48,15 @@ _SWAPS = {5, 6, 7, 8}
 _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
               4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
               6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+# TIFF compressions (Pillow's names) that only 1-bit images can have: a 1-bit scan resized to
+# greyscale cannot keep them (libtiff: "Bits/sample must be 1 for Group 3/4 encoding").
+_TIFF_BILEVEL = {"group3", "group4", "tiff_ccitt"}
+# Compressions a TIFF output keeps from its source (with the exception above); any other
+# (ThunderScan, SGI LogLuv, a BMP's number) becomes TIFF_COMPRESSION.
+_TIFF_KEPT = {"raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits", "jpeg",
+              "tiff_jpeg", "webp", "lzma", "zstd", *_TIFF_BILEVEL}
+# Lossless and read everywhere.
+TIFF_COMPRESSION = "tiff_lzw"
 # ICC colour-space signature (header bytes 16-20) -> the modes a profile of that space describes.
 _ICC_MODES = {b"RGB ": {"RGB", "RGBA", "P", "PA"}, b"GRAY": {"L", "LA", "1", "I;16", "I"},
               b"CMYK": {"CMYK"}}
@@ -381,6 +390,8 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
         params["quality"] = quality
     if fmt == "AVIF":
         params["speed"] = AVIF_SPEED
+    if fmt == "TIFF":
+        params["compression"] = tiff_compression(frames[0].info.get("compression"), frames[0].mode)
     if fmt == "JPEG":
         params["subsampling"] = 0 if quality >= 90 else 2  # 4:4:4 at high quality, as libvips
     if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF") \
@@ -428,6 +439,15 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
             except FileNotFoundError:
                 pass
         raise
+
+
+def tiff_compression(source: object, mode: str) -> str:
+    """The compression of a TIFF output of `mode`: the source's (as Pillow names it in `info`)
+    where it can hold that mode, else TIFF_COMPRESSION. Pillow's saver would reuse the source's
+    even where the output's mode cannot have it (Group 4 on a 1-bit scan resized to greyscale)."""
+    if source not in _TIFF_KEPT or (source in _TIFF_BILEVEL and mode != "1"):
+        return TIFF_COMPRESSION
+    return str(source)
 
 
 def _icc_fits(profile: bytes, mode: str) -> bool:

@@ -247,6 +247,20 @@ def test_icc_profile_written_only_where_it_fits_the_mode(tmp_path):
     assert "icc_profile" not in Image.open(tmp_path / "cmyk.jpg").info
 
 
+def test_a_group4_scan_resized_to_greyscale_is_written(tmp_path, capfd):
+    # Resizing a 1-bit scan makes it greyscale, which Group 4 cannot hold: the TIFF saver reused
+    # the source's compression and failed ("encoder error -2", and libtiff's own stderr line).
+    src = tmp_path / "scan.tif"
+    photo((120, 80)).convert("1").save(src, compression="group4")
+    full = images.load_full(src)
+    images.save_atomic(images.resize_exact(full, (60, 40)), tmp_path / "small.tif", 90)
+    images.save_atomic(images.resize_exact(full, (120, 80)), tmp_path / "whole.tif", 90)
+    with Image.open(tmp_path / "small.tif") as small, Image.open(tmp_path / "whole.tif") as whole:
+        assert (small.mode, small.size, small.info["compression"]) == ("L", (60, 40), "tiff_lzw")
+        assert (whole.mode, whole.info["compression"]) == ("1", "group4")  # 1-bit keeps it
+    assert "Fax3" not in capfd.readouterr().err
+
+
 @pytest.mark.parametrize("ext", ["gif", "webp"])
 def test_animation_frames(tmp_path, ext):
     path = animation(tmp_path / f"a.{ext}", n=5)
