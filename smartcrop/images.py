@@ -380,18 +380,21 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
 
     A list of images is written as an animation (GIF/WebP) with the given frame durations.
     `metadata` (``exif``/``xmp`` bytes, from smartcrop.metadata) goes into JPEG, PNG, WebP and
-    AVIF outputs; nothing else is ever copied from the source.
+    AVIF outputs, `icc_profile` where it fits the written mode; nothing else is ever copied from
+    the source (see `_bare`).
     """
     fmt = EXTENSION_FORMAT[path.suffix.lower()]
     frames = im if isinstance(im, list) else [im]
     frames = [_for_format(f, fmt) for f in frames]
+    source_compression = frames[0].info.get("compression")
+    frames = [_bare(f, fmt) for f in frames]
     params: dict = {}
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = quality
     if fmt == "AVIF":
         params["speed"] = AVIF_SPEED
     if fmt == "TIFF":
-        params["compression"] = tiff_compression(frames[0].info.get("compression"), frames[0].mode)
+        params["compression"] = tiff_compression(source_compression, frames[0].mode)
     if fmt == "JPEG":
         params["subsampling"] = 0 if quality >= 90 else 2  # 4:4:4 at high quality, as libvips
     if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF") \
@@ -414,6 +417,24 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
         path.write_bytes(buf.getbuffer())
         return
     write_atomic(path, lambda f: frames[0].save(f, format=fmt, **params))
+
+
+def _bare(im: Image.Image, fmt: str) -> Image.Image:
+    """`im` as a plain Image sharing its pixels (no copy), whose `info` holds only how the pixels
+    read: the transparent colour, and a GIF's background index.
+
+    Pillow's savers take from `info` what they are not given: the JPEG and GIF savers the
+    source's comment, the PNG and AVIF savers its ICC profile even where it does not fit the
+    mode (a CMYK profile on RGB pixels), the TIFF saver its compression; and the TIFF saver
+    copies XMP, IPTC and resolution from a TiffImageFile's own tags. `info` survives crop,
+    resize and convert, and an uncropped output is the decoded file itself. Writing from this
+    image, an output carries only what `save_atomic` passes.
+    """
+    im.load()
+    bare = im._new(im.im)  # a new Image on the same pixel memory (shared, not copied)
+    keep = ("transparency", "background") if fmt == "GIF" else ("transparency",)
+    bare.info = {k: im.info[k] for k in keep if k in im.info}
+    return bare
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:

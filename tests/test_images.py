@@ -261,6 +261,26 @@ def test_a_group4_scan_resized_to_greyscale_is_written(tmp_path, capfd):
     assert "Fax3" not in capfd.readouterr().err
 
 
+def test_a_profile_that_no_longer_fits_the_pixels_is_dropped(cli, tmp_path):
+    # A CMYK JPEG written as PNG/AVIF/WebP becomes RGB, a grey one as AVIF/WebP too: the PNG and
+    # AVIF savers wrote the decoded image's own profile (CMYK, GRAY) on those RGB pixels.
+    srgb = srgb_profile()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo((300, 200)).convert("CMYK").save(folder / "cmyk.jpg", icc_profile=srgb[:16] + b"CMYK" + srgb[20:])
+    photo((300, 200)).convert("L").save(folder / "grey.jpg", icc_profile=srgb[:16] + b"GRAY" + srgb[20:])
+    for fmt in ("png", "avif", "webp"):
+        r = cli(folder, tmp_path / fmt, "--ratio", "1:1", "--format", fmt, "--manifest", "-")
+        assert r.exit_code == 0, r.stderr
+        for rec in r.records:
+            with Image.open(rec["output"]) as out:
+                icc = out.info.get("icc_profile")
+                if out.mode == "L":  # a grey PNG keeps its grey profile
+                    assert icc[16:20] == b"GRAY", rec["output"]
+                else:
+                    assert out.mode == "RGB" and not icc, rec["output"]
+
+
 @pytest.mark.parametrize("ext", ["gif", "webp"])
 def test_animation_frames(tmp_path, ext):
     path = animation(tmp_path / f"a.{ext}", n=5)
