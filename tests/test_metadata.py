@@ -107,6 +107,28 @@ def test_iptc_rights_become_xmp(tmp_path):
     ET.fromstring(xmp[xmp.index(b"<x:xmpmeta"):xmp.index(b"<?xpacket end")])  # well-formed
 
 
+RIGHTS_IIM = {(2, 80): b"Bob Byline", (2, 116): b"(c) Bob", (2, 110): b"Wire", (2, 115): b"Agency"}
+
+
+@pytest.mark.parametrize("with_xmp, iptc, mode", [(True, None, "rights"), (True, RIGHTS_IIM, "rights"),
+                                                  (False, RIGHTS_IIM, "rights"), (False, RIGHTS_IIM, "all")])
+def test_rights_packet_has_each_property_once(tmp_path, with_xmp, iptc, mode):
+    # The packet was written from RIGHTS + IIM_RIGHTS, which overlap: dc:creator, dc:rights,
+    # photoshop:Credit and photoshop:Source appeared twice (from XMP or IPTC alike).
+    import xml.etree.ElementTree as ET
+
+    src = metadata.read_source(make_source(tmp_path, with_xmp=with_xmp, iptc=iptc))
+    xmp = metadata.for_output(src, mode, (10, 10))["xmp"]
+    root = ET.fromstring(xmp[xmp.index(b"<x:xmpmeta"):xmp.index(b"<?xpacket end")])
+    (desc,) = root.iter(f"{{{metadata.NS['rdf']}}}Description")
+    names = [child.tag for child in desc]
+    assert len(names) == len(set(names)) and len(names) >= 3, names
+    for prefix, name in [("dc", "creator"), ("dc", "rights"), ("photoshop", "Credit")]:
+        assert names.count(f"{{{metadata.NS[prefix]}}}{name}") == 1
+    if iptc and not with_xmp:
+        assert f"{{{metadata.NS['photoshop']}}}Source" in names
+
+
 # -- what Pillow's savers would take from the decoded image ------------------------------------
 # They fall back to the image's `info` (and a TIFF's own tags) for what they are not given;
 # outputs must carry only what --metadata decides.
