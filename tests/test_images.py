@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import struct
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -344,3 +346,51 @@ def test_heic_bomb_refused_from_the_header(tmp_path, monkeypatch):
     with pytest.raises(images.ImageError, match="over the limit"):
         images.read_info(path, 100_000)
     assert decoded == []
+
+
+def test_nclx_colour_becomes_an_icc_profile():
+    from PIL import ImageCms
+
+    icc, warning = images.nclx_icc({"color_primaries": 12, "transfer_characteristics": 13})
+    assert warning is None
+    p3 = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    assert ImageCms.getProfileDescription(p3).strip() == "Display P3"
+    # P3's green (40, 200, 60) is beyond sRGB: (0, 204, 12) there, as the matrices give it.
+    green = Image.new("RGB", (1, 1), (40, 200, 60))
+    srgb = ImageCms.profileToProfile(green, p3, ImageCms.createProfile("sRGB"))
+    assert np.abs(np.asarray(srgb, int)[0, 0] - (0, 204, 12)).max() <= 1
+    assert images.nclx_icc({"color_primaries": 1, "transfer_characteristics": 13}) == (None, None)
+    assert images.nclx_icc({"color_primaries": 9, "transfer_characteristics": 1})[0]  # BT.2020
+    icc, warning = images.nclx_icc({"color_primaries": 9, "transfer_characteristics": 16})
+    assert icc is None and "HDR (PQ)" in warning
+
+
+def test_heic_in_display_p3_keeps_its_colour(cli, tmp_path):
+    # A HEIC tagged Display P3 by an nclx box (no ICC) gave a JPEG of P3 values with no profile,
+    # shown desaturated as sRGB. HDR (PQ) cannot be carried: one warning naming the file.
+    pytest.importorskip("pillow_heif", reason="the heif extra (pillow-heif) is not installed")
+    from PIL import ImageCms
+
+    images._heif_available()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    nclx = {"matrix_coefficients": 6, "full_range_flag": 1, "quality": 90}
+    Image.new("RGB", (300, 200), (40, 200, 60)).save(folder / "p3.heic", color_primaries=12,
+                                                      transfer_characteristics=13, **nclx)
+    photo((300, 200)).save(folder / "pq.heic", color_primaries=9, transfer_characteristics=16, **nclx)
+    photo((300, 200)).save(folder / "srgb.heic", color_primaries=1, transfer_characteristics=13, **nclx)
+    r = cli(folder, tmp_path / "out", "--ratio", "1:1", "--size", "100x100", "--manifest", "-")
+    assert r.exit_code == 0, r.stderr
+    out = {Path(rec["output"]).name: rec["output"] for rec in r.records}
+    assert len(out) == 6
+    for name, path in out.items():
+        with Image.open(path) as im:
+            icc = im.info.get("icc_profile")
+            if name.startswith("p3"):
+                assert icc, name
+                profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+                assert ImageCms.getProfileDescription(profile).strip() == "Display P3"
+            else:
+                assert icc is None
+    warnings = [line for line in r.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "pq.heic" in warnings[0] and "HDR (PQ)" in warnings[0]
