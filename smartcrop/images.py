@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import math
 import os
 import secrets
 import stat
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,9 +50,38 @@ _SWAPS = {5, 6, 7, 8}
 _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
               4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
               6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+# TIFF compressions (Pillow's names) that only 1-bit images can have: a 1-bit scan resized to
+# greyscale cannot keep them (libtiff: "Bits/sample must be 1 for Group 3/4 encoding").
+_TIFF_BILEVEL = {"group3", "group4", "tiff_ccitt"}
+# Compressions a TIFF output keeps from its source (with the exception above); any other
+# (ThunderScan, SGI LogLuv, a BMP's number) becomes TIFF_COMPRESSION.
+_TIFF_KEPT = {"raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits", "jpeg",
+              "tiff_jpeg", "webp", "lzma", "zstd", *_TIFF_BILEVEL}
+# Lossless and read everywhere.
+TIFF_COMPRESSION = "tiff_lzw"
 # ICC colour-space signature (header bytes 16-20) -> the modes a profile of that space describes.
 _ICC_MODES = {b"RGB ": {"RGB", "RGBA", "P", "PA"}, b"GRAY": {"L", "LA", "1", "I;16", "I"},
               b"CMYK": {"CMYK"}}
+
+# A HEIC may describe its colour by an nclx box (ISO/IEC 23091-2 code points) instead of an ICC
+# profile; pillow-heif gives it as info["nclx_profile"], with the primaries' chromaticities.
+# Outputs get an equivalent ICC profile (v4, matrix and parametric curves) unless it is sRGB's.
+_NCLX_SRGB_PRIMARIES, _NCLX_SRGB_TRANSFER = {1, 2}, {13, 2}  # BT.709 = sRGB; 2: unspecified
+_NCLX_PRIMARY_NAMES = {1: "BT.709", 9: "BT.2020", 11: "DCI-P3", 12: "P3-D65"}
+# (red, green, blue, white) x, y where pillow-heif gives none.
+_NCLX_XY = {1: ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.329)),
+            9: ((0.708, 0.292), (0.17, 0.797), (0.131, 0.046), (0.3127, 0.329)),
+            12: ((0.68, 0.32), (0.265, 0.69), (0.15, 0.06), (0.3127, 0.329))}
+# Transfer -> ICC parametric curve, function type 3 (g, a, b, c, d): Y = (aX + b)^g for X >= d,
+# else cX. BT.709-type transfers as their inverse OETF, as browsers (skcms) show them.
+_SRGB_CURVE = ("sRGB", (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045))
+_BT709_CURVE = ("BT.709", (1 / 0.45, 1 / 1.099, 0.099 / 1.099, 1 / 4.5, 0.081))
+_NCLX_CURVES = {13: _SRGB_CURVE, 2: _SRGB_CURVE, 1: _BT709_CURVE, 6: _BT709_CURVE,
+                14: _BT709_CURVE, 15: _BT709_CURVE, 4: ("gamma 2.2", (2.2, 1, 0, 0, 0)),
+                5: ("gamma 2.8", (2.8, 1, 0, 0, 0)), 8: ("linear", (1, 1, 0, 0, 0))}
+_NCLX_HDR = {16: "HDR (PQ)", 18: "HDR (HLG)"}
+_D50 = (0.9642, 1.0, 0.8249)  # the ICC profile connection space's white
+_BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
 
 
 class ImageError(Exception):
@@ -222,7 +253,7 @@ def _decode(path: Path, draft_size: tuple[int, int] | None = None,
         if method is None and getattr(im, "fp", None) is None:
             # load() closed the file (single-frame formats): the decode itself is the result,
             # without the copy (48 MB for a 12 MP photo) that closing the image would need.
-            return im
+            return _with_nclx_icc(im)
         upright = im.transpose(method) if method is not None else im.copy()
         upright.format = im.format
         upright.info = dict(im.info)
@@ -230,7 +261,94 @@ def _decode(path: Path, draft_size: tuple[int, int] | None = None,
         im.close()
         raise ImageError(f"cannot decode image: {describe(e)}") from None
     im.close()
-    return upright
+    return _with_nclx_icc(upright)
+
+
+def _with_nclx_icc(im: Image.Image) -> Image.Image:
+    """A HEIC whose colour is an nclx description (no ICC profile) gets the equivalent profile
+    as its info["icc_profile"], which the outputs carry as any other (none where it is sRGB)."""
+    nclx = im.info.get("nclx_profile")
+    if isinstance(nclx, dict) and not im.info.get("icc_profile"):
+        icc, _ = nclx_icc(nclx)
+        if icc:
+            im.info["icc_profile"] = icc
+    return im
+
+
+def colour_warning(im: Image.Image) -> str | None:
+    """Why outputs of `im` cannot show its colours as the source does (a HEIC's nclx colour
+    that no ICC profile represents, such as HDR), else None."""
+    nclx = im.info.get("nclx_profile")
+    if not isinstance(nclx, dict) or im.info.get("icc_profile"):
+        return None
+    return nclx_icc(nclx)[1]
+
+
+def nclx_icc(nclx: dict) -> tuple[bytes | None, str | None]:
+    """(ICC profile, None) equivalent to an nclx colour description, (None, None) for sRGB's,
+    (None, warning) for one it cannot represent (HDR transfer, unknown code points)."""
+    primaries, transfer = nclx.get("color_primaries"), nclx.get("transfer_characteristics")
+    if primaries in _NCLX_SRGB_PRIMARIES and transfer in _NCLX_SRGB_TRANSFER:
+        return None, None
+    try:
+        xy = tuple((float(nclx[f"color_primary_{c}_x"]), float(nclx[f"color_primary_{c}_y"]))
+                   for c in ("red", "green", "blue", "white"))
+    except (KeyError, TypeError, ValueError):
+        xy = _NCLX_XY.get(1 if primaries == 2 else primaries)
+    curve = _NCLX_CURVES.get(transfer)
+    if curve is not None and xy is not None:
+        name = ("Display P3" if primaries == 12 and curve is _SRGB_CURVE else
+                f"{_NCLX_PRIMARY_NAMES.get(primaries, f'primaries {primaries}')}, {curve[0]} transfer")
+        try:
+            return _matrix_trc_icc(xy, curve[1], name), None
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError, struct.error):
+            pass  # degenerate chromaticities: warned about below
+    what = _NCLX_HDR.get(transfer, f"nclx primaries {primaries}, transfer {transfer}")
+    return None, (f"colour described as {what} cannot be carried: written as decoded, without a "
+                  "profile, its colours will look wrong (convert it to SDR sRGB or Display P3 first)")
+
+
+def _matrix_trc_icc(xy, curve: tuple[float, ...], description: str) -> bytes:
+    """An ICC v4 RGB display profile from primaries and white (x, y) and a parametric curve."""
+    def xyz(x: float, y: float) -> np.ndarray:
+        return np.array([x / y, 1.0, (1 - x - y) / y])
+
+    white = xyz(*xy[3])
+    prim = np.column_stack([xyz(*p) for p in xy[:3]])
+    rgb_to_xyz = prim * np.linalg.solve(prim, white)  # columns: each primary at full
+    cone = (_BRADFORD @ np.array(_D50)) / (_BRADFORD @ white)
+    chad = np.linalg.inv(_BRADFORD) @ np.diag(cone) @ _BRADFORD  # source white -> D50
+    colorants = chad @ rgb_to_xyz
+    if not np.isfinite(colorants).all():
+        raise ValueError("degenerate primaries")
+
+    def s15(values) -> bytes:
+        return b"".join(struct.pack(">i", round(float(v) * 65536)) for v in values)
+
+    def mluc(text: str) -> bytes:
+        utf16 = text.encode("utf-16-be")
+        return b"mluc\0\0\0\0" + struct.pack(">II2s2sII", 1, 12, b"en", b"US", len(utf16), 28) + utf16
+
+    para = b"para\0\0\0\0" + struct.pack(">HH", 3, 0) + s15(curve)
+    tags = [(b"desc", mluc(description)), (b"cprt", mluc("No copyright, use freely")),
+            (b"wtpt", b"XYZ \0\0\0\0" + s15(_D50)),
+            *[(sig, b"XYZ \0\0\0\0" + s15(colorants[:, i]))
+              for i, sig in enumerate((b"rXYZ", b"gXYZ", b"bXYZ"))],
+            (b"rTRC", para), (b"gTRC", para), (b"bTRC", para),
+            (b"chad", b"sf32\0\0\0\0" + s15(chad.flatten()))]
+    table, data, offsets = [], b"", {}
+    start = 128 + 4 + 12 * len(tags)
+    for sig, body in tags:
+        if body not in offsets:  # the three curves share one
+            offsets[body] = start + len(data)
+            data += body + b"\0" * (-len(body) % 4)
+        table.append(struct.pack(">4sII", sig, offsets[body], len(body)))
+    size = start + len(data)
+    header = (struct.pack(">I4sI4s4s4s6H4s", size, b"", 0x04300000, b"mntr", b"RGB ", b"XYZ ",
+                          2024, 1, 1, 0, 0, 0, b"acsp") + bytes(28) + s15(_D50) + bytes(48))
+    profile = header + struct.pack(">I", len(tags)) + b"".join(table) + data
+    profile_id = hashlib.md5(profile, usedforsecurity=False).digest()  # flags, intent and ID are zero already
+    return profile[:84] + profile_id + profile[100:]
 
 
 def decode_for_model(path: Path, info: ImageInfo) -> Image.Image:
@@ -379,16 +497,21 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
 
     A list of images is written as an animation (GIF/WebP) with the given frame durations.
     `metadata` (``exif``/``xmp`` bytes, from smartcrop.metadata) goes into JPEG, PNG, WebP and
-    AVIF outputs; nothing else is ever copied from the source.
+    AVIF outputs, `icc_profile` where it fits the written mode; nothing else is ever copied from
+    the source (see `_bare`).
     """
     fmt = EXTENSION_FORMAT[path.suffix.lower()]
     frames = im if isinstance(im, list) else [im]
     frames = [_for_format(f, fmt) for f in frames]
+    source_compression = frames[0].info.get("compression")
+    frames = [_bare(f, fmt) for f in frames]
     params: dict = {}
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = quality
     if fmt == "AVIF":
         params["speed"] = AVIF_SPEED
+    if fmt == "TIFF":
+        params["compression"] = tiff_compression(source_compression, frames[0].mode)
     if fmt == "JPEG":
         params["subsampling"] = 0 if quality >= 90 else 2  # 4:4:4 at high quality, as libvips
     if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF") \
@@ -411,6 +534,24 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
         path.write_bytes(buf.getbuffer())
         return
     write_atomic(path, lambda f: frames[0].save(f, format=fmt, **params))
+
+
+def _bare(im: Image.Image, fmt: str) -> Image.Image:
+    """`im` as a plain Image sharing its pixels (no copy), whose `info` holds only how the pixels
+    read: the transparent colour, and a GIF's background index.
+
+    Pillow's savers take from `info` what they are not given: the JPEG and GIF savers the
+    source's comment, the PNG and AVIF savers its ICC profile even where it does not fit the
+    mode (a CMYK profile on RGB pixels), the TIFF saver its compression; and the TIFF saver
+    copies XMP, IPTC and resolution from a TiffImageFile's own tags. `info` survives crop,
+    resize and convert, and an uncropped output is the decoded file itself. Writing from this
+    image, an output carries only what `save_atomic` passes.
+    """
+    im.load()
+    bare = im._new(im.im)  # a new Image on the same pixel memory (shared, not copied)
+    keep = ("transparency", "background") if fmt == "GIF" else ("transparency",)
+    bare.info = {k: im.info[k] for k in keep if k in im.info}
+    return bare
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
@@ -436,6 +577,15 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
             except FileNotFoundError:
                 pass
         raise
+
+
+def tiff_compression(source: object, mode: str) -> str:
+    """The compression of a TIFF output of `mode`: the source's (as Pillow names it in `info`)
+    where it can hold that mode, else TIFF_COMPRESSION. Pillow's saver would reuse the source's
+    even where the output's mode cannot have it (Group 4 on a 1-bit scan resized to greyscale)."""
+    if source not in _TIFF_KEPT or (source in _TIFF_BILEVEL and mode != "1"):
+        return TIFF_COMPRESSION
+    return str(source)
 
 
 def _icc_fits(profile: bytes, mode: str) -> bool:

@@ -37,6 +37,7 @@ RIGHTS = [("dc", "creator"), ("dc", "rights"), ("photoshop", "Credit"), ("photos
           ("xmpRights", "UsageTerms"), ("xmpRights", "WebStatement"), ("xmpRights", "Marked"),
           ("xmpRights", "Owner")]
 # IPTC IIM record 2 datasets -> the XMP property IPTC Core maps them to, and its container.
+# Every property here is one of RIGHTS, which orders the packet.
 IIM_RIGHTS = {(2, 80): ("dc", "creator", "Seq"), (2, 116): ("dc", "rights", "Alt"),
               (2, 110): ("photoshop", "Credit", None), (2, 115): ("photoshop", "Source", None)}
 _GPS_XMP = [re.compile(rb'\s[\w.-]+:GPS\w*="[^"]*"'),  # attribute form
@@ -162,7 +163,7 @@ def _rights_xmp(source: Source) -> bytes | None:
     if not found:
         return None
     xmlns = " ".join(f'xmlns:{p}="{u}"' for p, u in NS.items() if p not in ("x", "rdf"))
-    body = "".join(found[k] for k in RIGHTS + [(p, n) for p, n, _ in IIM_RIGHTS.values()] if k in found)
+    body = "".join(found[k] for k in RIGHTS if k in found)  # IIM_RIGHTS map into RIGHTS
     return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
             f'<x:xmpmeta xmlns:x="{NS["x"]}"><rdf:RDF xmlns:rdf="{NS["rdf"]}">'
             f'<rdf:Description rdf:about="" {xmlns}>{body}</rdf:Description>'

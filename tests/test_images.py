@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import struct
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -247,6 +249,40 @@ def test_icc_profile_written_only_where_it_fits_the_mode(tmp_path):
     assert "icc_profile" not in Image.open(tmp_path / "cmyk.jpg").info
 
 
+def test_a_group4_scan_resized_to_greyscale_is_written(tmp_path, capfd):
+    # Resizing a 1-bit scan makes it greyscale, which Group 4 cannot hold: the TIFF saver reused
+    # the source's compression and failed ("encoder error -2", and libtiff's own stderr line).
+    src = tmp_path / "scan.tif"
+    photo((120, 80)).convert("1").save(src, compression="group4")
+    full = images.load_full(src)
+    images.save_atomic(images.resize_exact(full, (60, 40)), tmp_path / "small.tif", 90)
+    images.save_atomic(images.resize_exact(full, (120, 80)), tmp_path / "whole.tif", 90)
+    with Image.open(tmp_path / "small.tif") as small, Image.open(tmp_path / "whole.tif") as whole:
+        assert (small.mode, small.size, small.info["compression"]) == ("L", (60, 40), "tiff_lzw")
+        assert (whole.mode, whole.info["compression"]) == ("1", "group4")  # 1-bit keeps it
+    assert "Fax3" not in capfd.readouterr().err
+
+
+def test_a_profile_that_no_longer_fits_the_pixels_is_dropped(cli, tmp_path):
+    # A CMYK JPEG written as PNG/AVIF/WebP becomes RGB, a grey one as AVIF/WebP too: the PNG and
+    # AVIF savers wrote the decoded image's own profile (CMYK, GRAY) on those RGB pixels.
+    srgb = srgb_profile()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo((300, 200)).convert("CMYK").save(folder / "cmyk.jpg", icc_profile=srgb[:16] + b"CMYK" + srgb[20:])
+    photo((300, 200)).convert("L").save(folder / "grey.jpg", icc_profile=srgb[:16] + b"GRAY" + srgb[20:])
+    for fmt in ("png", "avif", "webp"):
+        r = cli(folder, tmp_path / fmt, "--ratio", "1:1", "--format", fmt, "--manifest", "-")
+        assert r.exit_code == 0, r.stderr
+        for rec in r.records:
+            with Image.open(rec["output"]) as out:
+                icc = out.info.get("icc_profile")
+                if out.mode == "L":  # a grey PNG keeps its grey profile
+                    assert icc[16:20] == b"GRAY", rec["output"]
+                else:
+                    assert out.mode == "RGB" and not icc, rec["output"]
+
+
 @pytest.mark.parametrize("ext", ["gif", "webp"])
 def test_animation_frames(tmp_path, ext):
     path = animation(tmp_path / f"a.{ext}", n=5)
@@ -310,3 +346,51 @@ def test_heic_bomb_refused_from_the_header(tmp_path, monkeypatch):
     with pytest.raises(images.ImageError, match="over the limit"):
         images.read_info(path, 100_000)
     assert decoded == []
+
+
+def test_nclx_colour_becomes_an_icc_profile():
+    from PIL import ImageCms
+
+    icc, warning = images.nclx_icc({"color_primaries": 12, "transfer_characteristics": 13})
+    assert warning is None
+    p3 = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    assert ImageCms.getProfileDescription(p3).strip() == "Display P3"
+    # P3's green (40, 200, 60) is beyond sRGB: (0, 204, 12) there, as the matrices give it.
+    green = Image.new("RGB", (1, 1), (40, 200, 60))
+    srgb = ImageCms.profileToProfile(green, p3, ImageCms.createProfile("sRGB"))
+    assert np.abs(np.asarray(srgb, int)[0, 0] - (0, 204, 12)).max() <= 1
+    assert images.nclx_icc({"color_primaries": 1, "transfer_characteristics": 13}) == (None, None)
+    assert images.nclx_icc({"color_primaries": 9, "transfer_characteristics": 1})[0]  # BT.2020
+    icc, warning = images.nclx_icc({"color_primaries": 9, "transfer_characteristics": 16})
+    assert icc is None and "HDR (PQ)" in warning
+
+
+def test_heic_in_display_p3_keeps_its_colour(cli, tmp_path):
+    # A HEIC tagged Display P3 by an nclx box (no ICC) gave a JPEG of P3 values with no profile,
+    # shown desaturated as sRGB. HDR (PQ) cannot be carried: one warning naming the file.
+    pytest.importorskip("pillow_heif", reason="the heif extra (pillow-heif) is not installed")
+    from PIL import ImageCms
+
+    images._heif_available()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    nclx = {"matrix_coefficients": 6, "full_range_flag": 1, "quality": 90}
+    Image.new("RGB", (300, 200), (40, 200, 60)).save(folder / "p3.heic", color_primaries=12,
+                                                      transfer_characteristics=13, **nclx)
+    photo((300, 200)).save(folder / "pq.heic", color_primaries=9, transfer_characteristics=16, **nclx)
+    photo((300, 200)).save(folder / "srgb.heic", color_primaries=1, transfer_characteristics=13, **nclx)
+    r = cli(folder, tmp_path / "out", "--ratio", "1:1", "--size", "100x100", "--manifest", "-")
+    assert r.exit_code == 0, r.stderr
+    out = {Path(rec["output"]).name: rec["output"] for rec in r.records}
+    assert len(out) == 6
+    for name, path in out.items():
+        with Image.open(path) as im:
+            icc = im.info.get("icc_profile")
+            if name.startswith("p3"):
+                assert icc, name
+                profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+                assert ImageCms.getProfileDescription(profile).strip() == "Display P3"
+            else:
+                assert icc is None
+    warnings = [line for line in r.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "pq.heic" in warnings[0] and "HDR (PQ)" in warnings[0]

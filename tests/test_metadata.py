@@ -6,8 +6,8 @@ import io
 import struct
 
 import pytest
-from conftest import photo
-from PIL import ExifTags, Image
+from conftest import animation, photo
+from PIL import ExifTags, Image, TiffImagePlugin
 
 from smartcrop import metadata
 
@@ -105,3 +105,75 @@ def test_iptc_rights_become_xmp(tmp_path):
     import xml.etree.ElementTree as ET
 
     ET.fromstring(xmp[xmp.index(b"<x:xmpmeta"):xmp.index(b"<?xpacket end")])  # well-formed
+
+
+RIGHTS_IIM = {(2, 80): b"Bob Byline", (2, 116): b"(c) Bob", (2, 110): b"Wire", (2, 115): b"Agency"}
+
+
+@pytest.mark.parametrize("with_xmp, iptc, mode", [(True, None, "rights"), (True, RIGHTS_IIM, "rights"),
+                                                  (False, RIGHTS_IIM, "rights"), (False, RIGHTS_IIM, "all")])
+def test_rights_packet_has_each_property_once(tmp_path, with_xmp, iptc, mode):
+    # The packet was written from RIGHTS + IIM_RIGHTS, which overlap: dc:creator, dc:rights,
+    # photoshop:Credit and photoshop:Source appeared twice (from XMP or IPTC alike).
+    import xml.etree.ElementTree as ET
+
+    src = metadata.read_source(make_source(tmp_path, with_xmp=with_xmp, iptc=iptc))
+    xmp = metadata.for_output(src, mode, (10, 10))["xmp"]
+    root = ET.fromstring(xmp[xmp.index(b"<x:xmpmeta"):xmp.index(b"<?xpacket end")])
+    (desc,) = root.iter(f"{{{metadata.NS['rdf']}}}Description")
+    names = [child.tag for child in desc]
+    assert len(names) == len(set(names)) and len(names) >= 3, names
+    for prefix, name in [("dc", "creator"), ("dc", "rights"), ("photoshop", "Credit")]:
+        assert names.count(f"{{{metadata.NS[prefix]}}}{name}") == 1
+    if iptc and not with_xmp:
+        assert f"{{{metadata.NS['photoshop']}}}Source" in names
+
+
+# -- what Pillow's savers would take from the decoded image ------------------------------------
+# They fall back to the image's `info` (and a TIFF's own tags) for what they are not given;
+# outputs must carry only what --metadata decides.
+
+PRIVATE_TIFF_TAGS = {270: "ImageDescription", 271: "Make", 305: "Software", 315: "Artist",
+                     700: "XMP", 33723: "IPTC", 34377: "Photoshop"}
+
+
+@pytest.mark.parametrize("mode", ["none", "all"])
+def test_tiff_outputs_carry_no_tags_even_uncropped(cli, tmp_path, mode):
+    # An output box of the whole image (--ratio of the photo's aspect, --size of its pixel size)
+    # was the decoded TiffImageFile itself, whose tags the TIFF saver copied: XMP with GPS, Make...
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[700] = XMP.replace(b' tiff:Orientation="6"', b"")  # else Pillow 13 turns the decode
+    tags[271], tags[270], tags[305], tags[315] = "CameraMaker", "Ann's flat", "Editor 2", "Ann Artist"
+    src = tmp_path / "in" / "scan.tif"
+    src.parent.mkdir()
+    photo((300, 200)).save(src, tiffinfo=tags, compression="tiff_lzw")
+    r = cli(src, tmp_path / "out", "--ratio", "3:2", "--size", "300x200", "--size", "150x100",
+            "--metadata", mode, "--manifest", "-")
+    assert r.exit_code == 0, r.stderr
+    assert len(r.records) == 3
+    for rec in r.records:
+        with Image.open(rec["output"]) as out:
+            assert not set(out.tag_v2) & set(PRIVATE_TIFF_TAGS), rec["output"]
+            assert out.info["compression"] == "tiff_lzw"
+        assert b"GPS" not in open(rec["output"], "rb").read()
+
+
+@pytest.mark.parametrize("mode", ["none", "rights", "all"])
+def test_comments_are_never_carried(cli, tmp_path, mode):
+    # JPEG and GIF comments survived crop, resize and convert in `info`, and the savers wrote them.
+    # README: outputs carry EXIF and XMP only, as --metadata says; a comment is neither.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    secret = b"owner=jane@example.com"
+    photo((300, 200)).save(folder / "a.jpg", comment=secret, exif=source_exif().tobytes())
+    photo((300, 200)).convert("P").save(folder / "b.gif", comment=secret)
+    animation(folder / "c.gif", n=3, comment=secret)
+    for fmt in ("keep", "jpeg"):
+        r = cli(folder, tmp_path / fmt, "--ratio", "3:2", "--size", "150x100", "--format", fmt,
+                "--metadata", mode, "--manifest", "-")
+        assert r.exit_code == 0, r.stderr
+        assert len(r.records) == 6
+        for rec in r.records:
+            with Image.open(rec["output"]) as out:
+                assert "comment" not in out.info, rec["output"]
+            assert b"jane@" not in open(rec["output"], "rb").read()
