@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from smartcrop import cropping, focus, images, metadata, padding
+from smartcrop import colour, cropping, focus, images, metadata, padding
 from smartcrop.faces import FaceDetector, face_array
 from smartcrop.images import ImageError, ImageInfo
 from smartcrop.options import CropOptions, Target
@@ -233,7 +233,7 @@ class Cropper:
         # so a dry run, --size or --ratio and --jobs all give the same boxes. The crops reuse
         # that decode when it holds enough pixels for them (always for formats other than JPEG).
         decoded = images.decode_for_model(item.path, info)
-        colour = images.colour_warning(decoded)  # said once per file, with its first output
+        unshown = colour.warning(decoded)  # said once per file, with its first output
         small = images.shrink_for_model(decoded, self.model.input_size(*decoded.size))
         saliency = self.model.predict(small)
         # Faces from the same small image (a few ms), in upright full-image pixels; candidates
@@ -283,9 +283,9 @@ class Cropper:
                 elif factor:
                     rec["warning"] = (f"{t.label} written at {size[0]}x{size[1]}, smaller than asked "
                                       f"(--no-upscale; {factor:.2f}x would be needed)")
-                if colour:
-                    rec["warning"] = "; ".join(filter(None, (rec.get("warning"), colour)))
-                    colour = None
+                if unshown:
+                    rec["warning"] = "; ".join(filter(None, (rec.get("warning"), unshown)))
+                    unshown = None
             records.append(rec)
         if self.options.report:  # after the crops: a thumbnail that cannot be written fails none
             note = self._write_thumbnails(item, info, small, saliency, boxes, fits)

@@ -348,23 +348,6 @@ def test_heic_bomb_refused_from_the_header(tmp_path, monkeypatch):
     assert decoded == []
 
 
-def test_nclx_colour_becomes_an_icc_profile():
-    from PIL import ImageCms
-
-    icc, warning = images.nclx_icc({"color_primaries": 12, "transfer_characteristics": 13})
-    assert warning is None
-    p3 = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    assert ImageCms.getProfileDescription(p3).strip() == "Display P3"
-    # P3's green (40, 200, 60) is beyond sRGB: (0, 204, 12) there, as the matrices give it.
-    green = Image.new("RGB", (1, 1), (40, 200, 60))
-    srgb = ImageCms.profileToProfile(green, p3, ImageCms.createProfile("sRGB"))
-    assert np.abs(np.asarray(srgb, int)[0, 0] - (0, 204, 12)).max() <= 1
-    assert images.nclx_icc({"color_primaries": 1, "transfer_characteristics": 13}) == (None, None)
-    assert images.nclx_icc({"color_primaries": 9, "transfer_characteristics": 1})[0]  # BT.2020
-    icc, warning = images.nclx_icc({"color_primaries": 9, "transfer_characteristics": 16})
-    assert icc is None and "HDR (PQ)" in warning
-
-
 def test_heic_in_display_p3_keeps_its_colour(cli, tmp_path):
     # A HEIC tagged Display P3 by an nclx box (no ICC) gave a JPEG of P3 values with no profile,
     # shown desaturated as sRGB. HDR (PQ) cannot be carried: one warning naming the file.
