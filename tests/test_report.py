@@ -185,8 +185,11 @@ def in_page(page: Path, tmp_path: Path, script: str):
             "(r) => document.body.dataset.result = JSON.stringify(r),"
             " (e) => document.body.dataset.result = JSON.stringify({error: String(e)}));</script>")
     probe.write_text(page.read_text(encoding="utf-8").replace("</body>", done + "</body>"), encoding="utf-8")
-    dom = dump_dom(probe, tmp_path, "--virtual-time-budget=10000")
-    found = re.search(r'data-result="([^"]*)"', dom)
+    for budget in (10_000, 60_000):  # a loaded machine may not finish in the first budget
+        dom = dump_dom(probe, tmp_path, f"--virtual-time-budget={budget}")
+        found = re.search(r'data-result="([^"]*)"', dom)
+        if found:
+            break
     assert found, dom[-2000:]
     result = json.loads(html.unescape(found.group(1)))
     assert not (isinstance(result, dict) and "error" in result), result
