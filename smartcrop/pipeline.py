@@ -26,6 +26,12 @@ from smartcrop.storage import StoredPath
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff",
                     ".bmp", ".mpo", ".avif", ".heic", ".heif", ".hif"}
+# The largest side each written format can hold, by output extension (README, "Formats"): an
+# output over it fails on its own with this reason, before any encode. libjpeg refuses over
+# 65500 (printing a line of its own on stderr), libwebp over 16383, Pillow's libavif over 65536
+# (measured: 65536x16 encodes, 65537x16 fails "Invalid argument"), GIF stores 16-bit sizes.
+MAX_SIDE = {".jpg": ("JPEG", 65500), ".webp": ("WebP", 16383), ".avif": ("AVIF", 65536),
+            ".gif": ("GIF", 65535)}
 
 
 @dataclass(frozen=True)
@@ -248,9 +254,12 @@ class Cropper:
         fits = {t: self._fit(work, info, boxes[t], t, overrides[t], face_rows) for t in self.options.targets}
         boxes.update({t: cropping.Box(0, 0, info.width, info.height) for t in fits if fits[t] == "pad"})
         self._write_extras(item, info, saliency, boxes, faces, candidates)
-        too_small = {t: self._too_small(boxes[t], t, fits[t], (info.width, info.height)) for t in wanted}
-        too_small = {t: reason for t, reason in too_small.items() if reason}
-        writes = [t for t in writes if t not in too_small]
+        # Outputs that would need too much enlargement, or are too large for their format, fail
+        # before any encode (a dry run says so too).
+        unfit = {t: self._too_small(boxes[t], t, fits[t], (info.width, info.height))
+                 or self._too_large(boxes[t], t, fits[t], outputs[t]) for t in wanted}
+        unfit = {t: reason for t, reason in unfit.items() if reason}
+        writes = [t for t in writes if t not in unfit]
         full = None
         if decoded.size == (info.width, info.height):
             full = decoded
@@ -258,7 +267,7 @@ class Cropper:
             need = self._decode_size(info, {t: (boxes[t].width, boxes[t].height) for t in writes}, writes)
             full = decoded if need and decoded.width >= need[0] and decoded.height >= need[1] else None
         del decoded
-        failed = {**blocked, **too_small,
+        failed = {**blocked, **unfit,
                   **self._write_crops(item, info, outputs, boxes, writes, animated, full, fits)}
         records = []
         for t in self.options.targets:
@@ -381,6 +390,10 @@ class Cropper:
                     images.save_atomic(out, outputs[t], self.options.quality, icc, metadata=meta)
             except OSError as e:  # unwritable folder, disk full, a folder in the way
                 failed[t] = f"cannot write {outputs[t]}: {e.strerror or images.describe(e)}"
+            except (ImageError, ValueError, RuntimeError, MemoryError) as e:
+                # An encoder's refusal (Pillow's savers raise ValueError or RuntimeError) fails
+                # this output only; the temporary file is gone (images.write_atomic).
+                failed[t] = f"cannot write {outputs[t]}: {images.describe(e)}"
         return failed
 
     @staticmethod
@@ -445,6 +458,15 @@ class Cropper:
                 f"{target.label}: {factor:.2f}x upscale is over the limit of "
                 f"{self.options.max_upscale:g}x (see --max-upscale, --no-upscale"
                 f"{', --fit pad' if pad_helps else ''})")
+
+    def _too_large(self, box: cropping.Box, target: Target, fit: str, output) -> str | None:
+        """Why the output fails when its size is over what its format can hold (MAX_SIDE)."""
+        fmt, limit = MAX_SIDE.get(output.suffix.lower(), (None, None))
+        (w, h), _ = self._output_size(box, target, fit)
+        if limit is None or max(w, h) <= limit:
+            return None
+        return (f"cannot write {output}: {fmt} images are at most {limit} pixels a side, "
+                f"this one is {w}x{h}")
 
     def _write_extras(self, item, info, saliency, boxes, faces=None, candidates=()) -> None:
         """The saliency map (8-bit PNG, the upright image's size) and the debug overlay, if asked."""

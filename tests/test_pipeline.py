@@ -193,6 +193,56 @@ def test_write_failure_becomes_error_records(tmp_path, make_image, model):
     assert list(out.rglob("*.part")) == []
 
 
+def test_an_output_too_large_for_its_format_fails_alone_before_encoding(tmp_path, model, monkeypatch):
+    """A 60:1 crop of a 20000x300 image is 18000 pixels wide, over WebP's 16383: that output
+    fails with the limit named (a dry run says so too), the 1:1 one is written."""
+    from smartcrop import images
+
+    src = tmp_path / "in" / "strip.png"
+    src.parent.mkdir()
+    photo((20000, 300)).save(src)
+    out = tmp_path / "out"
+    item = collect_inputs([src], out)[0]
+    saved = []
+    real = images.save_atomic
+    monkeypatch.setattr(images, "save_atomic",
+                        lambda im, path, *a, **k: saved.append(path) or real(im, path, *a, **k))
+    for dry in (True, False):
+        opts = options("60:1", "1:1", format="webp", dry_run=dry)
+        wide, square = Cropper(opts, out, model).process(item).records
+        assert wide["status"] == "error" and wide["box"][2:] == [18000, 300], wide
+        assert wide["error"] == (f"cannot write {out / 'strip_60x1.webp'}: WebP images are at most "
+                                 f"16383 pixels a side, this one is 18000x300")
+        assert square["status"] == "ok", square
+    assert saved == [out / "strip_1x1.webp"]  # the wide one was never encoded
+    assert sorted(p.name for p in out.iterdir()) == ["strip_1x1.webp"]
+
+
+def test_an_encoder_error_fails_only_that_output(tmp_path, make_image, model, monkeypatch):
+    """Pillow's savers raise ValueError or RuntimeError ("Failed to encode image"): that output
+    fails naming its file, the input's other outputs keep their records and files."""
+    from smartcrop import images
+
+    make_image("a.png")
+    out = tmp_path / "out"
+    item = collect_inputs([tmp_path / "in"], out)[0]
+    real = images.write_atomic
+
+    def failing(path, write):
+        if "16x9" in path.name:
+            return real(path, lambda f: (f.write(b"half"), write(f), (_ for _ in ()).throw(
+                RuntimeError("Failed to encode image: Invalid argument"))))
+        return real(path, write)
+
+    monkeypatch.setattr(images, "write_atomic", failing)
+    wide, square = Cropper(options("16:9", "1:1"), out, model).process(item).records
+    assert wide["status"] == "error" and wide["output"] is None and wide["box"] is not None
+    assert wide["error"] == (f"cannot write {out / 'a_16x9.png'}: "
+                             f"RuntimeError: Failed to encode image: Invalid argument")
+    assert square["status"] == "ok" and square["image_size"] == [320, 240]
+    assert sorted(p.name for p in out.iterdir()) == ["a_1x1.png"]  # no partial file, no .part
+
+
 def test_unexpected_exceptions_become_error_records(tmp_path, make_image, model, monkeypatch):
     import struct
 
