@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import signal
 import sys
@@ -65,8 +64,10 @@ class _Reporter:
 
     def __call__(self, result) -> None:
         if self.manifest:
+            from smartcrop.pipeline import to_json
+
             for rec in result.records:
-                self.manifest.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                self.manifest.write(to_json(rec) + "\n")
             self.manifest.flush()
         if self.report is not None:
             self.report.add(result.item.stem, result.records)

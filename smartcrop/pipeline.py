@@ -7,6 +7,7 @@ A failure in one image becomes an error record for that image; the batch goes on
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections import Counter
@@ -53,6 +54,19 @@ class ImageResult:
     @property
     def failed(self) -> bool:
         return any(r["status"] == "error" for r in self.records)
+
+
+def to_json(obj, **kw) -> str:
+    """`obj` as JSON text that encodes as UTF-8 (manifest lines, the report's data). A file name
+    that is not UTF-8 reaches Python with its bytes as lone surrogates (surrogateescape); such
+    text is written with ASCII escapes (``\\udce9``): still valid JSON, whose string in Python
+    turns back into the name's bytes with ``os.fsencode``."""
+    text = json.dumps(obj, ensure_ascii=False, **kw)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, **kw)
+    return text
 
 
 def _is_image_name(path: Path) -> bool:

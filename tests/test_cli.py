@@ -125,6 +125,35 @@ def test_manifest_to_stdout_only_json(cli, make_image, tmp_path):
     assert [json.loads(line)["status"] for line in r.stdout.splitlines()] == ["ok"]
 
 
+def test_a_name_that_is_not_utf8_gets_every_record_and_its_output(cli, tmp_path):
+    """A Latin-1 name (bytes 'caf\\xe9.jpg') reaches Python with a lone surrogate: its records are
+    written with ASCII escapes (valid JSON, turned back into the name's bytes by os.fsencode),
+    to a file or stdout, the report's data too, and its output keeps the name's bytes."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9")
+    photo((600, 400)).save(folder / f"{name}.jpg")
+    (folder / os.fsdecode(b"bad\xff.jpg")).write_bytes(b"not an image")
+    manifest = tmp_path / "m.jsonl"
+    r = cli(folder, tmp_path / "out", "--ratio", "1:1", "--manifest", manifest, "--report",
+            tmp_path / "r.html")
+    assert r.exit_code == 1, r.output  # the bad file failed, nothing else
+    records = parse_manifest(manifest.read_text(encoding="utf-8"))
+    assert [(os.fsencode(x["input"]), x["status"]) for x in records] == [
+        (os.fsencode(folder / os.fsdecode(b"bad\xff.jpg")), "error"),
+        (os.fsencode(folder / f"{name}.jpg"), "ok")]
+    assert os.fsencode(records[1]["output"]) == os.fsencode(tmp_path / "out") + b"/caf\xe9_1x1.jpg"
+    assert os.listdir(os.fsencode(tmp_path / "out")) == [b"caf\xe9_1x1.jpg"]
+    data = (tmp_path / "r_files" / "data.js").read_text(encoding="utf-8")
+    items = json.loads(data.removeprefix("window.REPORT = ").rstrip().removesuffix(";"))["items"]
+    assert {os.fsencode(x["in"]) for x in items} == {os.fsencode(x["input"]) for x in records}
+    assert "r_files/caf%E9.jpg" in data
+    assert os.path.isfile(os.fsencode(tmp_path / "r_files") + b"/caf\xe9.jpg")
+    r = cli(folder, tmp_path / "out2", "--ratio", "1:1", "--manifest", "-", "-v")
+    assert [x["status"] for x in r.records] == ["error", "ok"]
+    assert r.stderr.count("bad") == 2 and "caf" in r.stderr  # its error line, the -v lines
+
+
 def test_saliency_maps_and_debug_overlays(cli, make_image, tmp_path):
     make_image("trips/beach.jpg", size=(400, 300))
     exif_jpeg(tmp_path / "in" / "trips" / "turned.jpg", 6, (300, 200))
