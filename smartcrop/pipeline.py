@@ -73,6 +73,11 @@ def _is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
+def _is_hidden(rel: Path) -> bool:
+    """Whether a path relative to a walked folder is hidden: a part of it starts with a dot."""
+    return any(part.startswith(".") for part in rel.parts)
+
+
 def _is_left_out(name: str) -> bool:
     """A walked file that is not read and should be reported: not an image by its extension,
     and not hidden (dot-files such as .DS_Store are left out silently)."""
@@ -80,7 +85,8 @@ def _is_left_out(name: str) -> bool:
 
 
 def _walk(root: Path, skip: set[Path], errors: dict[Path, str], ignored: list) -> Iterator[Path]:
-    """Image files under `root`, sorted, following links but visiting each folder once.
+    """Image files under `root`, sorted, following links but visiting each folder once; hidden
+    files and folders (names starting with a dot) left out.
 
     Folders that cannot be listed are yielded too, their reason put in `errors`; files left
     out as not images go to `ignored`.
@@ -98,7 +104,9 @@ def _walk(root: Path, skip: set[Path], errors: dict[Path, str], ignored: list) -
             dirnames[:] = []
             continue
         seen.add((st.st_dev, st.st_ino))
-        dirnames.sort()
+        # Hidden folders (.git, .thumbnails) are not walked, as hidden files are not read; the
+        # folder given (`root`) is walked even when hidden.
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         # A folder named like an image (x.jpg/) is reported as a bad input, not walked.
         for d in [d for d in dirnames if _is_image_name(Path(d))]:
             dirnames.remove(d)
@@ -126,8 +134,8 @@ def _list_objects(root: StoredPath, skip: Sequence[StoredPath],
     for obj in root.walk_files():
         if obj == root:
             return [(obj, Path(obj.name))]
-        if any(obj.is_relative_to(s) for s in skip):
-            continue
+        if any(obj.is_relative_to(s) for s in skip) or _is_hidden(obj.relative_to(root)):
+            continue  # outputs; hidden objects and "folders", as a folder walk leaves them out
         if _is_image_name(Path(obj.name)):
             found.append((obj, obj.relative_to(root)))
         elif _is_left_out(obj.name):
@@ -153,7 +161,7 @@ def collect_inputs(inputs: Sequence[Path | StoredPath], output: Path | StoredPat
     counter (``a-2``), in input order, so the same inputs always give the same names.
     `listed` (paths relative to the one input, e.g. a list of object keys) replaces walking
     it, and gives the same names a walk would. Files found in folders but not read (not
-    images by their extension; hidden files aside) are appended to `ignored` when given.
+    images by their extension; hidden files and folders aside) are appended to `ignored` when given.
     """
     ignored = [] if ignored is None else ignored
     skip_resolved = {p.resolve() for p in (output, *skip) if isinstance(p, Path)}

@@ -89,6 +89,35 @@ def test_collect_reports_non_image_objects_under_a_prefix(monkeypatch):
     assert [str(p) for p in ignored] == ["s3://b/in/a.txt", "s3://b/in/sub/clip.mov"]
 
 
+def test_collect_leaves_hidden_folders_out_but_walks_a_hidden_folder_given(tmp_path, make_image):
+    """.thumbnails/ and .git/ are not walked (no crops of cached thumbnails, no git objects in
+    the "not images" warning); a hidden folder named on the command line is, but not its own
+    hidden sub-folders."""
+    make_image("a.jpg")
+    make_image(".thumbnails/a.jpg")
+    make_image("trips/.cache/b.png")
+    (tmp_path / "in" / ".git" / "objects" / "ab").mkdir(parents=True)
+    (tmp_path / "in" / ".git" / "objects" / "ab" / "cdef0123").write_bytes(b"x")
+    (tmp_path / "in" / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    ignored = []
+    assert stems(collect_inputs([tmp_path / "in"], tmp_path / "out", ignored=ignored)) == ["a"]
+    assert ignored == []
+    make_image(".shots/c.jpg")
+    make_image(".shots/.old/d.jpg")
+    assert stems(collect_inputs([tmp_path / "in" / ".shots"], tmp_path / "out")) == ["c"]
+
+
+def test_collect_leaves_hidden_objects_out_under_a_prefix(monkeypatch):
+    keys = ["in/a.jpg", "in/.thumbnails/a.jpg", "in/sub/.git/HEAD", "in/sub/b.jpg", "in/.x/notes.txt"]
+    monkeypatch.setattr(StoredPath, "walk_files", lambda self: iter(StoredPath(f"s3://b/{k}") for k in keys))
+    ignored = []
+    items = collect_inputs([StoredPath("s3://b/in")], StoredPath("s3://b/out"), ignored=ignored)
+    assert [str(i.path) for i in items] == ["s3://b/in/a.jpg", "s3://b/in/sub/b.jpg"] and ignored == []
+    keys[:] = ["a/.hidden/x.jpg", "a/.hidden/.y/z.jpg"]  # the prefix given may be hidden itself
+    items = collect_inputs([StoredPath("s3://b/a/.hidden")], StoredPath("s3://b/out"))
+    assert [str(i.path) for i in items] == ["s3://b/a/.hidden/x.jpg"]
+
+
 def test_collect_gives_colliding_names_distinct_stems(tmp_path, make_image):
     make_image("a.jpg")
     make_image("a.png")
