@@ -52,15 +52,15 @@ class _Reporter:
 
             self.bar = tqdm(unit="img", file=sys.stderr, leave=False)
 
-    def planned(self, items, ignored=()) -> None:
+    def planned(self, items, ignored=(), empty=()) -> None:
         """The batch's input list is known: it sets the progress bar's total and says what the
-        walk left out (one warning line)."""
+        walk left out (one warning line) and which input folders held no image (one each)."""
         if self.bar is not None:
             self.bar.total = len(items)
             self.bar.refresh()
-        line = _ignored_line(ignored)
-        if line:
-            self._echo(line)
+        for line in [_ignored_line(ignored), *empty]:
+            if line:
+                self._echo(line)
 
     def __call__(self, result) -> None:
         if self.manifest:
@@ -139,6 +139,28 @@ def _ignored_line(ignored) -> str | None:
     what = ("1 file in the input folders is not an image by its extension and was" if len(ignored) == 1
             else f"{len(ignored)} files in the input folders are not images by their extension and were")
     return f"smartcrop: warning: {what} left out ({shown}; e.g. {ignored[0]})"
+
+
+def _empty_lines(inputs, items, from_list=None) -> list[str]:
+    """A warning for each input folder (or prefix) in which nothing was found to crop, so that
+    a mistyped folder shows; with --from-list, one when the list names nothing. Not an error:
+    a nightly run with nothing new is a normal run."""
+    from smartcrop.storage import StoredPath
+
+    if from_list is not None:
+        return [] if items else [f"smartcrop: warning: --from-list {from_list} names no paths"]
+
+    def under(path, folder) -> bool:
+        if isinstance(folder, StoredPath):
+            return isinstance(path, StoredPath) and path.is_relative_to(folder)
+        return isinstance(path, Path) and path.is_relative_to(folder)
+
+    lines = []
+    for inp in inputs:
+        if not any(under(it.path, inp) for it in items):
+            where = f"in {inp}" if isinstance(inp, Path) else f"under {inp}"
+            lines.append(f"smartcrop: warning: no images {where.rstrip('/')}/")
+    return lines
 
 
 def _verbose_line(r: dict) -> str:
@@ -557,7 +579,8 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
             reporter.close()  # the progress bar, on a terminal
             raise
         started.append(True)
-        reporter.planned(items, ignored)
+        reporter.planned(items, ignored, _empty_lines(inputs, items, from_list and (
+            "-" if from_list.name == "<stdin>" else from_list.name)))
 
     page_failed = []
 

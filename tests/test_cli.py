@@ -564,6 +564,30 @@ def test_files_left_out_of_a_walk_get_one_warning(cli, make_image, tmp_path):
             f"(.dng; e.g. {tmp_path / 'in' / 'trips' / 'raw.dng'})") in r.stderr
 
 
+def test_an_input_folder_with_no_images_gets_a_warning(cli, make_image, tmp_path):
+    """A mistyped or empty folder is named on stderr; the exit status stays 0 (nothing new is
+    no failure) and -q hides the line, as other warnings."""
+    make_image("a.jpg")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("x")
+    r = cli(tmp_path / "empty", tmp_path / "out", "--ratio", "1:1")
+    assert r.exit_code == 0
+    assert r.stderr.splitlines()[0] == f"smartcrop: warning: no images in {tmp_path / 'empty'}/"
+    r = cli(tmp_path / "in", tmp_path / "empty", tmp_path / "docs", tmp_path / "out", "--ratio", "1:1",
+            "--dry-run")
+    warned = [line for line in r.stderr.splitlines() if "no images" in line]
+    assert r.exit_code == 0 and warned == [f"smartcrop: warning: no images in {tmp_path / 'empty'}/",
+                                           f"smartcrop: warning: no images in {tmp_path / 'docs'}/"]
+    assert "1 image, 1 output:" in r.stderr
+    r = cli(tmp_path / "empty", tmp_path / "out", "--ratio", "1:1", "-q")
+    assert r.exit_code == 0 and r.stderr == ""
+    listed = tmp_path / "list.txt"
+    listed.write_text("\n")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--from-list", listed)
+    assert r.exit_code == 0 and f"warning: --from-list {listed} names no paths" in r.stderr
+
+
 def test_progress_bar_on_a_terminal_counts_every_input(tmp_path, make_image):
     """With stderr on a terminal the bar's total comes from the one walk of the inputs."""
     import fcntl
