@@ -33,6 +33,39 @@ def _targets(ctx, param, values):
         raise click.BadParameter(str(e)) from None
 
 
+def _background(ctx, param, value):
+    """--background checked where a bad value can be traced to the config file that gave it."""
+    from smartcrop.options import valid_background
+
+    if not valid_background(value):
+        raise click.BadParameter(f"{value!r} is not auto, blur or a colour #rrggbb")
+    return value
+
+
+def _finite(value: float) -> float:
+    if value == float("inf"):  # FloatRange(1.0) lets it through
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+class _Command(click.Command):
+    """The command, whose bad option values name the config file when it gave them."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from click.core import ParameterSource
+
+        try:
+            return super().parse_args(ctx, args)
+        except click.BadParameter as e:
+            param = e.param
+            if param is None or param.name is None or param.name == "config" \
+                    or ctx.get_parameter_source(param.name) is not ParameterSource.DEFAULT_MAP:
+                raise
+            path = ctx.meta.get("smartcrop.config", "the config file")
+            key = next((o[2:] for o in param.opts if o.startswith("--")), param.name)
+            raise click.UsageError(f"{path}: invalid value for {key!r}: {e.message}", ctx) from None
+
+
 EXISTS = "exists (use --overwrite or --skip-existing)"
 
 
@@ -390,7 +423,7 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt  # unwinds like Ctrl-C, so temporary files are removed
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("inputs", nargs=-1, metavar="INPUTS...",
                 type=_Location(click.Path(exists=True, path_type=Path)))
 @click.argument("output", type=_Location(click.Path(file_okay=False, path_type=Path)))
@@ -422,6 +455,7 @@ def _terminate(signum, frame):
               help="Enlarge crops smaller than --size to exactly WxH (each one warned about); "
                    "--no-upscale writes them at the crop's size instead.")
 @click.option("--max-upscale", type=click.FloatRange(1.0), default=DEFAULT_MAX_UPSCALE, show_default=True,
+              callback=lambda ctx, param, value: _finite(value),
               metavar="FACTOR", help="An output that needs a larger enlargement than this fails.")
 @click.option("--manifest", type=_OptionPath(dir_okay=False, allow_dash=True, path_type=Path),
               help="Write JSON Lines records, one per output ('-' for stdout).")
@@ -454,6 +488,7 @@ def _terminate(signum, frame):
                    "saliency), or is too small for --size within --max-upscale while the whole "
                    "image is not.")
 @click.option("--background", default="auto", show_default=True, metavar="blur|#rrggbb|auto",
+              callback=_background,
               help="Behind padded images: the photo blurred and darkened, a colour, or auto (the "
                    "border's colour when it is plain, else blur).")
 @click.option("--engine", type=click.Choice(("local", "ray")), default="local", show_default=True,

@@ -928,6 +928,31 @@ def test_config_file_drives_a_run_and_flags_override_it(cli, make_image, tmp_pat
     assert r.exit_code == 0 and [p.name for p in (tmp_path / "out3").iterdir()] == ["a_300x200.jpg"]
 
 
+@pytest.mark.parametrize(("line", "message"), [
+    ("quality = 0", "invalid value for 'quality': 0 is not in the range 1<=x<=100"),
+    ('format = "gif"', "invalid value for 'format': 'gif' is not one of"),
+    ('background = "pink"', "invalid value for 'background': 'pink' is not auto, blur or a colour"),
+    ("max-upscale = inf", "invalid value for 'max-upscale': inf is not a finite number"),
+    ('ratio = "1080x1080"', "invalid value for 'ratio': '1080x1080' looks like pixels"),
+])
+def test_a_bad_value_in_the_config_file_names_the_file(cli, make_image, tmp_path, monkeypatch, line, message):
+    """A value the options refuse names the file and key it came from; the same value on the
+    command line gets click's usual message, and a flag replacing the file's bad value wins."""
+    make_image("a.jpg")
+    monkeypatch.chdir(tmp_path)
+    conf = tmp_path / "ci.toml"
+    conf.write_text(f'size = "100x100"\n{line}\n')
+    r = cli("--config", conf, "in", "out")
+    assert r.exit_code == 2 and f"Error: {conf}: {message}" in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()
+    key, value = (part.strip().strip('"') for part in line.split("="))
+    r = cli("in", "out", "--size", "100x100", f"--{key}", value)
+    assert r.exit_code == 2 and f"Invalid value for '--{key}'" in r.stderr and "ci.toml" not in r.stderr
+    good = {"quality": "80", "format": "png", "background": "blur", "max-upscale": "2", "ratio": "1:1"}
+    r = cli("--config", conf, "in", "out", f"--{key}", good[key], "--dry-run")
+    assert r.exit_code == 0, r.stderr
+
+
 def test_flags_settle_clashes_with_the_config_file(cli, make_image, tmp_path, monkeypatch):
     # The file only sets defaults: --overwrite beat nothing, it met the file's skip-existing
     # in one check ("--skip-existing and --overwrite exclude each other", exit 2).
