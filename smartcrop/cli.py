@@ -144,8 +144,10 @@ class _Reporter:
         parts = [f"{c['ok']} {'would be written' if dry_run else 'written'}"
                  + (f" ({c['upscaled']} upscaled)" if c["upscaled"] else "")]
         parts += [f"{c['skipped']} skipped (exist)"] if c["skipped"] else []
-        parts += [f"{c['exists']} not replaced (exist)"] if c["exists"] else []
         parts += [f"{c['error']} failed"]
+        # They make the exit status 1 as failures do: the line says why, and what to give.
+        parts += [f"{c['exists']} {'would not be' if dry_run else 'not'} written "
+                  f"(exist: --skip-existing or --overwrite)"] if c["exists"] else []
         counted = f"{images} image{'s' * (images != 1)}, {total} output{'s' * (total != 1)}"
         return f"smartcrop: {counted}: {', '.join(parts)}, {seconds:.1f} s"
 

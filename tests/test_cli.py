@@ -303,17 +303,19 @@ def test_dry_run_forecasts_the_refusals_of_existing_outputs(cli, make_image, tmp
     r = cli(tmp_path / "in", out, "--ratio", "1:1", "--dry-run")
     assert r.exit_code == 1 and counting.calls == 0, r.stderr  # all exist: nothing decoded
     assert "2 outputs exist already (" in r.stderr and "would not be replaced" in r.stderr
-    assert "2 images, 2 outputs: 0 would be written, 2 not replaced (exist), 0 failed" in r.stderr
+    exist = "(exist: --skip-existing or --overwrite), "  # why the exit status is 1
+    assert f"2 images, 2 outputs: 0 would be written, 0 failed, 2 would not be written {exist}" in r.stderr
     args = (tmp_path / "in", out, "--ratio", "1:1", "--ratio", "16:9", "--manifest", "-")
     dry = cli(*args, "--dry-run")
-    assert dry.exit_code == 1 and "2 would be written, 2 not replaced (exist), 0 failed" in dry.stderr
+    assert dry.exit_code == 1
+    assert f"2 would be written, 0 failed, 2 would not be written {exist}" in dry.stderr
     r = cli(*args, "--dry-run", "--skip-existing")
     assert r.exit_code == 0 and "2 would be written, 2 skipped (exist), 0 failed" in r.stderr
     r = cli(*args, "--dry-run", "--overwrite")
     assert r.exit_code == 0 and "4 would be written, 0 failed" in r.stderr
     assert tree_hashes(out) == before  # dry runs write nothing
     real = cli(*args)
-    assert real.exit_code == 1 and "2 written, 2 not replaced (exist), 0 failed" in real.stderr
+    assert real.exit_code == 1 and f"2 written, 0 failed, 2 not written {exist}" in real.stderr
     assert [(x["status"], x["error"], x["box"]) for x in dry.records] == [
         (x["status"], x["error"], x["box"]) for x in real.records]
     assert [x["status"] for x in real.records] == ["error", "ok"] * 2
@@ -522,7 +524,8 @@ def test_rerun_without_overwrite_gives_one_line_and_runs_no_model(cli, make_imag
     lines = r.stderr.splitlines()
     assert r.exit_code == 1 and counting.calls == 0 and len(lines) == 2, r.stderr
     assert lines[0].startswith("smartcrop: error: 6 outputs exist already (") and "--overwrite" in lines[0]
-    assert "3 images, 6 outputs: 0 written, 6 not replaced (exist), 0 failed" in lines[1]
+    assert "3 images, 6 outputs: 0 written, 0 failed, 6 not written (exist: --skip-existing or " \
+           "--overwrite), " in lines[1]
     r = cli(tmp_path / "in", tmp_path / "out", *args, "--skip-existing", "-v")
     assert r.exit_code == 0 and "None" not in r.stderr and counting.calls == 0
     assert "3 images, 6 outputs: 0 written, 6 skipped (exist), 0 failed" in r.stderr
