@@ -340,7 +340,7 @@ class Cropper:
 
     def _overrides(self, item: InputItem) -> dict[Target, focus.Focus | None]:
         entries = self.overrides.get(focus.input_key(item.path), []) if self.overrides else []
-        return {t: focus.pick(entries, t) for t in self.options.targets}
+        return {t: focus.pick(entries, t, self.options.targets) for t in self.options.targets}
 
     def _fit(self, work: np.ndarray, info: ImageInfo, box: cropping.Box, target: Target,
              override: focus.Focus | None = None, faces: np.ndarray | None = None) -> str:

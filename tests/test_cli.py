@@ -660,6 +660,28 @@ def test_focus_line_redoes_exactly_that_output_on_rerun(cli, make_image, tmp_pat
     assert all(x["focus"] is None for n, x in by_out.items() if n != "a_9x16.jpg")
 
 
+def test_focus_lines_tell_a_ratio_from_a_size_of_the_same_aspect(cli, make_image, tmp_path):
+    """--ratio 4:5 and --size 1080x1350 (a preset) in one run: a line for 1080x1350 is that
+    size's, not also the ratio's (their two lines were refused as one override given twice); a
+    target that names neither exactly still finds its target by aspect (8:10 is 4:5)."""
+    a = make_image("a.jpg", size=(1800, 600))
+    args = (tmp_path / "in", tmp_path / "out", "--ratio", "4:5", "--size", "1080x1350", "--dry-run",
+            "--manifest", "-")
+    focus = tmp_path / "focus.csv"
+    focus.write_text(f"{a},120,300,4:5\n{a},1680,300,1080x1350\n")
+    r = cli(*args, "--focus", focus)
+    assert r.exit_code == 0, r.output
+    ratio, size = r.records
+    assert ratio["source"] == size["source"] == "focus"
+    assert ratio["box"][0] == 0 and size["box"][0] + size["box"][2] == 1800  # each its own point
+    focus.write_text(f"{a},1680,300,1080x1350\n")  # the size's line leaves the ratio to the model
+    r = cli(*args, "--focus", focus)
+    assert [x["source"] for x in r.records] == ["model", "focus"]
+    focus.write_text(f"{a},120,300,8:10\n{a},1680,300,4x5\n")
+    r = cli(*args, "--focus", focus)
+    assert r.exit_code == 2 and "already has an override for 4x5 at" in r.stderr
+
+
 def test_focus_lines_for_odd_names_are_honoured(cli, make_image, tmp_path, monkeypatch):
     """Names as the report's fix lines write them: #1.jpg was read as a comment (its line
     silently ignored), ' 2.jpg' stripped to a name not in the batch."""
