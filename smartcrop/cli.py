@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import signal
 import sys
@@ -34,6 +33,39 @@ def _targets(ctx, param, values):
         raise click.BadParameter(str(e)) from None
 
 
+def _background(ctx, param, value):
+    """--background checked where a bad value can be traced to the config file that gave it."""
+    from smartcrop.options import valid_background
+
+    if not valid_background(value):
+        raise click.BadParameter(f"{value!r} is not auto, blur or a colour #rrggbb")
+    return value
+
+
+def _finite(value: float) -> float:
+    if value == float("inf"):  # FloatRange(1.0) lets it through
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+class _Command(click.Command):
+    """The command, whose bad option values name the config file when it gave them."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from click.core import ParameterSource
+
+        try:
+            return super().parse_args(ctx, args)
+        except click.BadParameter as e:
+            param = e.param
+            if param is None or param.name is None or param.name == "config" \
+                    or ctx.get_parameter_source(param.name) is not ParameterSource.DEFAULT_MAP:
+                raise
+            path = ctx.meta.get("smartcrop.config", "the config file")
+            key = next((o[2:] for o in param.opts if o.startswith("--")), param.name)
+            raise click.UsageError(f"{path}: invalid value for {key!r}: {e.message}", ctx) from None
+
+
 EXISTS = "exists (use --overwrite or --skip-existing)"
 
 
@@ -53,20 +85,22 @@ class _Reporter:
 
             self.bar = tqdm(unit="img", file=sys.stderr, leave=False)
 
-    def planned(self, items, ignored=()) -> None:
+    def planned(self, items, ignored=(), empty=()) -> None:
         """The batch's input list is known: it sets the progress bar's total and says what the
-        walk left out (one warning line)."""
+        walk left out (one warning line) and which input folders held no image (one each)."""
         if self.bar is not None:
             self.bar.total = len(items)
             self.bar.refresh()
-        line = _ignored_line(ignored)
-        if line:
-            self._echo(line)
+        for line in [_ignored_line(ignored), *empty]:
+            if line:
+                self._echo(line)
 
     def __call__(self, result) -> None:
         if self.manifest:
+            from smartcrop.pipeline import to_json
+
             for rec in result.records:
-                self.manifest.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                self.manifest.write(to_json(rec) + "\n")
             self.manifest.flush()
         if self.report is not None:
             self.report.add(result.item.stem, result.records)
@@ -110,8 +144,10 @@ class _Reporter:
         parts = [f"{c['ok']} {'would be written' if dry_run else 'written'}"
                  + (f" ({c['upscaled']} upscaled)" if c["upscaled"] else "")]
         parts += [f"{c['skipped']} skipped (exist)"] if c["skipped"] else []
-        parts += [f"{c['exists']} not replaced (exist)"] if c["exists"] else []
         parts += [f"{c['error']} failed"]
+        # They make the exit status 1 as failures do: the line says why, and what to give.
+        parts += [f"{c['exists']} {'would not be' if dry_run else 'not'} written "
+                  f"(exist: --skip-existing or --overwrite)"] if c["exists"] else []
         counted = f"{images} image{'s' * (images != 1)}, {total} output{'s' * (total != 1)}"
         return f"smartcrop: {counted}: {', '.join(parts)}, {seconds:.1f} s"
 
@@ -138,6 +174,28 @@ def _ignored_line(ignored) -> str | None:
     what = ("1 file in the input folders is not an image by its extension and was" if len(ignored) == 1
             else f"{len(ignored)} files in the input folders are not images by their extension and were")
     return f"smartcrop: warning: {what} left out ({shown}; e.g. {ignored[0]})"
+
+
+def _empty_lines(inputs, items, from_list=None) -> list[str]:
+    """A warning for each input folder (or prefix) in which nothing was found to crop, so that
+    a mistyped folder shows; with --from-list, one when the list names nothing. Not an error:
+    a nightly run with nothing new is a normal run."""
+    from smartcrop.storage import StoredPath
+
+    if from_list is not None:
+        return [] if items else [f"smartcrop: warning: --from-list {from_list} names no paths"]
+
+    def under(path, folder) -> bool:
+        if isinstance(folder, StoredPath):
+            return isinstance(path, StoredPath) and path.is_relative_to(folder)
+        return isinstance(path, Path) and path.is_relative_to(folder)
+
+    lines = []
+    for inp in inputs:
+        if not any(under(it.path, inp) for it in items):
+            where = f"in {inp}" if isinstance(inp, Path) else f"under {inp}"
+            lines.append(f"smartcrop: warning: no images {where.rstrip('/')}/")
+    return lines
 
 
 def _verbose_line(r: dict) -> str:
@@ -367,7 +425,7 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt  # unwinds like Ctrl-C, so temporary files are removed
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("inputs", nargs=-1, metavar="INPUTS...",
                 type=_Location(click.Path(exists=True, path_type=Path)))
 @click.argument("output", type=_Location(click.Path(file_okay=False, path_type=Path)))
@@ -399,6 +457,7 @@ def _terminate(signum, frame):
               help="Enlarge crops smaller than --size to exactly WxH (each one warned about); "
                    "--no-upscale writes them at the crop's size instead.")
 @click.option("--max-upscale", type=click.FloatRange(1.0), default=DEFAULT_MAX_UPSCALE, show_default=True,
+              callback=lambda ctx, param, value: _finite(value),
               metavar="FACTOR", help="An output that needs a larger enlargement than this fails.")
 @click.option("--manifest", type=_OptionPath(dir_okay=False, allow_dash=True, path_type=Path),
               help="Write JSON Lines records, one per output ('-' for stdout).")
@@ -431,6 +490,7 @@ def _terminate(signum, frame):
                    "saliency), or is too small for --size within --max-upscale while the whole "
                    "image is not.")
 @click.option("--background", default="auto", show_default=True, metavar="blur|#rrggbb|auto",
+              callback=_background,
               help="Behind padded images: the photo blurred and darkened, a colour, or auto (the "
                    "border's colour when it is plain, else blur).")
 @click.option("--engine", type=click.Choice(("local", "ray")), default="local", show_default=True,
@@ -556,7 +616,8 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
             reporter.close()  # the progress bar, on a terminal
             raise
         started.append(True)
-        reporter.planned(items, ignored)
+        reporter.planned(items, ignored, _empty_lines(inputs, items, from_list and (
+            "-" if from_list.name == "<stdin>" else from_list.name)))
 
     page_failed = []
 

@@ -220,16 +220,24 @@ def _make(where: str, input_path: str, values: list, kind: str, target: str | No
                  box=tuple(nums) if kind == "box" else None, target=target or None)
 
 
-def target_matches(text: str, target: Target) -> bool:
-    """Whether a target as written ("9:16", "9x16", "1080x1350") names `target`."""
+def resolve_target(text: str, targets: Sequence[Target]) -> Target | None:
+    """The run's target that a line's target as written names, else None. A target named
+    exactly, by its label or file-name tag ("4:5", "4x5", "1080x1350"), is that one, even where
+    another target has the same aspect: a run with --ratio 4:5 and --size 1080x1350 tells their
+    lines apart. Only otherwise is the text parsed ("8:10" names 4:5, "1080x1350" names 4:5
+    in a run without that size)."""
     text = text.strip()
-    if text in (target.label, target.tag):
-        return True
-    try:
-        parsed = parse_size(text) if target.size else parse_ratio(text)
-    except ValueError:
-        return False
-    return parsed.label == target.label
+    exact = next((t for t in targets if text in (t.label, t.tag)), None)
+    if exact is not None:
+        return exact
+    for t in targets:
+        try:
+            parsed = parse_size(text) if t.size else parse_ratio(text)
+        except ValueError:
+            continue
+        if parsed.label == t.label:
+            return t
+    return None
 
 
 def check(entries: Iterable[Focus], inputs: Iterable[str | os.PathLike],
@@ -241,11 +249,11 @@ def check(entries: Iterable[Focus], inputs: Iterable[str | os.PathLike],
     """
     check_targets(entries, targets)
     known = {input_key(p): p for p in inputs}
-    seen: dict[tuple[str, str | None], str] = {}
+    seen: dict[tuple[str, Target | None], str] = {}
     for f in entries:
         if f.key not in known:
             raise ValueError(f"{f.where}: input {f.input} is not in this batch")
-        which = (f.key, _target_label(f.target, targets))
+        which = (f.key, resolve_target(f.target, targets) if f.target is not None else None)
         if which in seen:
             raise ValueError(f"{f.where}: {f.input} already has an override"
                              f"{' for ' + f.target if f.target else ''} at {seen[which]}")
@@ -263,19 +271,13 @@ def check(entries: Iterable[Focus], inputs: Iterable[str | os.PathLike],
 def check_targets(entries: Iterable[Focus], targets: Sequence[Target]) -> None:
     """Every override's target, where it names one, is one of the run's; ValueError otherwise."""
     for f in entries:
-        if f.target is not None and not any(target_matches(f.target, t) for t in targets):
+        if f.target is not None and resolve_target(f.target, targets) is None:
             labels = ", ".join(t.label for t in targets)
             raise ValueError(f"{f.where}: target {f.target} is not one of this run's ({labels})")
 
 
 def _values(v: Sequence[float]) -> str:
     return ",".join(_number(x) for x in v)
-
-
-def _target_label(text: str | None, targets: Sequence[Target]) -> str | None:
-    if text is None:
-        return None
-    return next(t.label for t in targets if target_matches(text, t))
 
 
 def by_input(entries: Iterable[Focus]) -> dict[str, list[Focus]]:
@@ -286,9 +288,10 @@ def by_input(entries: Iterable[Focus]) -> dict[str, list[Focus]]:
     return table
 
 
-def pick(entries: Sequence[Focus], target: Target) -> Focus | None:
-    """The override for one target of an input: its own line first, else the all-targets line."""
-    own = [f for f in entries if f.target is not None and target_matches(f.target, target)]
+def pick(entries: Sequence[Focus], target: Target, targets: Sequence[Target]) -> Focus | None:
+    """The override for one of the run's `targets` of an input: its own line first (see
+    `resolve_target`), else the all-targets line."""
+    own = [f for f in entries if f.target is not None and resolve_target(f.target, targets) == target]
     if own:
         return own[0]
     return next((f for f in entries if f.target is None), None)

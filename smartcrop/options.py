@@ -88,6 +88,11 @@ def looks_like_size(text: str) -> bool:
     return bool(m) and "x" in text.lower() and int(m.group(1)) >= 100 and int(m.group(2)) >= 100
 
 
+def valid_background(text: str) -> bool:
+    """Whether `text` is a --background: auto, blur or a colour #rrggbb."""
+    return isinstance(text, str) and (text in BACKGROUNDS or bool(_COLOUR.match(text)))
+
+
 def parse_size(text: str) -> Target:
     """Accept ``1080x1350`` (width x height, pixels); raise ValueError otherwise."""
     m = _SIZE.match(text)
@@ -152,7 +157,7 @@ class CropOptions:
             raise ValueError("max pixels must be positive")
         if self.fit not in FITS:
             raise ValueError(f"fit must be one of {FITS}, not {self.fit!r}")
-        if self.background not in BACKGROUNDS and not _COLOUR.match(self.background):
+        if not valid_background(self.background):
             raise ValueError(f"background must be auto, blur or a colour #rrggbb, not {self.background!r}")
         if self.focus:
             from smartcrop.focus import check_targets  # focus imports this module

@@ -7,6 +7,7 @@ A failure in one image becomes an error record for that image; the batch goes on
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections import Counter
@@ -26,6 +27,12 @@ from smartcrop.storage import StoredPath
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff",
                     ".bmp", ".mpo", ".avif", ".heic", ".heif", ".hif"}
+# The largest side each written format can hold, by output extension (README, "Formats"): an
+# output over it fails on its own with this reason, before any encode. libjpeg refuses over
+# 65500 (printing a line of its own on stderr), libwebp over 16383, Pillow's libavif over 65536
+# (measured: 65536x16 encodes, 65537x16 fails "Invalid argument"), GIF stores 16-bit sizes.
+MAX_SIDE = {".jpg": ("JPEG", 65500), ".webp": ("WebP", 16383), ".avif": ("AVIF", 65536),
+            ".gif": ("GIF", 65535)}
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,26 @@ class ImageResult:
         return any(r["status"] == "error" for r in self.records)
 
 
+def to_json(obj, **kw) -> str:
+    """`obj` as JSON text that encodes as UTF-8 (manifest lines, the report's data). A file name
+    that is not UTF-8 reaches Python with its bytes as lone surrogates (surrogateescape); such
+    text is written with ASCII escapes (``\\udce9``): still valid JSON, whose string in Python
+    turns back into the name's bytes with ``os.fsencode``."""
+    text = json.dumps(obj, ensure_ascii=False, **kw)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, **kw)
+    return text
+
+
 def _is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+
+
+def _is_hidden(rel: Path) -> bool:
+    """Whether a path relative to a walked folder is hidden: a part of it starts with a dot."""
+    return any(part.startswith(".") for part in rel.parts)
 
 
 def _is_left_out(name: str) -> bool:
@@ -60,7 +85,8 @@ def _is_left_out(name: str) -> bool:
 
 
 def _walk(root: Path, skip: set[Path], errors: dict[Path, str], ignored: list) -> Iterator[Path]:
-    """Image files under `root`, sorted, following links but visiting each folder once.
+    """Image files under `root`, sorted, following links but visiting each folder once; hidden
+    files and folders (names starting with a dot) left out.
 
     Folders that cannot be listed are yielded too, their reason put in `errors`; files left
     out as not images go to `ignored`.
@@ -78,7 +104,9 @@ def _walk(root: Path, skip: set[Path], errors: dict[Path, str], ignored: list) -
             dirnames[:] = []
             continue
         seen.add((st.st_dev, st.st_ino))
-        dirnames.sort()
+        # Hidden folders (.git, .thumbnails) are not walked, as hidden files are not read; the
+        # folder given (`root`) is walked even when hidden.
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         # A folder named like an image (x.jpg/) is reported as a bad input, not walked.
         for d in [d for d in dirnames if _is_image_name(Path(d))]:
             dirnames.remove(d)
@@ -106,8 +134,8 @@ def _list_objects(root: StoredPath, skip: Sequence[StoredPath],
     for obj in root.walk_files():
         if obj == root:
             return [(obj, Path(obj.name))]
-        if any(obj.is_relative_to(s) for s in skip):
-            continue
+        if any(obj.is_relative_to(s) for s in skip) or _is_hidden(obj.relative_to(root)):
+            continue  # outputs; hidden objects and "folders", as a folder walk leaves them out
         if _is_image_name(Path(obj.name)):
             found.append((obj, obj.relative_to(root)))
         elif _is_left_out(obj.name):
@@ -133,7 +161,7 @@ def collect_inputs(inputs: Sequence[Path | StoredPath], output: Path | StoredPat
     counter (``a-2``), in input order, so the same inputs always give the same names.
     `listed` (paths relative to the one input, e.g. a list of object keys) replaces walking
     it, and gives the same names a walk would. Files found in folders but not read (not
-    images by their extension; hidden files aside) are appended to `ignored` when given.
+    images by their extension; hidden files and folders aside) are appended to `ignored` when given.
     """
     ignored = [] if ignored is None else ignored
     skip_resolved = {p.resolve() for p in (output, *skip) if isinstance(p, Path)}
@@ -249,9 +277,12 @@ class Cropper:
         fits = {t: self._fit(work, info, boxes[t], t, overrides[t], face_rows) for t in self.options.targets}
         boxes.update({t: cropping.Box(0, 0, info.width, info.height) for t in fits if fits[t] == "pad"})
         self._write_extras(item, info, saliency, boxes, faces, candidates)
-        too_small = {t: self._too_small(boxes[t], t, fits[t], (info.width, info.height)) for t in wanted}
-        too_small = {t: reason for t, reason in too_small.items() if reason}
-        writes = [t for t in writes if t not in too_small]
+        # Outputs that would need too much enlargement, or are too large for their format, fail
+        # before any encode (a dry run says so too).
+        unfit = {t: self._too_small(boxes[t], t, fits[t], (info.width, info.height))
+                 or self._too_large(boxes[t], t, fits[t], outputs[t]) for t in wanted}
+        unfit = {t: reason for t, reason in unfit.items() if reason}
+        writes = [t for t in writes if t not in unfit]
         full = None
         if decoded.size == (info.width, info.height):
             full = decoded
@@ -259,7 +290,7 @@ class Cropper:
             need = self._decode_size(info, {t: (boxes[t].width, boxes[t].height) for t in writes}, writes)
             full = decoded if need and decoded.width >= need[0] and decoded.height >= need[1] else None
         del decoded
-        failed = {**blocked, **too_small,
+        failed = {**blocked, **unfit,
                   **self._write_crops(item, info, outputs, boxes, writes, animated, full, fits)}
         records = []
         for t in self.options.targets:
@@ -313,7 +344,7 @@ class Cropper:
 
     def _overrides(self, item: InputItem) -> dict[Target, focus.Focus | None]:
         entries = self.overrides.get(focus.input_key(item.path), []) if self.overrides else []
-        return {t: focus.pick(entries, t) for t in self.options.targets}
+        return {t: focus.pick(entries, t, self.options.targets) for t in self.options.targets}
 
     def _fit(self, work: np.ndarray, info: ImageInfo, box: cropping.Box, target: Target,
              override: focus.Focus | None = None, faces: np.ndarray | None = None) -> str:
@@ -385,6 +416,10 @@ class Cropper:
                     images.save_atomic(out, outputs[t], self.options.quality, icc, metadata=meta)
             except OSError as e:  # unwritable folder, disk full, a folder in the way
                 failed[t] = f"cannot write {outputs[t]}: {e.strerror or images.describe(e)}"
+            except (ImageError, ValueError, RuntimeError, MemoryError) as e:
+                # An encoder's refusal (Pillow's savers raise ValueError or RuntimeError) fails
+                # this output only; the temporary file is gone (images.write_atomic).
+                failed[t] = f"cannot write {outputs[t]}: {images.describe(e)}"
         return failed
 
     @staticmethod
@@ -449,6 +484,15 @@ class Cropper:
                 f"{target.label}: {factor:.2f}x upscale is over the limit of "
                 f"{self.options.max_upscale:g}x (see --max-upscale, --no-upscale"
                 f"{', --fit pad' if pad_helps else ''})")
+
+    def _too_large(self, box: cropping.Box, target: Target, fit: str, output) -> str | None:
+        """Why the output fails when its size is over what its format can hold (MAX_SIDE)."""
+        fmt, limit = MAX_SIDE.get(output.suffix.lower(), (None, None))
+        (w, h), _ = self._output_size(box, target, fit)
+        if limit is None or max(w, h) <= limit:
+            return None
+        return (f"cannot write {output}: {fmt} images are at most {limit} pixels a side, "
+                f"this one is {w}x{h}")
 
     def _write_extras(self, item, info, saliency, boxes, faces=None, candidates=()) -> None:
         """The saliency map (8-bit PNG, the upright image's size) and the debug overlay, if asked."""

@@ -11,7 +11,6 @@ open as fast as 50.
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
@@ -51,7 +50,8 @@ def sprite_name(stem: Path) -> str:
 def url(path: str) -> str:
     """A relative path as the page's URL for it: each segment percent-encoded, so that a name
     holding '#', '?', '%', a space or a newline reaches the file it names."""
-    return "/".join(quote(part, safe="") for part in path.split("/"))
+    # A name that is not UTF-8 (its bytes kept as surrogates) gets its own bytes, as on disk.
+    return "/".join(quote(part, safe="", errors="surrogateescape") for part in path.split("/"))
 
 
 def layout(image_size: tuple[int, int], crops: list[tuple[Box, str, float]]) -> list[tuple[int, int, int]]:
@@ -221,7 +221,9 @@ class ReportWriter:
         data = {"targets": self.targets, "flags": list(FLAGS), "low_score": LOW_SCORE,
                 "items": [self.entries[i] for i in order]}
         folder = files_dir(self.path)
-        text = "window.REPORT = " + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + ";\n"
+        from smartcrop.pipeline import to_json
+
+        text = "window.REPORT = " + to_json(data, separators=(",", ":")) + ";\n"
         _write_text(folder / "data.js", text)
         page = resources.files("smartcrop").joinpath("report_page.html").read_text(encoding="utf-8")
         _write_text(self.path, page.replace("__DATA__", url(f"{folder.name}/data.js")))

@@ -125,6 +125,35 @@ def test_manifest_to_stdout_only_json(cli, make_image, tmp_path):
     assert [json.loads(line)["status"] for line in r.stdout.splitlines()] == ["ok"]
 
 
+def test_a_name_that_is_not_utf8_gets_every_record_and_its_output(cli, tmp_path):
+    """A Latin-1 name (bytes 'caf\\xe9.jpg') reaches Python with a lone surrogate: its records are
+    written with ASCII escapes (valid JSON, turned back into the name's bytes by os.fsencode),
+    to a file or stdout, the report's data too, and its output keeps the name's bytes."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9")
+    photo((600, 400)).save(folder / f"{name}.jpg")
+    (folder / os.fsdecode(b"bad\xff.jpg")).write_bytes(b"not an image")
+    manifest = tmp_path / "m.jsonl"
+    r = cli(folder, tmp_path / "out", "--ratio", "1:1", "--manifest", manifest, "--report",
+            tmp_path / "r.html")
+    assert r.exit_code == 1, r.output  # the bad file failed, nothing else
+    records = parse_manifest(manifest.read_text(encoding="utf-8"))
+    assert [(os.fsencode(x["input"]), x["status"]) for x in records] == [
+        (os.fsencode(folder / os.fsdecode(b"bad\xff.jpg")), "error"),
+        (os.fsencode(folder / f"{name}.jpg"), "ok")]
+    assert os.fsencode(records[1]["output"]) == os.fsencode(tmp_path / "out") + b"/caf\xe9_1x1.jpg"
+    assert os.listdir(os.fsencode(tmp_path / "out")) == [b"caf\xe9_1x1.jpg"]
+    data = (tmp_path / "r_files" / "data.js").read_text(encoding="utf-8")
+    items = json.loads(data.removeprefix("window.REPORT = ").rstrip().removesuffix(";"))["items"]
+    assert {os.fsencode(x["in"]) for x in items} == {os.fsencode(x["input"]) for x in records}
+    assert "r_files/caf%E9.jpg" in data
+    assert os.path.isfile(os.fsencode(tmp_path / "r_files") + b"/caf\xe9.jpg")
+    r = cli(folder, tmp_path / "out2", "--ratio", "1:1", "--manifest", "-", "-v")
+    assert [x["status"] for x in r.records] == ["error", "ok"]
+    assert r.stderr.count("bad") == 2 and "caf" in r.stderr  # its error line, the -v lines
+
+
 def test_saliency_maps_and_debug_overlays(cli, make_image, tmp_path):
     make_image("trips/beach.jpg", size=(400, 300))
     exif_jpeg(tmp_path / "in" / "trips" / "turned.jpg", 6, (300, 200))
@@ -274,17 +303,19 @@ def test_dry_run_forecasts_the_refusals_of_existing_outputs(cli, make_image, tmp
     r = cli(tmp_path / "in", out, "--ratio", "1:1", "--dry-run")
     assert r.exit_code == 1 and counting.calls == 0, r.stderr  # all exist: nothing decoded
     assert "2 outputs exist already (" in r.stderr and "would not be replaced" in r.stderr
-    assert "2 images, 2 outputs: 0 would be written, 2 not replaced (exist), 0 failed" in r.stderr
+    exist = "(exist: --skip-existing or --overwrite), "  # why the exit status is 1
+    assert f"2 images, 2 outputs: 0 would be written, 0 failed, 2 would not be written {exist}" in r.stderr
     args = (tmp_path / "in", out, "--ratio", "1:1", "--ratio", "16:9", "--manifest", "-")
     dry = cli(*args, "--dry-run")
-    assert dry.exit_code == 1 and "2 would be written, 2 not replaced (exist), 0 failed" in dry.stderr
+    assert dry.exit_code == 1
+    assert f"2 would be written, 0 failed, 2 would not be written {exist}" in dry.stderr
     r = cli(*args, "--dry-run", "--skip-existing")
     assert r.exit_code == 0 and "2 would be written, 2 skipped (exist), 0 failed" in r.stderr
     r = cli(*args, "--dry-run", "--overwrite")
     assert r.exit_code == 0 and "4 would be written, 0 failed" in r.stderr
     assert tree_hashes(out) == before  # dry runs write nothing
     real = cli(*args)
-    assert real.exit_code == 1 and "2 written, 2 not replaced (exist), 0 failed" in real.stderr
+    assert real.exit_code == 1 and f"2 written, 0 failed, 2 not written {exist}" in real.stderr
     assert [(x["status"], x["error"], x["box"]) for x in dry.records] == [
         (x["status"], x["error"], x["box"]) for x in real.records]
     assert [x["status"] for x in real.records] == ["error", "ok"] * 2
@@ -493,7 +524,8 @@ def test_rerun_without_overwrite_gives_one_line_and_runs_no_model(cli, make_imag
     lines = r.stderr.splitlines()
     assert r.exit_code == 1 and counting.calls == 0 and len(lines) == 2, r.stderr
     assert lines[0].startswith("smartcrop: error: 6 outputs exist already (") and "--overwrite" in lines[0]
-    assert "3 images, 6 outputs: 0 written, 6 not replaced (exist), 0 failed" in lines[1]
+    assert "3 images, 6 outputs: 0 written, 0 failed, 6 not written (exist: --skip-existing or " \
+           "--overwrite), " in lines[1]
     r = cli(tmp_path / "in", tmp_path / "out", *args, "--skip-existing", "-v")
     assert r.exit_code == 0 and "None" not in r.stderr and counting.calls == 0
     assert "3 images, 6 outputs: 0 written, 6 skipped (exist), 0 failed" in r.stderr
@@ -533,6 +565,30 @@ def test_files_left_out_of_a_walk_get_one_warning(cli, make_image, tmp_path):
     r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--dry-run")
     assert (f"warning: 1 file in the input folders is not an image by its extension and was left out "
             f"(.dng; e.g. {tmp_path / 'in' / 'trips' / 'raw.dng'})") in r.stderr
+
+
+def test_an_input_folder_with_no_images_gets_a_warning(cli, make_image, tmp_path):
+    """A mistyped or empty folder is named on stderr; the exit status stays 0 (nothing new is
+    no failure) and -q hides the line, as other warnings."""
+    make_image("a.jpg")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("x")
+    r = cli(tmp_path / "empty", tmp_path / "out", "--ratio", "1:1")
+    assert r.exit_code == 0
+    assert r.stderr.splitlines()[0] == f"smartcrop: warning: no images in {tmp_path / 'empty'}/"
+    r = cli(tmp_path / "in", tmp_path / "empty", tmp_path / "docs", tmp_path / "out", "--ratio", "1:1",
+            "--dry-run")
+    warned = [line for line in r.stderr.splitlines() if "no images" in line]
+    assert r.exit_code == 0 and warned == [f"smartcrop: warning: no images in {tmp_path / 'empty'}/",
+                                           f"smartcrop: warning: no images in {tmp_path / 'docs'}/"]
+    assert "1 image, 1 output:" in r.stderr
+    r = cli(tmp_path / "empty", tmp_path / "out", "--ratio", "1:1", "-q")
+    assert r.exit_code == 0 and r.stderr == ""
+    listed = tmp_path / "list.txt"
+    listed.write_text("\n")
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--from-list", listed)
+    assert r.exit_code == 0 and f"warning: --from-list {listed} names no paths" in r.stderr
 
 
 def test_progress_bar_on_a_terminal_counts_every_input(tmp_path, make_image):
@@ -602,6 +658,28 @@ def test_focus_line_redoes_exactly_that_output_on_rerun(cli, make_image, tmp_pat
     assert {n: x["status"] for n, x in by_out.items() if n != "a_9x16.jpg"} == dict.fromkeys(
         ["a_1x1.jpg", "b_9x16.jpg", "b_1x1.jpg"], "skipped")
     assert all(x["focus"] is None for n, x in by_out.items() if n != "a_9x16.jpg")
+
+
+def test_focus_lines_tell_a_ratio_from_a_size_of_the_same_aspect(cli, make_image, tmp_path):
+    """--ratio 4:5 and --size 1080x1350 (a preset) in one run: a line for 1080x1350 is that
+    size's, not also the ratio's (their two lines were refused as one override given twice); a
+    target that names neither exactly still finds its target by aspect (8:10 is 4:5)."""
+    a = make_image("a.jpg", size=(1800, 600))
+    args = (tmp_path / "in", tmp_path / "out", "--ratio", "4:5", "--size", "1080x1350", "--dry-run",
+            "--manifest", "-")
+    focus = tmp_path / "focus.csv"
+    focus.write_text(f"{a},120,300,4:5\n{a},1680,300,1080x1350\n")
+    r = cli(*args, "--focus", focus)
+    assert r.exit_code == 0, r.output
+    ratio, size = r.records
+    assert ratio["source"] == size["source"] == "focus"
+    assert ratio["box"][0] == 0 and size["box"][0] + size["box"][2] == 1800  # each its own point
+    focus.write_text(f"{a},1680,300,1080x1350\n")  # the size's line leaves the ratio to the model
+    r = cli(*args, "--focus", focus)
+    assert [x["source"] for x in r.records] == ["model", "focus"]
+    focus.write_text(f"{a},120,300,8:10\n{a},1680,300,4x5\n")
+    r = cli(*args, "--focus", focus)
+    assert r.exit_code == 2 and "already has an override for 4x5 at" in r.stderr
 
 
 def test_focus_lines_for_odd_names_are_honoured(cli, make_image, tmp_path, monkeypatch):
@@ -873,6 +951,31 @@ def test_config_file_drives_a_run_and_flags_override_it(cli, make_image, tmp_pat
     (tmp_path / "ci.toml").write_text('size = "300x200"\n')  # --config replaces ./smartcrop.toml
     r = cli("--config", "ci.toml", "in", "out3")
     assert r.exit_code == 0 and [p.name for p in (tmp_path / "out3").iterdir()] == ["a_300x200.jpg"]
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("quality = 0", "invalid value for 'quality': 0 is not in the range 1<=x<=100"),
+    ('format = "gif"', "invalid value for 'format': 'gif' is not one of"),
+    ('background = "pink"', "invalid value for 'background': 'pink' is not auto, blur or a colour"),
+    ("max-upscale = inf", "invalid value for 'max-upscale': inf is not a finite number"),
+    ('ratio = "1080x1080"', "invalid value for 'ratio': '1080x1080' looks like pixels"),
+])
+def test_a_bad_value_in_the_config_file_names_the_file(cli, make_image, tmp_path, monkeypatch, line, message):
+    """A value the options refuse names the file and key it came from; the same value on the
+    command line gets click's usual message, and a flag replacing the file's bad value wins."""
+    make_image("a.jpg")
+    monkeypatch.chdir(tmp_path)
+    conf = tmp_path / "ci.toml"
+    conf.write_text(f'size = "100x100"\n{line}\n')
+    r = cli("--config", conf, "in", "out")
+    assert r.exit_code == 2 and f"Error: {conf}: {message}" in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()
+    key, value = (part.strip().strip('"') for part in line.split("="))
+    r = cli("in", "out", "--size", "100x100", f"--{key}", value)
+    assert r.exit_code == 2 and f"Invalid value for '--{key}'" in r.stderr and "ci.toml" not in r.stderr
+    good = {"quality": "80", "format": "png", "background": "blur", "max-upscale": "2", "ratio": "1:1"}
+    r = cli("--config", conf, "in", "out", f"--{key}", good[key], "--dry-run")
+    assert r.exit_code == 0, r.stderr
 
 
 def test_flags_settle_clashes_with_the_config_file(cli, make_image, tmp_path, monkeypatch):

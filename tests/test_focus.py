@@ -99,9 +99,9 @@ def test_pick_prefers_the_targets_own_line():
     own = Focus("f:2", "a.jpg", point=(3, 4), target="9x16")
     table = by_input([every, own])
     entries = table[input_key("a.jpg")]
-    assert pick(entries, TARGETS[0]) is own
-    assert pick(entries, TARGETS[1]) is every
-    assert pick([own], TARGETS[1]) is None
+    assert pick(entries, TARGETS[0], TARGETS) is own
+    assert pick(entries, TARGETS[1], TARGETS) is every
+    assert pick([own], TARGETS[1], TARGETS) is None
 
 
 def test_fingerprint_names_what_is_asked():

@@ -89,6 +89,35 @@ def test_collect_reports_non_image_objects_under_a_prefix(monkeypatch):
     assert [str(p) for p in ignored] == ["s3://b/in/a.txt", "s3://b/in/sub/clip.mov"]
 
 
+def test_collect_leaves_hidden_folders_out_but_walks_a_hidden_folder_given(tmp_path, make_image):
+    """.thumbnails/ and .git/ are not walked (no crops of cached thumbnails, no git objects in
+    the "not images" warning); a hidden folder named on the command line is, but not its own
+    hidden sub-folders."""
+    make_image("a.jpg")
+    make_image(".thumbnails/a.jpg")
+    make_image("trips/.cache/b.png")
+    (tmp_path / "in" / ".git" / "objects" / "ab").mkdir(parents=True)
+    (tmp_path / "in" / ".git" / "objects" / "ab" / "cdef0123").write_bytes(b"x")
+    (tmp_path / "in" / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    ignored = []
+    assert stems(collect_inputs([tmp_path / "in"], tmp_path / "out", ignored=ignored)) == ["a"]
+    assert ignored == []
+    make_image(".shots/c.jpg")
+    make_image(".shots/.old/d.jpg")
+    assert stems(collect_inputs([tmp_path / "in" / ".shots"], tmp_path / "out")) == ["c"]
+
+
+def test_collect_leaves_hidden_objects_out_under_a_prefix(monkeypatch):
+    keys = ["in/a.jpg", "in/.thumbnails/a.jpg", "in/sub/.git/HEAD", "in/sub/b.jpg", "in/.x/notes.txt"]
+    monkeypatch.setattr(StoredPath, "walk_files", lambda self: iter(StoredPath(f"s3://b/{k}") for k in keys))
+    ignored = []
+    items = collect_inputs([StoredPath("s3://b/in")], StoredPath("s3://b/out"), ignored=ignored)
+    assert [str(i.path) for i in items] == ["s3://b/in/a.jpg", "s3://b/in/sub/b.jpg"] and ignored == []
+    keys[:] = ["a/.hidden/x.jpg", "a/.hidden/.y/z.jpg"]  # the prefix given may be hidden itself
+    items = collect_inputs([StoredPath("s3://b/a/.hidden")], StoredPath("s3://b/out"))
+    assert [str(i.path) for i in items] == ["s3://b/a/.hidden/x.jpg"]
+
+
 def test_collect_gives_colliding_names_distinct_stems(tmp_path, make_image):
     make_image("a.jpg")
     make_image("a.png")
@@ -191,6 +220,56 @@ def test_write_failure_becomes_error_records(tmp_path, make_image, model):
     assert [r["status"] for r in result.records] == ["error", "error"]
     assert all(r["error"].startswith(f"cannot write {out / 'sub'}") for r in result.records)
     assert list(out.rglob("*.part")) == []
+
+
+def test_an_output_too_large_for_its_format_fails_alone_before_encoding(tmp_path, model, monkeypatch):
+    """A 60:1 crop of a 20000x300 image is 18000 pixels wide, over WebP's 16383: that output
+    fails with the limit named (a dry run says so too), the 1:1 one is written."""
+    from smartcrop import images
+
+    src = tmp_path / "in" / "strip.png"
+    src.parent.mkdir()
+    photo((20000, 300)).save(src)
+    out = tmp_path / "out"
+    item = collect_inputs([src], out)[0]
+    saved = []
+    real = images.save_atomic
+    monkeypatch.setattr(images, "save_atomic",
+                        lambda im, path, *a, **k: saved.append(path) or real(im, path, *a, **k))
+    for dry in (True, False):
+        opts = options("60:1", "1:1", format="webp", dry_run=dry)
+        wide, square = Cropper(opts, out, model).process(item).records
+        assert wide["status"] == "error" and wide["box"][2:] == [18000, 300], wide
+        assert wide["error"] == (f"cannot write {out / 'strip_60x1.webp'}: WebP images are at most "
+                                 f"16383 pixels a side, this one is 18000x300")
+        assert square["status"] == "ok", square
+    assert saved == [out / "strip_1x1.webp"]  # the wide one was never encoded
+    assert sorted(p.name for p in out.iterdir()) == ["strip_1x1.webp"]
+
+
+def test_an_encoder_error_fails_only_that_output(tmp_path, make_image, model, monkeypatch):
+    """Pillow's savers raise ValueError or RuntimeError ("Failed to encode image"): that output
+    fails naming its file, the input's other outputs keep their records and files."""
+    from smartcrop import images
+
+    make_image("a.png")
+    out = tmp_path / "out"
+    item = collect_inputs([tmp_path / "in"], out)[0]
+    real = images.write_atomic
+
+    def failing(path, write):
+        if "16x9" in path.name:
+            return real(path, lambda f: (f.write(b"half"), write(f), (_ for _ in ()).throw(
+                RuntimeError("Failed to encode image: Invalid argument"))))
+        return real(path, write)
+
+    monkeypatch.setattr(images, "write_atomic", failing)
+    wide, square = Cropper(options("16:9", "1:1"), out, model).process(item).records
+    assert wide["status"] == "error" and wide["output"] is None and wide["box"] is not None
+    assert wide["error"] == (f"cannot write {out / 'a_16x9.png'}: "
+                             f"RuntimeError: Failed to encode image: Invalid argument")
+    assert square["status"] == "ok" and square["image_size"] == [320, 240]
+    assert sorted(p.name for p in out.iterdir()) == ["a_1x1.png"]  # no partial file, no .part
 
 
 def test_unexpected_exceptions_become_error_records(tmp_path, make_image, model, monkeypatch):
