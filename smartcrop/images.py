@@ -83,6 +83,8 @@ def describe(e: BaseException) -> str:
     """An exception as a one-line reason; the type is named where the message alone is unclear."""
     if isinstance(e, MemoryError):
         return "not enough memory"
+    if isinstance(e, OSError) and e.strerror:  # "Permission denied", not "[Errno 13] ...: 'path'"
+        return e.strerror
     text = " ".join(str(e).split())
     if isinstance(e, OSError) and text:
         return text
@@ -136,6 +138,15 @@ def _unidentified(path: Path) -> str:
     return f"{name} header, but Pillow cannot read the file (a variant it does not support, or corrupt)"
 
 
+def _failed(e: BaseException, doing: str) -> ImageError:
+    """Why a file could not be opened or decoded, as one phrase: a system error (permission
+    denied, an I/O error) as "cannot read file: REASON", as when it cannot be found; else
+    "`doing`: REASON"."""
+    if isinstance(e, OSError) and e.errno is not None:
+        return ImageError(f"cannot read file: {describe(e)}")
+    return ImageError(f"{doing}: {describe(e)}")
+
+
 def _heif_available() -> bool:
     """Register pillow-heif's opener once, if installed (imported only when a HEIF file is met)."""
     with _heif_lock:
@@ -155,7 +166,7 @@ def read_info(path: Path, max_pixels: int) -> ImageInfo:
     try:
         st = os.stat(path)
     except OSError as e:
-        raise ImageError(f"cannot read file: {e.strerror or e}") from None
+        raise _failed(e, "cannot read file") from None
     if stat.S_ISDIR(st.st_mode):
         raise ImageError("is a directory, not an image")
     if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
@@ -180,7 +191,9 @@ def read_info(path: Path, max_pixels: int) -> ImageInfo:
     except UnidentifiedImageError:
         raise ImageError(_unidentified(path)) from None
     except Exception as e:  # Pillow raises many types on malformed headers
-        raise ImageError(f"cannot read image header: {describe(e)}") from None
+        if str(e) == "could not create decoder object" and _unidentified(path).startswith("WebP"):
+            raise ImageError("truncated or damaged WebP") from None  # libwebp's only word on it
+        raise _failed(e, "cannot read image header") from None
     if orientation in _SWAPS:
         width, height = height, width
     return ImageInfo(fmt, width, height, frames, orientation)
@@ -222,7 +235,7 @@ def _decode(path: Path, draft_size: tuple[int, int] | None = None,
     try:
         im = Image.open(path)
     except Exception as e:
-        raise ImageError(f"cannot decode image: {describe(e)}") from None
+        raise _failed(e, "cannot decode image") from None
     try:
         if draft_size and im.format == "JPEG":
             # DCT scaling: decodes at 1/2, 1/4 or 1/8 size, no smaller than draft_size.
@@ -506,5 +519,5 @@ def animation_frames(path: Path, max_pixels: int | None = None
     except ImageError:
         raise
     except Exception as e:
-        raise ImageError(f"cannot decode animation: {describe(e)}") from None
+        raise _failed(e, "cannot decode animation") from None
     return frames, durations, loop

@@ -86,6 +86,41 @@ def test_read_info_reasons(tmp_path, content, reason):
         images.read_info(path, 10**8)
 
 
+def test_a_file_that_cannot_be_opened_says_why_in_one_phrase(tmp_path, monkeypatch):
+    """A file without read permission (faked here: root reads anything) gives "cannot read file:
+    Permission denied", not "cannot read image header: [Errno 13] Permission denied: 'x.jpg'"
+    (the path again, and no header was read), from the header read and the decodes alike."""
+    path = tmp_path / "x.jpg"
+    photo((40, 30)).save(path)
+    anim = animation(tmp_path / "a.gif")
+    info = images.read_info(path, 10**8)
+    real = Image.open
+
+    def denied(fp, *a, **k):
+        if str(fp) in (str(path), str(anim)):
+            raise PermissionError(13, "Permission denied", str(fp))
+        return real(fp, *a, **k)
+
+    monkeypatch.setattr(Image, "open", denied)
+    for read in (lambda: images.read_info(path, 10**8), lambda: images.load_full(path),
+                 lambda: images.decode_for_model(path, info), lambda: images.animation_frames(anim)):
+        with pytest.raises(ImageError) as e:
+            read()
+        assert str(e.value) == "cannot read file: Permission denied"
+    assert images.describe(PermissionError(13, "Permission denied", "x.jpg")) == "Permission denied"
+
+
+def test_a_truncated_webp_says_so(tmp_path):
+    """libwebp's only word on a cut-short file is "could not create decoder object"."""
+    path = tmp_path / "t.webp"
+    photo((200, 150)).save(path)
+    data = path.read_bytes()
+    for n in (40, len(data) // 2, len(data) - 1):
+        path.write_bytes(data[:n])
+        with pytest.raises(ImageError, match="^truncated or damaged WebP$"):
+            images.read_info(path, 10**8)
+
+
 def test_the_tiff_builder_makes_a_readable_8_bit_tiff(tmp_path):
     path = tmp_path / "ok.tif"  # so the float TIFF above fails for its sample format alone
     path.write_bytes(tiff(8, 1))
