@@ -144,8 +144,9 @@ def fix_line(rec: dict, target: str) -> str | None:
     A crop that cuts a face: a box holding every face. A padded output: the whole image as a
     box, which --fit auto and --fit pad pad again. Any other crop: its own box, which redoes that
     exact crop under either strategy (the window is centred on it; the box strategy grows it to
-    the aspect, so where its width is a rounding over the aspect's it is narrowed by a pixel on
-    each side, lest it grow a pixel taller). The page turns a click on the input into a point.
+    the aspect, so for that strategy, where its width is a rounding over the aspect's, it is
+    narrowed by a pixel on each side, lest it grow a pixel taller). The page turns a click on
+    the input into a point.
     """
     box, size = rec.get("box"), rec.get("image_size")
     if rec.get("status") == "error" or not box or not size:
@@ -160,7 +161,8 @@ def fix_line(rec: dict, target: str) -> str | None:
     if rec.get("fit") == "pad":
         return csv_line(rec["input"], (0, 0, *size), target)
     left, top, width, height = box
-    if width > 2 and width / _aspect(rec) - 1e-6 > height:  # cropping.grow_box's test
+    if rec.get("strategy") == "box" and width > 2 and width / _aspect(rec) - 1e-6 > height:
+        # cropping.grow_box's test: the box would grow a pixel taller (a window is centred)
         left, width = left + 1, width - 2
     return csv_line(rec["input"], (left, top, width, height), target)
 

@@ -67,8 +67,10 @@ def test_fix_line_is_a_focus_line_for_this_crop(tmp_path):
 def test_fix_line_redoes_a_box_whose_width_rounds_over_the_aspect():
     """769/961 is over 4:5: grown to the aspect, the box itself would be 770x962; the line's box,
     a pixel narrower on each side, grows back to the crop under either strategy."""
-    r = rec(ratio="4:5", box=[0, 154, 769, 961], image_size=[779, 1153])
+    r = rec(ratio="4:5", box=[0, 154, 769, 961], image_size=[779, 1153], strategy="box")
     assert report.fix_line(r, "4:5") == "in/a.jpg,1,154,767,961,4:5"
+    # A window is centred on the line's box, which can then be the crop's own.
+    assert report.fix_line({**r, "strategy": "window"}, "4:5") == "in/a.jpg,0,154,769,961,4:5"
     crop = Box(0, 154, 769, 961)
     assert cropping.focus_box((779, 1153), 0.8, box=(1, 154, 767, 961), strategy="box") == crop
     assert cropping.focus_box((779, 1153), 0.8, box=tuple(crop.as_list()), strategy="box") != crop
