@@ -256,12 +256,29 @@ def _config(ctx, param, value):
     for p in ctx.command.params:
         longs = [o for o in p.opts if o.startswith("--")]
         if isinstance(p, click.Option) and p.expose_value and longs and p.name != "config":
-            keys[longs[0][2:]] = (p.name, p.multiple)
+            keys[longs[0][2:]] = (p.name, p.multiple, _config_kind(p))
     try:
         ctx.default_map = {**(ctx.default_map or {}), **config.to_defaults(config.read(path), keys, path)}
+    except config.BadValue as e:  # as a value the option refuses: "ci.toml: invalid value for ..."
+        raise click.UsageError(str(e), ctx) from None
     except ValueError as e:
         raise click.BadParameter(str(e), ctx, param) from None
     return path
+
+
+def _config_kind(p: click.Option) -> str:
+    """What TOML type the option takes from a config file (see smartcrop.config.KINDS)."""
+    if p.is_flag:
+        return "flag"
+    if p.name == "ratio":  # ratio = 1.91, as --ratio 1.91
+        return "ratio"
+    if isinstance(p.type, click.types.IntParamType):
+        return "int"
+    if isinstance(p.type, click.types.FloatParamType):
+        return "number"
+    if isinstance(p.type, (click.Path, click.File, _Location)):
+        return "path"
+    return "string"
 
 
 # Options that clash: two names, whether their values clash, and the usage error when the config

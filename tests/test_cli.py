@@ -978,6 +978,44 @@ def test_a_bad_value_in_the_config_file_names_the_file(cli, make_image, tmp_path
     assert r.exit_code == 0, r.stderr
 
 
+@pytest.mark.parametrize(("line", "message"), [
+    ("manifest = 5", "invalid value for 'manifest': expected a string (a path), got 5"),
+    ("debug = true", "invalid value for 'debug': expected a string (a path), got true"),
+    ("report = 1", "invalid value for 'report': expected a string (a path), got 1"),
+    ("weights = 2", "invalid value for 'weights': expected a string (a path), got 2"),
+    ("save-saliency = 2026-01-01", "invalid value for 'save-saliency': expected a string (a path), "
+                                   "got 2026-01-01"),
+    ("quality = 85.5", "invalid value for 'quality': expected a whole number, got 85.5"),
+    ("jobs = true", "invalid value for 'jobs': expected a whole number, got true"),
+    ('max-upscale = "2"', "invalid value for 'max-upscale': expected a number, got '2'"),
+    ('overwrite = "yes"', "invalid value for 'overwrite': expected true or false, got 'yes'"),
+    ("upscale = 1", "invalid value for 'upscale': expected true or false, got 1"),
+    ("format = 5", "invalid value for 'format': expected a string, got 5"),
+    ('size = ["100x100", 5]', "invalid value for 'size': expected a string, got 5"),
+])
+def test_a_config_value_of_the_wrong_type_names_the_file_and_key(cli, make_image, tmp_path, monkeypatch,
+                                                                line, message):
+    """A value of a TOML type the option does not take is a usage error naming the file and key,
+    before any work (it was a TypeError traceback, or os.stat(5) on file descriptor 5, or 85.5
+    silently made 85)."""
+    make_image("a.jpg")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "smartcrop.toml").write_text(f'ratio = "16:9"\n{line}\n')
+    r = cli("in", "out")
+    assert r.exit_code == 2 and f"Error: smartcrop.toml: {message}" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "out").exists()
+
+
+def test_config_numbers_where_the_option_takes_them(cli, make_image, tmp_path, monkeypatch):
+    make_image("a.jpg", size=(400, 300))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "smartcrop.toml").write_text(
+        'ratio = [1.91, "1:1"]\nmax-pixels = 1e9\nmax-upscale = 2\nquality = 80.0\nmanifest = "m.jsonl"\n')
+    r = cli("in", "out")
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_1.91x1.jpg", "a_1x1.jpg"]
+
+
 def test_flags_settle_clashes_with_the_config_file(cli, make_image, tmp_path, monkeypatch):
     # The file only sets defaults: --overwrite beat nothing, it met the file's skip-existing
     # in one check ("--skip-existing and --overwrite exclude each other", exit 2).

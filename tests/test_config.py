@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from smartcrop import config
@@ -34,3 +36,24 @@ def test_bad_files_name_the_file_and_the_key(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ValueError, match="cannot read config"):
         config.read(tmp_path / "nope.toml")
+
+
+def test_values_are_checked_against_the_kind_of_option(tmp_path):
+    keys = {"quality": ("quality", False, "int"), "manifest": ("manifest", False, "path"),
+            "dry-run": ("dry_run", False, "flag"), "max-upscale": ("max_upscale", False, "number"),
+            "ratio": ("ratio", True, "ratio"), "size": ("size", True)}
+    path = tmp_path / "a.toml"
+    path.write_text('quality = 85.0\nmanifest = "m.jsonl"\ndry-run = true\nmax-upscale = 2\n'
+                    'ratio = [1.91, "16:9"]\nsize = "10x10"\n')
+    assert config.to_defaults(config.read(path), keys, path) == {
+        "quality": 85, "manifest": "m.jsonl", "dry_run": True, "max_upscale": 2,
+        "ratio": ["1.91", "16:9"], "size": ["10x10"]}
+    for text, message in [("quality = 85.5", "'quality': expected a whole number, got 85.5"),
+                          ("manifest = 5", "'manifest': expected a string (a path), got 5"),
+                          ("dry-run = 1", "'dry-run': expected true or false, got 1"),
+                          ("max-upscale = true", "'max-upscale': expected a number, got true"),
+                          ("ratio = [true]", "'ratio': expected a string such as"),
+                          ("size = 1979-05-27", "'size': expected a string, got 1979-05-27")]:
+        path.write_text(text)
+        with pytest.raises(config.BadValue, match="^" + re.escape(f"{path}: invalid value for {message}")):
+            config.to_defaults(config.read(path), keys, path)
