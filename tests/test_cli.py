@@ -350,6 +350,35 @@ def test_existing_outputs_refused_unless_overwrite(cli, make_image, tmp_path):
     assert r.exit_code == 0 and Image.open(out / "a_1x1.jpg").size == (240, 240)
 
 
+def test_ctrl_c_leaves_no_output_without_its_record(cli, make_image, tmp_path, monkeypatch):
+    """Interrupted with several images in flight (--jobs 2): the images running finish, and
+    every output on disk has its manifest record and its place in the report; exit 130."""
+    import smartcrop.cli
+
+    for i in range(8):
+        make_image(f"p{i}.jpg", seed=i)
+    report = smartcrop.cli._Reporter.__call__
+    calls = []
+
+    def interrupted_once(self, result):
+        report(self, result)
+        calls.append(result)
+        if len(calls) == 1:  # Ctrl-C as the first image is reported
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(smartcrop.cli._Reporter, "__call__", interrupted_once)
+    out = tmp_path / "out"
+    r = cli(tmp_path / "in", out, "--ratio", "1:1", "--size", "64x80", "--jobs", "2",
+            "--manifest", tmp_path / "m.jsonl", "--report", tmp_path / "r.html")
+    assert r.exit_code == 130 and "interrupted" in r.stderr, r.stderr
+    records = parse_manifest((tmp_path / "m.jsonl").read_text())
+    on_disk = [str(p) for p in files_under(out)]
+    assert len(on_disk) > 2  # more than the first image's two outputs: others were running
+    assert sorted(on_disk) == sorted(x["output"] for x in records if x["status"] == "ok")
+    sprites = {p.stem for p in (tmp_path / "r_files").glob("*.jpg")}  # one per image on the page
+    assert sprites == {Path(p).stem.rsplit("_", 1)[0] for p in on_disk}
+
+
 def test_help_and_version_do_not_load_the_runtime():
     script = (
         "import sys\n"

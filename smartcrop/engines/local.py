@@ -16,10 +16,15 @@ from smartcrop.storage import StoredPath
 
 
 def run(cropper: Cropper, items: Sequence[InputItem]) -> Iterator[ImageResult]:
-    """One ImageResult per item, in order; jobs x batch size images in flight at once."""
+    """One ImageResult per item, in order; jobs x batch size images in flight at once.
+
+    Interrupted (a KeyboardInterrupt while it waits for a result, or thrown in by the caller at
+    one it yielded): the images not started are dropped, the running ones finish, and their
+    results are yielded before the KeyboardInterrupt is raised again, so that every output
+    written is reported. Abandoned (closed): queued images are dropped, running ones finish."""
     # Each model call can take batch_size images, so that many per job are in flight.
     workers = cropper.options.jobs * cropper.options.batch_size
-    if workers == 1:
+    if workers == 1:  # in this thread: an interrupt stops the one image (its partial files removed)
         yield from (process(cropper, it) for it in items)
         return
     with ThreadPoolExecutor(workers) as pool:
@@ -33,10 +38,47 @@ def run(cropper: Cropper, items: Sequence[InputItem]) -> Iterator[ImageResult]:
                     futures.append(pool.submit(process, cropper, items[i + window]))
                 futures[i] = None
                 yield result
-        finally:  # interrupted or abandoned: queued images are dropped, running ones finish
+        except KeyboardInterrupt:
+            for f in futures:
+                if f is not None:
+                    f.cancel()  # those not started; the running ones write their outputs
+            for f in futures:
+                if f is not None and not f.cancelled():
+                    try:
+                        yield _finished(f)
+                    except KeyboardInterrupt:  # another Ctrl-C: the rest finish all the same
+                        pass
+            raise
+        finally:  # abandoned (or done): queued images are dropped, running ones finish
             for f in futures:
                 if f is not None:
                     f.cancel()
+
+
+def _finished(future) -> ImageResult:
+    """The result of a running image, waited for also through another Ctrl-C: the pool waits for
+    it whatever happens, and its outputs are then written, so its records are still wanted."""
+    while True:
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            continue
+
+
+def _report_rest(results: Iterator[ImageResult], summary, on_result) -> None:
+    """After an interrupt outside `run` (in `on_result`): the results of the images that were
+    running, which `run` yields once the interrupt is thrown into it, reported as the others."""
+    try:
+        result = results.throw(KeyboardInterrupt)
+        while True:
+            summary.add(result)
+            try:
+                on_result(result)
+            except KeyboardInterrupt:  # another Ctrl-C: the rest are written all the same
+                pass
+            result = next(results)
+    except (KeyboardInterrupt, StopIteration):
+        return
 
 
 def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output: Path | StoredPath,
@@ -53,8 +95,13 @@ def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output:
     items = plan(options, inputs, output, listed, ignored)
     on_plan(items, ignored)
     summary = Summary()
-    for result in run(Cropper(options, output, model, detector), items):
-        summary.add(result)
-        on_result(result)
+    results = run(Cropper(options, output, model, detector), items)
+    try:
+        for result in results:
+            summary.add(result)
+            on_result(result)
+    except KeyboardInterrupt:  # one in `run` has yielded the running images' results; else now
+        _report_rest(results, summary, on_result)
+        raise
     summary.seconds = time.perf_counter() - start
     return summary

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from pathlib import Path
 
+import pytest
+from conftest import files_under
 from test_pipeline import options
 
 from smartcrop.engines import local
@@ -25,6 +29,53 @@ def test_run_drops_queued_images_when_abandoned(tmp_path, model):
     next(gen)
     gen.close()  # as when Ctrl-C unwinds the batch
     assert len(started) <= 3, started  # the quick one and at most two running; the rest dropped
+
+
+def test_an_interrupt_while_waiting_still_reports_the_images_that_were_running(tmp_path, make_image, model):
+    """Ctrl-C while the driver waits for the first image: the second (running, then writing) and
+    the first still finish, and both are reported before the KeyboardInterrupt goes on."""
+    for i in range(6):
+        make_image(f"p{i}.jpg", seed=i)
+
+    class Interrupting(Cropper):
+        def process(self, item):
+            if item.stem.name == "p0":
+                time.sleep(1.5)  # the driver waits for this one...
+            result = super().process(item)
+            if item.stem.name == "p1":  # ...when Ctrl-C comes, p1 written
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            return result
+
+    seen = []
+    opts = options("1:1", "16:9", jobs=2)
+    items = local.plan(opts, [tmp_path / "in"], tmp_path / "out")
+    with pytest.raises(KeyboardInterrupt):
+        for result in local.run(Interrupting(opts, tmp_path / "out", model), items):
+            seen.append(result)
+    assert [r.item.stem.name for r in seen][:2] == ["p0", "p1"]
+    written = {r["output"] for res in seen for r in res.records if r["status"] == "ok"}
+    assert {str(p) for p in files_under(tmp_path / "out")} == written
+
+
+def test_run_batch_reports_every_output_written_when_the_reporter_is_interrupted(tmp_path, make_image,
+                                                                                model):
+    """Ctrl-C in the reporter (as the manifest is written): the images running then finish, and
+    their results still reach the reporter and the counts before the KeyboardInterrupt goes on."""
+    for i in range(8):
+        make_image(f"p{i}.jpg", seed=i)
+    seen = []
+
+    def on_result(result):
+        seen.append(result)
+        if len(seen) == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        local.run_batch(options("1:1", "16:9", jobs=2), [tmp_path / "in"], tmp_path / "out", on_result,
+                        model)
+    written = {r["output"] for res in seen for r in res.records if r["status"] == "ok"}
+    assert len(seen) >= 2 and len(seen) < 8  # the running ones were reported; the queued dropped
+    assert {str(p) for p in files_under(tmp_path / "out")} == written
 
 
 def test_run_batch_summary(tmp_path, make_image, model):
