@@ -22,11 +22,10 @@ def run(cropper: Cropper, items: Sequence[InputItem]) -> Iterator[ImageResult]:
     one it yielded): the images not started are dropped, the running ones finish, and their
     results are yielded before the KeyboardInterrupt is raised again, so that every output
     written is reported. Abandoned (closed): queued images are dropped, running ones finish."""
-    # Each model call can take batch_size images, so that many per job are in flight.
+    # Each model call can take batch_size images, so that many per job are in flight. One is in
+    # a thread of the pool too: an interrupt lets it finish (and be reported), as with more;
+    # cut short in this thread, the outputs it had written would have no record.
     workers = cropper.options.jobs * cropper.options.batch_size
-    if workers == 1:  # in this thread: an interrupt stops the one image (its partial files removed)
-        yield from (process(cropper, it) for it in items)
-        return
     with ThreadPoolExecutor(workers) as pool:
         # Bounded look-ahead keeps memory flat on big batches.
         window = workers * 2

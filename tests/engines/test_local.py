@@ -31,23 +31,27 @@ def test_run_drops_queued_images_when_abandoned(tmp_path, model):
     assert len(started) <= 3, started  # the quick one and at most two running; the rest dropped
 
 
-def test_an_interrupt_while_waiting_still_reports_the_images_that_were_running(tmp_path, make_image, model):
-    """Ctrl-C while the driver waits for the first image: the second (running, then writing) and
-    the first still finish, and both are reported before the KeyboardInterrupt goes on."""
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_interrupt_while_waiting_still_reports_the_images_that_were_running(tmp_path, make_image, model,
+                                                                               jobs):
+    """Ctrl-C as p1's outputs are written (with --jobs 2 while the driver waits for p0): the
+    images running finish and are reported before the KeyboardInterrupt goes on. With --jobs 1
+    the image used to run in the main thread, and Ctrl-C cut it short after its writes."""
     for i in range(6):
         make_image(f"p{i}.jpg", seed=i)
 
     class Interrupting(Cropper):
         def process(self, item):
-            if item.stem.name == "p0":
+            if item.stem.name == "p0" and jobs == 2:
                 time.sleep(1.5)  # the driver waits for this one...
             result = super().process(item)
             if item.stem.name == "p1":  # ...when Ctrl-C comes, p1 written
                 signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+                time.sleep(0.2)
             return result
 
     seen = []
-    opts = options("1:1", "16:9", jobs=2)
+    opts = options("1:1", "16:9", jobs=jobs)
     items = local.plan(opts, [tmp_path / "in"], tmp_path / "out")
     with pytest.raises(KeyboardInterrupt):
         for result in local.run(Interrupting(opts, tmp_path / "out", model), items):
