@@ -115,12 +115,13 @@ class _Reporter:
                 if r["status"] == "error":
                     errors.add(r["error"])
             self.counts["upscaled"] += bool(r.get("upscale"))
-        for reason in sorted(errors):  # one line per failed file (per distinct reason)
+        verbose = self.verbose and not self.quiet  # -q -v: quiet wins
+        for reason in [] if verbose else sorted(errors):  # one line per failed file (per reason)
             self._echo(f"smartcrop: error: {result.item.path}: {reason}", always=True)
         for r in result.records:
             if r.get("warning"):
                 self._echo(f"smartcrop: warning: {result.item.path}: {r['warning']}")
-        if self.verbose:
+        if verbose:  # a line per output, a failed one's the error line (with its target)
             for r in result.records:
                 self._echo(_verbose_line(r))
         if self.bar is not None:
@@ -199,10 +200,11 @@ def _empty_lines(inputs, items, from_list=None) -> list[str]:
 
 
 def _verbose_line(r: dict) -> str:
-    """`-v`: one line per output, without Python's None."""
+    """`-v`: one line per output, without Python's None; a failed output's is its error line,
+    which names the target too (it takes the place of the error line per failed file)."""
     target = r.get("ratio") or "x".join(map(str, r.get("size") or []))
     if r["status"] == "error":
-        return f"{r['input']} [{target}] error: {r['error']}"
+        return f"smartcrop: error: {r['input']} [{target}]: {r['error']}"
     where = r["output"] or "(dry run, not written)"
     box = f" box {r['box']}" if r["box"] else ""
     size = f" {r['output_size'][0]}x{r['output_size'][1]}" if r.get("output_size") else ""

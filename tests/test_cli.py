@@ -151,7 +151,7 @@ def test_a_name_that_is_not_utf8_gets_every_record_and_its_output(cli, tmp_path)
     assert os.path.isfile(os.fsencode(tmp_path / "r_files") + b"/caf\xe9.jpg")
     r = cli(folder, tmp_path / "out2", "--ratio", "1:1", "--manifest", "-", "-v")
     assert [x["status"] for x in r.records] == ["error", "ok"]
-    assert r.stderr.count("bad") == 2 and "caf" in r.stderr  # its error line, the -v lines
+    assert r.stderr.count("bad") == 1 and "caf" in r.stderr  # its -v line is its error line
 
 
 def test_saliency_maps_and_debug_overlays(cli, make_image, tmp_path):
@@ -570,6 +570,31 @@ def test_quiet_verbose_strategy_and_format(cli, make_image, tmp_path):
     assert Image.open(tmp_path / "out" / "a_1x1.webp").format == "WEBP"
     r = cli(tmp_path / "in", tmp_path / "out2", "--ratio", "1:1", "-v")
     assert "a_1x1.png" in r.stderr
+
+
+def test_verbose_gives_one_line_per_output_and_failures_once(cli, make_image, tmp_path):
+    """-v: a line per output; a failed output's line is its error line (with its target), not
+    a second line after the error line per file. Without -v, and with -q -v, the line per file."""
+    make_image("small.jpg", size=(120, 90))
+    make_image("big.jpg", size=(800, 600))
+    (tmp_path / "in" / "bad.jpg").write_bytes(b"not a jpeg")
+    args = [tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--size", "1000x1000",
+            "--max-upscale", "2", "--dry-run"]
+    small, bad = tmp_path / "in" / "small.jpg", tmp_path / "in" / "bad.jpg"
+    r = cli(*args, "-v")
+    lines = r.stderr.splitlines()
+    assert r.exit_code == 1
+    assert [line for line in lines if str(bad) in line] == [
+        line for line in lines if line.startswith(f"smartcrop: error: {bad} [")]
+    assert len([line for line in lines if str(bad) in line]) == 2  # one per target
+    small_lines = [line for line in lines if str(small) in line]
+    assert len(small_lines) == 2 and small_lines[1].startswith(f"smartcrop: error: {small} [1000x1000]: ")
+    assert sum(line.startswith(f"{tmp_path / 'in' / 'big.jpg'} -> ") for line in lines) == 2
+    for flags in ([], ["-q"], ["-q", "-v"]):
+        r = cli(*args, *flags)
+        errors = [line for line in r.stderr.splitlines() if "error" in line]
+        assert len(errors) == 2 and errors[0].startswith(f"smartcrop: error: {bad}: "), (flags, r.stderr)
+        assert errors[1].startswith(f"smartcrop: error: {small}: "), (flags, r.stderr)
 
 
 def test_files_left_out_of_a_walk_get_one_warning(cli, make_image, tmp_path):
