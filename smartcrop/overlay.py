@@ -28,10 +28,12 @@ def heat_colours(values: np.ndarray) -> np.ndarray:
 
 
 def draw_overlay(photo: Image.Image, saliency: np.ndarray, image_size: tuple[int, int],
-                 boxes: dict[str, Box], faces=(), candidates=()) -> Image.Image:
+                 boxes: dict[str, Box], faces=(), candidates=(), failed=()) -> Image.Image:
     """An RGB view (long side <= 1024; a small photo enlarged to at least 512) with heat map
     blended in, labelled crop boxes, the face boxes (anything with left, top, width, height
-    in image pixels) dashed in red and the unsure faces (`candidates`) thinner in yellow."""
+    in image pixels) dashed in red and the unsure faces (`candidates`) thinner in yellow.
+    The boxes of `failed` labels (outputs not written) are dashed, their labels marked
+    "failed"; a box shared with a written output stays solid."""
     photo = photo.convert("RGB")
     long_side = max(photo.size)
     if long_side < VIEW_MIN:  # a thumbnail's view would be too small to read its boxes
@@ -63,8 +65,12 @@ def draw_overlay(photo: Image.Image, saliency: np.ndarray, image_size: tuple[int
         colour = COLOURS[k % len(COLOURS)]
         x0, y0 = b.left * fx, b.top * fy  # a box under a view pixel still gets a 1-pixel rectangle
         rect = (x0, y0, max(x0, (b.left + b.width) * fx - 1), max(y0, (b.top + b.height) * fy - 1))
-        draw.rectangle(rect, outline=colour, width=width)
-        rects.append((rect, ", ".join(labels), colour))
+        if all(label in failed for label in labels):
+            _dashed_rect(draw, rect, colour, width, dash=max(6, 4 * width))
+        else:
+            draw.rectangle(rect, outline=colour, width=width)
+        rects.append((rect, ", ".join(f"{label} failed" if label in failed else label for label in labels),
+                      colour))
     # Labels after every rectangle, so no line crosses a label; each placed where it overlaps
     # no other label and lies wholly inside the view (smaller text when the view is tiny).
     size = max(12, view_size[0] // 45)

@@ -276,12 +276,13 @@ class Cropper:
         boxes = {t: self._box(work, info, t, overrides[t], face_rows, unsure) for t in self.options.targets}
         fits = {t: self._fit(work, info, boxes[t], t, overrides[t], face_rows) for t in self.options.targets}
         boxes.update({t: cropping.Box(0, 0, info.width, info.height) for t in fits if fits[t] == "pad"})
-        self._write_extras(item, info, saliency, boxes, faces, candidates)
         # Outputs that would need too much enlargement, or are too large for their format, fail
         # before any encode (a dry run says so too).
         unfit = {t: self._too_small(boxes[t], t, fits[t], (info.width, info.height))
                  or self._too_large(boxes[t], t, fits[t], outputs[t]) for t in wanted}
         unfit = {t: reason for t, reason in unfit.items() if reason}
+        # Before the crops: an overlay that cannot be written fails the input, none written yet.
+        self._write_extras(item, info, saliency, boxes, faces, candidates, failed={*blocked, *unfit})
         writes = [t for t in writes if t not in unfit]
         full = None
         if decoded.size == (info.width, info.height):
@@ -494,8 +495,9 @@ class Cropper:
         return (f"cannot write {output}: {fmt} images are at most {limit} pixels a side, "
                 f"this one is {w}x{h}")
 
-    def _write_extras(self, item, info, saliency, boxes, faces=None, candidates=()) -> None:
-        """The saliency map (8-bit PNG, the upright image's size) and the debug overlay, if asked."""
+    def _write_extras(self, item, info, saliency, boxes, faces=None, candidates=(), failed=()) -> None:
+        """The saliency map (8-bit PNG, the upright image's size) and the debug overlay, if asked;
+        the overlay marks the boxes of the `failed` targets (outputs refused before writing)."""
         if self.options.save_saliency:
             from smartcrop.saliency import to_png_array
 
@@ -513,7 +515,8 @@ class Cropper:
             path = self.options.debug / item.stem.parent / f"{item.stem.name}.jpg"
             view = images.load_for_model(item.path, info, (VIEW_SIDE, VIEW_SIDE))
             overlay = draw_overlay(view, saliency, (info.width, info.height),
-                                   {t.label: b for t, b in boxes.items()}, faces or (), candidates)
+                                   {t.label: b for t, b in boxes.items()}, faces or (), candidates,
+                                   failed={t.label for t in failed})
             self._save_extra(overlay, path)
 
     @staticmethod

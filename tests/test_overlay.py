@@ -50,6 +50,31 @@ def test_boxes_drawn_and_identical_ones_merged():
     assert not (out == COLOURS[2]).all(axis=-1).any()  # no third rectangle
 
 
+def test_failed_boxes_are_dashed_and_labelled_failed():
+    """A failed output's box (too small for its --size, say) does not look like a written one:
+    dashed, and its label says failed (a wider label); a box shared with a written output stays
+    solid."""
+    box = Box(50, 20, 100, 100)
+    solid = np.asarray(draw_overlay(photo((300, 200)), _uniform(), (300, 200), {"1080x1080": box}))
+    dashed = np.asarray(draw_overlay(photo((300, 200)), _uniform(), (300, 200), {"1080x1080": box},
+                                     failed={"1080x1080"}))
+    # The right edge (view x = 2 * 150 - 1, away from the label): continuous, or in dashes.
+    edge = slice(2 * 20 + 40, 2 * 120 - 10), slice(2 * 150 - 3, 2 * 150)
+    colour = np.array(COLOURS[0])
+
+    def share(a):
+        return (np.abs(a[edge].astype(int) - colour).max(axis=-1) <= 2).any(axis=1).mean()
+
+    assert share(solid) == 1.0 and 0.3 < share(dashed) < 0.7
+    top = slice(2 * 20 + 4, 2 * 20 + 30), slice(2 * 50 + 4, 2 * 150 - 4)  # the label, inside the box
+    labelled = [(np.abs(a[top].astype(int) - colour).max(axis=-1) <= 2).any(axis=0).sum()
+                for a in (solid, dashed)]
+    assert labelled[1] > labelled[0] + 20  # "1080x1080 failed" is longer than "1080x1080"
+    shared = np.asarray(draw_overlay(photo((300, 200)), _uniform(), (300, 200),
+                                     {"1:1": box, "1080x1080": box}, failed={"1080x1080"}))
+    assert share(shared) == 1.0
+
+
 @pytest.mark.parametrize(("image_size", "box"), [
     ((10000, 10), Box(4000, 0, 6, 10)),  # narrower than one view pixel
     ((10, 10000), Box(0, 5000, 10, 5)),

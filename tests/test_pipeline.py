@@ -363,6 +363,30 @@ def test_debug_overlay_for_extreme_aspect(tmp_path, model):
     assert Image.open(tmp_path / "debug" / "strip.jpg").width == 1024
 
 
+def test_debug_overlay_marks_the_outputs_that_failed(tmp_path, model, monkeypatch):
+    """A 120x90 photo is too small for 1080x1350 (within --max-upscale): its overlay is told so,
+    and draws that box apart from the written 16:9 one."""
+    import smartcrop.overlay
+
+    seen = {}
+    real = smartcrop.overlay.draw_overlay
+
+    def spy(*args, **kw):
+        seen.update(boxes=args[3], failed=kw.get("failed"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(smartcrop.overlay, "draw_overlay", spy)
+    path = tmp_path / "in" / "small.jpg"
+    path.parent.mkdir()
+    photo((120, 90)).save(path)
+    item = collect_inputs([path], tmp_path / "out")[0]
+    opts = options("16:9", sizes=("1080x1350",), debug=tmp_path / "debug")
+    records = Cropper(opts, tmp_path / "out", model).process(item).records
+    assert [r["status"] for r in records] == ["ok", "error"], records
+    assert set(seen["boxes"]) == {"16:9", "1080x1350"} and seen["failed"] == {"1080x1350"}
+    assert (tmp_path / "debug" / "small.jpg").is_file()
+
+
 @pytest.mark.parametrize("orientation", [1, 6])
 def test_size_only_outputs_decode_jpeg_reduced_with_the_same_crop(tmp_path, model, monkeypatch,
                                                                  orientation):
