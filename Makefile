@@ -33,7 +33,7 @@ $(VENV)/.dev: $(VENV)/.runtime
 	touch $@
 
 demo: $(VENV)/.runtime  ## install, then crop the bundled samples into demo-out/
-	$(VENV)/bin/smartcrop samples demo-out --ratio 16:9 --ratio 1:1 --ratio 9:16 --size 1080x1350 \
+	$(VENV)/bin/smartcrop samples/*.jpg demo-out --ratio 16:9 --ratio 1:1 --ratio 9:16 --size 1080x1350 \
 		--manifest demo-out/manifest.jsonl --debug demo-out/debug --save-saliency demo-out/saliency --overwrite
 	@echo "crops, manifest.jsonl, debug/ overlays and saliency/ maps are in demo-out/"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 import json
 import os
@@ -962,12 +963,35 @@ def test_readme_manifest_example_is_what_the_code_prints(cli, monkeypatch, tmp_p
     command = re.search(r"```sh\n(smartcrop [^\n]+)\n```", block).group(1)
     shown = parse_manifest(re.search(r"```json\n(.*?)```", block, re.S).group(1))
     args = command.split()[1:]
-    assert args[:2] == ["samples", "/tmp/readme-out"] and "--dry-run" in args
+    assert args[:2] == ["samples/*.jpg", "/tmp/readme-out"] and "--dry-run" in args
     monkeypatch.chdir(ROOT)  # the README's relative input paths
-    r = cli(*args[:1], tmp_path / "out", *args[2:])
+    photos = sorted(glob.glob(args[0]))  # as the shell expands it
+    r = cli(*photos, tmp_path / "out", *args[2:])
     assert r.exit_code == 0 and r.records[:2] == shown
-    real = cli(*args[:1], tmp_path / "real", *[a for a in args[2:] if a != "--dry-run"])
+    assert "left out" not in r.stderr  # samples/README.md is not passed
+    real = cli(*photos, tmp_path / "real", *[a for a in args[2:] if a != "--dry-run"])
     assert [x["box"] for x in real.records] == [x["box"] for x in r.records]  # the preview is the run
+
+
+def test_make_demo_leaves_nothing_out_and_the_readme_shows_its_command(cli, monkeypatch, tmp_path):
+    """`make demo`, a new user's first run, passes the sample photos themselves: no warning that
+    samples/README.md was left out; the README's Quick start shows the same command."""
+    import shlex
+
+    make = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    recipe = next(line for line in make.splitlines() if "$(VENV)/bin/smartcrop samples" in line)
+    args = shlex.split(recipe)[1:]
+    assert args[:2] == ["samples/*.jpg", "demo-out"]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"`smartcrop {' '.join(args[:10])} …`" in readme
+    monkeypatch.chdir(ROOT)
+    photos = sorted(glob.glob(args[0]))
+    assert len(photos) == 4
+    out = tmp_path / "demo-out"
+    rest = [str(a).replace("demo-out", str(out)) for a in args[2:]]
+    r = cli(*photos, out, *rest, "--dry-run")
+    assert r.exit_code == 0, r.stderr
+    assert "left out" not in r.stderr and "4 images, 16 outputs: 16 would be written" in r.stderr
 
 
 def test_presets_expand_to_sizes_and_list(cli, make_image, tmp_path):
