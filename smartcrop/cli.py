@@ -104,25 +104,22 @@ class _Reporter:
             self.manifest.flush()
         if self.report is not None:
             self.report.add(result.item.stem, result.records)
-        errors = set()
-        for r in result.records:
+        verbose = self.verbose and not self.quiet  # -q -v: quiet wins
+        said = set()  # one error line per failed file (per distinct reason)
+        for r in result.records:  # lines in the order of the records: the run's targets
             if r["status"] == "error" and r["error"].endswith(EXISTS):  # one line at the end
                 self.counts["exists"] += 1
                 self.first_existing = self.first_existing or (
                     r["error"].removesuffix(EXISTS).removeprefix("output ").strip())
             else:
                 self.counts[r["status"]] += 1
-                if r["status"] == "error":
-                    errors.add(r["error"])
+                if r["status"] == "error" and not verbose and r["error"] not in said:
+                    said.add(r["error"])
+                    self._echo(f"smartcrop: error: {result.item.path}: {r['error']}", always=True)
             self.counts["upscaled"] += bool(r.get("upscale"))
-        verbose = self.verbose and not self.quiet  # -q -v: quiet wins
-        for reason in [] if verbose else sorted(errors):  # one line per failed file (per reason)
-            self._echo(f"smartcrop: error: {result.item.path}: {reason}", always=True)
-        for r in result.records:
             if r.get("warning"):
                 self._echo(f"smartcrop: warning: {result.item.path}: {r['warning']}")
-        if verbose:  # a line per output, a failed one's the error line (with its target)
-            for r in result.records:
+            if verbose:  # a line per output, a failed one's the error line (with its target)
                 self._echo(_verbose_line(r))
         if self.bar is not None:
             self.bar.update(1)

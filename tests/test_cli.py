@@ -598,6 +598,23 @@ def test_verbose_gives_one_line_per_output_and_failures_once(cli, make_image, tm
         assert errors[1].startswith(f"smartcrop: error: {small}: "), (flags, r.stderr)
 
 
+def test_an_inputs_lines_and_records_follow_the_targets_order(cli, make_image, tmp_path):
+    """Errors and warnings for one photo come in the order of the run's targets, as its
+    manifest records do (errors used to come first, sorted by their text)."""
+    import re
+
+    make_image("a.jpg", size=(400, 300))
+    sizes = ["1080x1920", "1080x1080", "1200x630", "1080x1350"]  # error, warning, warning, error
+    args = [a for s in sizes for a in ("--size", s)]
+    r = cli(tmp_path / "in", tmp_path / "out", *args, "--dry-run", "--manifest", "-")
+    assert r.exit_code == 1
+    assert ["x".join(map(str, x["size"])) for x in r.records] == sizes
+    assert [x["status"] for x in r.records] == ["error", "ok", "ok", "error"]
+    lines = [line for line in r.stderr.splitlines() if "a.jpg" in line]
+    assert [re.search("|".join(sizes), line).group() for line in lines] == sizes, r.stderr
+    assert [line.split(":")[1].strip() for line in lines] == ["error", "warning", "warning", "error"]
+
+
 def test_files_left_out_of_a_walk_get_one_warning(cli, make_image, tmp_path):
     make_image("a.jpg")
     for name in ("notes.txt", "trips/raw.dng", "trips/clip.MOV", ".DS_Store", "trips/.hidden.txt"):
