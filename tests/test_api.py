@@ -142,6 +142,28 @@ def test_same_boxes_as_the_cli(cropper, cli, tmp_path):
     assert [rec["score"] for rec in r.records] == [round(a.score, 4) for a in api]
 
 
+def test_readme_example_writes_what_its_file_names_say(tmp_path, monkeypatch):
+    """The README's first Python example, run as it stands on a generated beach.jpg: each file
+    it writes has the size or aspect its name says (beach_1080x1350.jpg was the 480x600 crop)."""
+    import re
+    import runpy
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", readme[readme.index("## Python API"):], re.S).group(1)
+    (tmp_path / "example.py").write_text(code)
+    photo((800, 600)).save(tmp_path / "beach.jpg")
+    monkeypatch.chdir(tmp_path)
+    runpy.run_path(str(tmp_path / "example.py"))
+    sizes = {p.name: Image.open(p).size for p in tmp_path.glob("beach_*.jpg")}
+    assert set(sizes) == {"beach_16x9.jpg", "beach_1x1.jpg", "beach_1080x1350.jpg"}
+    assert sizes["beach_1080x1350.jpg"] == (1080, 1350)
+    assert sizes["beach_1x1.jpg"][0] == sizes["beach_1x1.jpg"][1]
+    w, h = sizes["beach_16x9.jpg"]
+    assert abs(w * 9 / 16 - h) <= 1
+
+
 def test_api_boxes_equal_the_cli_boxes_for_a_png(tmp_path, model, monkeypatch):
 
     from smartcrop.options import CropOptions, parse_ratio
