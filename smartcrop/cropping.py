@@ -115,6 +115,12 @@ DEFAULTS = {
     # the map, beside their faces). On 3:4 cuts of the osie fold (docs/faces.md): face area kept
     # 0.9663 -> 0.9670, gap closed 81.36% / 75.66% -> 81.49% / 75.74%, the same faces cut.
     "crowded_penalty": 1.0,
+    # faces: where every position that cuts no face itself leaves every face out (two faces
+    # side by side, wider together than the crop: OSIE 1361 at 9:16 gave an arm and an egg
+    # cup, 0.25 of the map, beside a mother and child), the cut is weighed against saliency as
+    # where every position cuts a face (crowded_penalty), so a crop may clip one face's edge to
+    # hold a person. False: the faceless position wins whatever it costs.
+    "weigh_faceless": False,
 }
 
 Faces = np.ndarray  # (n, 4) float: left, top, width, height in image pixels
@@ -184,7 +190,8 @@ def best_window(saliency: np.ndarray, image_size: tuple[int, int], aspect: float
                 candidates: Faces | None = None,
                 candidate_penalty: float = DEFAULTS["candidate_penalty"],
                 cores: Faces | None = None,
-                crowded_penalty: float = DEFAULTS["crowded_penalty"]) -> Box:
+                crowded_penalty: float = DEFAULTS["crowded_penalty"],
+                weigh_faceless: bool = DEFAULTS["weigh_faceless"]) -> Box:
     """The window of `aspect` (sides `zoom` times the largest) covering the most saliency,
     among the positions cutting the least face area (see `place_window`).
 
@@ -200,7 +207,7 @@ def best_window(saliency: np.ndarray, image_size: tuple[int, int], aspect: float
                         face_penalty=face_penalty, centre_tolerance=centre_tolerance,
                         margin_whole=margin_whole, peak_level=peak_level,
                         candidates=candidates, candidate_penalty=candidate_penalty, cores=cores,
-                        crowded_penalty=crowded_penalty)
+                        crowded_penalty=crowded_penalty, weigh_faceless=weigh_faceless)
 
 
 def _shrink(width: int, height: int, aspect: float, zoom: float) -> tuple[int, int]:
@@ -225,7 +232,8 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
                  peak_level: float | None = None, candidates: Faces | None = None,
                  candidate_penalty: float = DEFAULTS["candidate_penalty"],
                  cores: Faces | None = None,
-                 crowded_penalty: float = DEFAULTS["crowded_penalty"]) -> Box:
+                 crowded_penalty: float = DEFAULTS["crowded_penalty"],
+                 weigh_faceless: bool = DEFAULTS["weigh_faceless"]) -> Box:
     """Slide a width x height window (image pixels) to the position of maximum covered saliency.
 
     With `faces`, only positions cutting the least face area compete (none, when any position
@@ -275,7 +283,9 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
             if cores is not None and len(cores):  # the faces themselves first, then margins
                 own = cut_area(cores, lefts, tops, width, height, DEFAULTS["face_whole"],
                                image_size=image_size)
-                weighed = own.min() > TIE and math.isfinite(crowded_penalty)
+                crowded = own.min() > TIE or (weigh_faceless and not (
+                    (own <= TIE) & held(cores, lefts, tops, width, height)).any())
+                weighed = crowded and math.isfinite(crowded_penalty)
             if weighed:  # every position competes, on saliency less the face area it cuts
                 sides = np.asarray(cores, dtype=np.float64).reshape(-1, 4)[:, 2:]
                 score = score - crowded_penalty * sat[-1, -1] * own / sides.prod(axis=1).max()
@@ -353,6 +363,19 @@ def cut_area(faces: Faces, lefts: np.ndarray, tops: np.ndarray, width: int, heig
         wrong = np.minimum(inside, area - inside)
         total += np.where(wrong > whole * area, wrong / area if share else wrong, 0.0)
     return total
+
+
+def held(faces: Faces, lefts: np.ndarray, tops: np.ndarray, width: int, height: int,
+         whole: float = DEFAULTS["face_whole"]) -> np.ndarray:
+    """(len(tops), len(lefts)) bool: whether the window at each (top, left) holds some face
+    whole (all but `whole` of its area inside)."""
+    out = np.zeros((len(tops), len(lefts)), dtype=bool)
+    for left, top, fw, fh in np.asarray(faces, dtype=np.float64).reshape(-1, 4):
+        if fw * fh > 0:
+            inside = np.outer(_overlaps(tops, height, top, top + fh),
+                              _overlaps(lefts, width, left, left + fw))
+            out |= inside >= (1 - whole) * fw * fh
+    return out
 
 
 def faces_cut(box: Box, faces: Faces, whole: float = DEFAULTS["face_whole"]) -> int:
@@ -546,7 +569,8 @@ def best_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
              face_penalty: float = DEFAULTS["face_penalty"],
              peak_level: float | None = DEFAULTS["box_peak"],
              margin_whole: float = DEFAULTS["margin_whole"], cores: Faces | None = None,
-             crowded_penalty: float = DEFAULTS["crowded_penalty"]) -> Box:
+             crowded_penalty: float = DEFAULTS["crowded_penalty"],
+             weigh_faceless: bool = DEFAULTS["weigh_faceless"]) -> Box:
     """The `box` strategy: best-IoU box around the salient region, grown to `aspect`.
 
     The region holds the map's peak (`peak_region`; `peak_level` None: it need not). With
@@ -576,13 +600,13 @@ def best_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
         if not fits(region) and fits(peak):  # centred on the region, the box may miss the peak
             return place_window(saliency, image_size, box.width, box.height, faces, within=peak,
                                 face_penalty=face_penalty, margin_whole=margin_whole, cores=cores,
-                                crowded_penalty=crowded_penalty)
+                                crowded_penalty=crowded_penalty, weigh_faceless=weigh_faceless)
     if faces is None or not cut_area(faces, np.array([box.left]), np.array([box.top]), box.width,
                                      box.height, margin_whole, image_size=image_size).any():
         return box
     return place_window(saliency, image_size, box.width, box.height, faces, within=region,
                         face_penalty=face_penalty, margin_whole=margin_whole, cores=cores,
-                        crowded_penalty=crowded_penalty)
+                        crowded_penalty=crowded_penalty, weigh_faceless=weigh_faceless)
 
 
 def _hold_faces(region: tuple[float, float, float, float], faces: Faces) -> tuple:
@@ -632,7 +656,8 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
              box_peak: float | None = DEFAULTS["box_peak"],
              zoom: float = 1.0,
              centre_tolerance: float = DEFAULTS["centre_tolerance"],
-             crowded_penalty: float = DEFAULTS["crowded_penalty"]) -> Box:
+             crowded_penalty: float = DEFAULTS["crowded_penalty"],
+             weigh_faceless: bool = DEFAULTS["weigh_faceless"]) -> Box:
     """The crop box for one target by the named strategy ("window" or "box").
 
     `faces` are the detector's boxes: they are widened (`widen_faces`) and added to the map
@@ -656,14 +681,15 @@ def find_box(saliency: np.ndarray, image_size: tuple[int, int], aspect: float,
     if strategy == "box":
         return best_box(saliency, image_size, aspect, min_size=min_size, faces=faces,
                         face_penalty=face_penalty, peak_level=box_peak,
-                        margin_whole=margin_whole, cores=cores, crowded_penalty=crowded_penalty)
+                        margin_whole=margin_whole, cores=cores, crowded_penalty=crowded_penalty,
+                        weigh_faceless=weigh_faceless)
     if candidates is not None and len(candidates):
         candidates = widen_faces(candidates, image_size, face_margin, face_margin_top, clip=False)
     return best_window(saliency, image_size, aspect, zoom, faces=faces, edge_weight=edge_weight,
                        face_penalty=face_penalty, centre_tolerance=centre_tolerance,
                        margin_whole=margin_whole, peak_level=window_peak, candidates=candidates,
                        candidate_penalty=candidate_penalty, cores=cores,
-                       crowded_penalty=crowded_penalty)
+                       crowded_penalty=crowded_penalty, weigh_faceless=weigh_faceless)
 
 
 def focus_box(image_size: tuple[int, int], aspect: float,

@@ -846,24 +846,34 @@ def test_fallback_when_every_window_cuts_a_face():
 
 
 @FAST
-@given(saliency=maps(12, 2), data=st.data(), crowded=st.sampled_from([math.inf, 1.0, 0.3]))
-def test_fallback_spares_the_faces_themselves_first_matches_brute_force(saliency, data, crowded):
+@given(saliency=maps(12, 2), data=st.data(), crowded=st.sampled_from([math.inf, 1.0, 0.3]),
+       faceless=st.booleans())
+def test_fallback_spares_the_faces_themselves_first_matches_brute_force(saliency, data, crowded,
+                                                                        faceless):
     """With `cores` (the faces' own boxes inside the widened ones): the positions cutting the
     least of the cores compete, then those cutting the least widened area (margins trimmed to
     fit the window: `fit_margins`), then the most saliency. Where every position cuts a core,
     a finite `crowded_penalty` instead scores every position by its saliency less the penalty
-    times the map's total times the core area cut, over the largest core's area."""
+    times the map's total times the core area cut, over the largest core's area; with
+    `weigh_faceless`, also where every position sparing every core holds no core whole."""
     mh, mw = saliency.shape
     cores = np.array(data.draw(int_faces(mw, mh)), dtype=float)
     wide = widen_faces(cores, (mw, mh), 0.2, 0.35, clip=False)
     w, h = data.draw(st.integers(1, mw)), data.draw(st.integers(1, mh))
-    box = place_window(saliency, (mw, mh), w, h, wide, cores=cores, crowded_penalty=crowded)
+    box = place_window(saliency, (mw, mh), w, h, wide, cores=cores, crowded_penalty=crowded,
+                       weigh_faceless=faceless)
     wide = fit_margins(wide, cores, w, h)
     lefts, tops = np.arange(mw - w + 1), np.arange(mh - h + 1)
     wide_cut = cut_area(wide, lefts, tops, w, h, DEFAULTS["margin_whole"], image_size=(mw, mh))
     core_cut = cut_area(cores, lefts, tops, w, h, DEFAULTS["face_whole"], image_size=(mw, mh))
     positions = [(x, y) for y in tops for x in lefts]
-    if core_cut.min() > 1e-9 and math.isfinite(crowded):  # no position spares every face
+    def holds_one(x, y) -> bool:  # some core all but 2% inside
+        return any(max(0, min(fx + fw, x + w) - max(fx, x)) * max(0, min(fy + fh, y + h) - max(fy, y))
+                   >= 0.98 * fw * fh for fx, fy, fw, fh in cores)
+
+    spared = [(x, y) for x, y in positions if core_cut[y, x] <= 1e-9]
+    crowded_out = not spared or (faceless and not any(holds_one(x, y) for x, y in spared))
+    if crowded_out and math.isfinite(crowded):  # no position spares every face (and holds one)
         largest = max(fw * fh for _, _, fw, fh in cores)
         value = {(x, y): float(saliency[y:y + h, x:x + w].sum()) - crowded * float(saliency.sum())
                  * _brute_cut(cores.astype(int), x, y, w, h) / largest for x, y in positions}
@@ -895,6 +905,25 @@ def test_stacked_faces_taller_than_the_crop_are_not_traded_for_a_strip_of_hair(s
     for _, top, _, h in cores:  # each face mostly inside
         inside = max(0, min(top + h, box.top + box.height) - max(top, box.top))
         assert inside > 0.6 * h
+
+
+@pytest.mark.parametrize("strategy", ["window", "box"])
+def test_faces_side_by_side_wider_than_the_crop_are_not_traded_for_an_empty_crop(strategy):
+    """A mother's face and her child's side by side, wider together than a 9:16 crop (OSIE
+    1361): a window holding either face cuts the other, so every position cutting no face holds
+    none, and the cut alone gave an arm and an egg cup at the far side. Weighed against
+    saliency, the crop holds the mother whole and clips the child's cheek."""
+    sal = np.full((600, 800), 0.002)
+    sal[40:140, 160:260] = 1.0  # the mother's eyes and nose
+    sal[200:300, 20:110] = 1.0  # the child's
+    sal[500:580, 650:780] = 0.05  # an egg cup
+    cores = np.array([[97.0, 0.0, 268.0, 203.0], [0.0, 175.0, 144.0, 177.0]])
+    old = find_box(sal, (800, 600), 9 / 16, strategy, faces=cores, weigh_faceless=False)
+    assert old.left >= 365  # right of both faces: no one in it
+    box = find_box(sal, (800, 600), 9 / 16, strategy, faces=cores, weigh_faceless=True)
+    assert (box.width, box.height) == (338, 600)
+    assert cropping.coverage(sal, (800, 600), box) > 0.5
+    assert faces_cut(box, cores) == 1 and box.left < 97 and box.left + box.width >= 365 - 5
 
 
 def test_fallback_cuts_margins_rather_than_a_face():

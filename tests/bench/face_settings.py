@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from smartcrop import cropping, evaluate, evaluate_faces  # noqa: E402
 from smartcrop import faces as faces_module  # noqa: E402
-from smartcrop.faces import FaceDetector, iou, quarters, with_tiles  # noqa: E402
+from smartcrop.faces import FaceDetector, iou, merge_faces, quarters, with_tiles  # noqa: E402
 from smartcrop.fixations import fixation_counts, gaussian_blur, load_datasets  # noqa: E402
 from smartcrop.images import shrink_for_model, to_rgb  # noqa: E402
 from smartcrop.options import parse_ratio  # noqa: E402
@@ -155,6 +155,9 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
     # the window's unsure faces: boxes scoring from this to min_score (None: none, before 2026-12-07)
     cand_score = setting.pop("candidates", faces_module.DEFAULTS["candidate_score"])
     box_passes = setting.pop("box_passes", None)  # e.g. {"tiles": "halves", "min_score": 0.6}
+    # True: the box's whole-photo faces from both inputs, the square and the photo's shape,
+    # merged (session 32: the square pass alone missed faces the window's pass finds)
+    box_both = setting.pop("box_both", False)
     box_tiles = setting.pop("box_tiles", True)  # False: the box's faces from the one pass (before session 22)
     shaped = "" if setting.pop("shaped", True) else "_square"  # False: the square pass (before 2026-12-07)
     detector.min_score = setting.pop("min_score", 0.4)
@@ -182,6 +185,9 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
             # the product's box runs its whole-photo pass on the square input and also searches
             # the quarters (tile_faces: the shipped tile score)
             square = detector.decode(*p["raw_square"], p["letterbox_square"], size)
+            if box_both:
+                square = merge_faces([(f, 0.0, 0.0) for f in square + detector.decode(
+                    *p["raw"], p["letterbox"], size)])
             box_faces = evaluate_faces.face_array(with_tiles(square, p["tiles"]) if box_tiles else square)
             if box_passes is not None:  # other extra passes for the box (session 27)
                 whole = square if not box_passes.get("shaped") else detector.decode(
