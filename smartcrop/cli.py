@@ -343,13 +343,23 @@ def _check_storage(inputs, output, engine) -> None:
     if uris and importlib.util.find_spec("pyarrow") is None:
         raise click.UsageError(f"{uris[0]}: object storage needs pyarrow: pip install 'smartcrop[s3]'")
     for inp in inputs:
-        if isinstance(inp, StoredPath):
-            try:
-                found = inp.is_file() or inp.is_dir()
-            except OSError as e:
-                raise click.UsageError(f"cannot open {inp}: {' '.join(str(e).split())}") from None
-            if not found:
-                raise click.UsageError(f"input {inp} does not exist (no such object or prefix)")
+        if isinstance(inp, StoredPath) and not _stored(inp, lambda p: p.is_file() or p.is_dir()):
+            raise click.UsageError(f"input {inp} does not exist (no such object or prefix)")
+
+
+def _stored(location, question):
+    """`question(location)` asked of object storage before any work: in a thread of its own,
+    so that Ctrl-C stops the wait at once, and given up after storage.CHECK_SECONDS. An error
+    is a usage error naming the URI, in one line."""
+    from smartcrop import storage
+
+    try:
+        return storage.interruptible(question, location, timeout=storage.CHECK_SECONDS)
+    except TimeoutError as e:
+        raise click.UsageError(f"cannot open {location}: {e} (is the endpoint right? "
+                               f"AWS_ENDPOINT_URL for S3-compatible stores)") from None
+    except OSError as e:
+        raise click.UsageError(f"cannot open {location}: {storage.reason(e)}") from None
 
 
 def _same_folder(a, b) -> bool:
@@ -563,7 +573,11 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
             raise click.ClickException(f"cannot write --manifest {manifest}: {reason}")
     if focus_file and not all(isinstance(p, Path) for p in inputs):
         raise click.UsageError("--focus works with local inputs only, not s3:// or gs:// URIs")
-    _check_storage(inputs, output, engine)
+    try:
+        _check_storage(inputs, output, engine)
+    except KeyboardInterrupt:
+        click.echo("smartcrop: interrupted; nothing was written", err=True)
+        sys.exit(130)
     for inp in inputs:  # outputs are never read back as inputs, so this would find nothing
         if any(_same_folder(inp, p) for p in (output, *extras)):
             raise click.UsageError(f"input folder {inp} is also an output folder")

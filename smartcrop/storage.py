@@ -9,14 +9,23 @@ storage (no temporary object) and a temporary file and a rename on local disk.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 SCHEMES = ("s3", "gs", "gcs")
+# How long Google's client retries a failing GCS request (its default is 15 minutes, during which
+# a run without credentials seemed to hang). Measured: 15 s of retries end in about 25 s. S3
+# needs no such limit: the AWS SDK gives up after 3 attempts with 1 s to connect and 3 s of
+# silence each (about 11 s against an endpoint that never answers).
+GCS_RETRY_SECONDS = 15
+# The checks before a run (does INPUT exist, is OUTPUT's bucket there) give up after this long.
+# A GCS request to an endpoint that accepts and never answers takes 120 s whatever the limit above.
+CHECK_SECONDS = 45
 
 _filesystems: dict[str, object] = {}
 _lock = threading.Lock()
@@ -38,7 +47,8 @@ def filesystem(scheme: str):
 
     S3 credentials and region come from the AWS SDK's usual sources (AWS_ACCESS_KEY_ID, …,
     ~/.aws); pyarrow's SDK ignores AWS_ENDPOINT_URL, so it is passed on here for S3-compatible
-    stores (MinIO, Ceph, R2, moto). GCS uses Google's default credentials.
+    stores (MinIO, Ceph, R2, moto). GCS uses Google's default credentials, and gives up on a
+    failing request after GCS_RETRY_SECONDS of retries.
     """
     with _lock:
         fs = _filesystems.get(scheme)
@@ -53,9 +63,63 @@ def filesystem(scheme: str):
                     kwargs["region"] = region
                 fs = pafs.S3FileSystem(**kwargs)
             else:
-                fs = pafs.GcsFileSystem()
+                fs = pafs.GcsFileSystem(retry_time_limit=timedelta(seconds=GCS_RETRY_SECONDS))
             _filesystems[scheme] = fs
         return fs
+
+
+def interruptible(fn, *args, timeout: float | None = None):
+    """`fn(*args)`, run in a daemon thread while this one waits for it.
+
+    A storage request blocks in native code, where Python cannot run its Ctrl-C handler until
+    the call returns (a retried request can take minutes). Waiting here instead, Ctrl-C raises
+    KeyboardInterrupt at once; the abandoned call ends on its own, or with the process. After
+    `timeout` seconds, TimeoutError.
+    """
+    done: dict = {}
+
+    def call():
+        try:
+            done["value"] = fn(*args)
+        except BaseException as e:  # handed to the waiting thread
+            done["error"] = e
+
+    thread = threading.Thread(target=call, name="smartcrop-storage", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer in {timeout:g} s")
+    if "error" in done:
+        raise done.pop("error")
+    return done["value"]
+
+
+GOOGLE_CREDENTIALS = ("no Google credentials found (looked for GOOGLE_APPLICATION_CREDENTIALS, "
+                      "gcloud's application-default credentials and the Google Cloud metadata "
+                      "server; see https://cloud.google.com/docs/authentication)")
+
+
+def reason(e: BaseException) -> str:
+    """A storage error as one short line: the SDK's message without its request ids, retry
+    details and repeated names of the key (the caller names the URI)."""
+    text = " ".join(str(e).split())
+    if "OAuth2 access token" in text:  # Google's client found no credentials
+        return GOOGLE_CREDENTIALS
+    if text.startswith("google::cloud::Status("):  # CODE: Retry policy exhausted, with a last message of ...
+        code, _, message = text[len("google::cloud::Status("):].partition(": ")
+        message = message.split(" error_info=", 1)[0]
+        message = message.rpartition("with a last message of ")[2] or message
+        return f"{message.rstrip(' )')} ({code})"
+    for cut in (" (Request ID:", "; Details:", " Detail: "):
+        text = text.split(cut, 1)[0]
+    # "When getting information for key 'k' in bucket 'b': AWS Error NO_SUCH_BUCKET during
+    # HeadObject operation: The specified bucket does not exist"
+    aws = re.search(r"AWS Error (\w+) during (\w+) operation: ?(.*)$", text)
+    if aws:
+        code, operation, message = aws.groups()
+        message = "" if message.rstrip(".") == "No response body" else message.rstrip(".")
+        return f"{message} ({code}, {operation})" if message else f"{code} ({operation})"
+    return text or type(e).__name__
 
 
 class StoredPath:

@@ -91,3 +91,122 @@ def test_object_round_trip_through_a_local_s3_server(monkeypatch):
         assert [o["Key"] for o in listed] == ["photos/a.jpg"]  # no temporary object
     finally:
         server.stop()
+
+
+def test_gcs_gives_up_on_a_failing_request_after_a_bounded_time(monkeypatch):
+    """Google's client retries a failing request for 15 minutes by default (a run without
+    credentials seemed to hang): smartcrop bounds it."""
+    pafs = pytest.importorskip("pyarrow.fs", reason="needs pyarrow (the s3 or ray extra)")
+    made = []
+    monkeypatch.setattr(pafs, "GcsFileSystem", lambda **kw: made.append(kw) or object())
+    monkeypatch.setattr(storage, "_filesystems", {})
+    storage.filesystem("gs")
+    limit = made[0]["retry_time_limit"]
+    assert 5 <= limit.total_seconds() <= 30
+
+
+def test_storage_errors_read_as_one_short_line():
+    aws = OSError("When initiating multiple part upload for key 'out/a_16x9.jpg' in bucket 'nobucket': "
+                  "AWS Error NO_SUCH_BUCKET during CreateMultipartUpload operation: The specified "
+                  "bucket does not exist (Request ID: vHjr12f2Dk3BUoJTVvEMkp3swua7I9GAXxKksZ5cLos)")
+    assert storage.reason(aws) == ("The specified bucket does not exist "
+                                   "(NO_SUCH_BUCKET, CreateMultipartUpload)")
+    hung = OSError("When getting information for bucket 'bkt': AWS Error NETWORK_CONNECTION during "
+                   "HeadBucket operation: curlCode: 28, Timeout was reached; Details: Operation too "
+                   "slow. Less than 1 bytes/sec transferred the last 3 seconds")
+    assert storage.reason(hung) == "curlCode: 28, Timeout was reached (NETWORK_CONNECTION, HeadBucket)"
+    denied = OSError("When getting information for key 'k' in bucket 'b': AWS Error ACCESS_DENIED "
+                     "during HeadObject operation: No response body.")
+    assert storage.reason(denied) == "ACCESS_DENIED (HeadObject)"
+    gcs = OSError(
+        "google::cloud::Status(UNAVAILABLE: Retry policy exhausted, with a last message of Could not "
+        "create a OAuth2 access token to authenticate the request. The request was not sent, as such "
+        "an access token is required to complete the request successfully.\nThe underlying error "
+        "message was: PerformWork() - CURL error [6]=Could not resolve hostname error_info={reason=, "
+        "domain=, metadata={gcloud-cpp.retry.on-entry=false}})")
+    assert storage.reason(gcs).startswith("no Google credentials found (looked for "
+                                          "GOOGLE_APPLICATION_CREDENTIALS")
+    gcs = OSError("google::cloud::Status(UNAVAILABLE: Retry policy exhausted, with a last message of "
+                  "PerformWork() - CURL error [7]=Could not connect to server error_info={reason=, "
+                  "domain=, metadata={gcloud-cpp.retry.on-entry=false}})")
+    assert storage.reason(gcs) == "PerformWork() - CURL error [7]=Could not connect to server (UNAVAILABLE)"
+    for e in (aws, hung, denied, gcs):
+        assert "\n" not in storage.reason(e) and "Request ID" not in storage.reason(e)
+
+
+class _StuckStorage:
+    """A filesystem whose every request blocks until released (or 10 s pass), then finds nothing."""
+
+    def __init__(self):
+        import threading
+
+        self.release = threading.Event()
+
+    def get_file_info(self, key):
+        from pyarrow.fs import FileInfo, FileType
+
+        self.release.wait(10)
+        return FileInfo(key, FileType.NotFound)
+
+
+def test_a_storage_check_that_gets_no_answer_is_a_one_line_usage_error(monkeypatch, tmp_path):
+    pytest.importorskip("pyarrow", reason="needs pyarrow (the s3 or ray extra)")
+    from click.testing import CliRunner
+
+    from smartcrop.cli import main
+
+    stuck = _StuckStorage()
+    monkeypatch.setattr(storage, "_filesystems", {"gs": stuck})
+    monkeypatch.setattr(storage, "CHECK_SECONDS", 0.5)
+    try:
+        t0 = time.monotonic()
+        r = CliRunner().invoke(main, ["gs://bkt/in", str(tmp_path / "out"), "--ratio", "1:1"])
+        assert time.monotonic() - t0 < 5
+    finally:
+        stuck.release.set()
+    assert r.exit_code == 2
+    errors = [line for line in r.output.splitlines() if "Error" in line]
+    assert errors == ["Error: cannot open gs://bkt/in: no answer in 0.5 s (is the endpoint right? "
+                      "AWS_ENDPOINT_URL for S3-compatible stores)"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_stops_a_storage_request_blocked_in_native_code(tmp_path):
+    """A GCS request to an endpoint that takes the connection and never answers blocks in C++
+    for 120 s, where Python cannot run its Ctrl-C handler: the check waits in another thread,
+    so Ctrl-C ends the run at once with status 130."""
+    pytest.importorskip("pyarrow", reason="needs pyarrow (the s3 or ray extra)")
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    with socket.socket() as server:  # connections are taken (the backlog) and never answered
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        script = (
+            "import sys\n"
+            "from datetime import timedelta\n"
+            "from pyarrow import fs\n"
+            "from smartcrop import storage\n"
+            "from smartcrop.cli import main\n"
+            f"storage._filesystems['gs'] = fs.GcsFileSystem(anonymous=True, scheme='http', "
+            f"endpoint_override='127.0.0.1:{server.getsockname()[1]}')\n"
+            "print('ready', flush=True)\n"
+            f"main(['gs://bkt/in', {str(tmp_path / 'out')!r}, '--ratio', '1:1'])\n")
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            assert proc.stdout.readline() == "ready\n"
+            time.sleep(1.5)  # in the blocked request by now
+            proc.send_signal(signal.SIGINT)
+            t0 = time.monotonic()
+            _, err = proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+    assert proc.returncode == 130 and time.monotonic() - t0 < 5
+    assert err.strip() == "smartcrop: interrupted; nothing was written"
+    assert not (tmp_path / "out").exists()
