@@ -345,21 +345,25 @@ def _check_storage(inputs, output, engine) -> None:
     for inp in inputs:
         if isinstance(inp, StoredPath) and not _stored(inp, lambda p: p.is_file() or p.is_dir()):
             raise click.UsageError(f"input {inp} does not exist (no such object or prefix)")
+    if isinstance(output, StoredPath):  # its bucket: else every image is read and cropped, then not written
+        bucket = StoredPath(f"{output.scheme}://{output.bucket}")
+        if not _stored(bucket, lambda p: p.is_dir(), f"OUTPUT {output}"):
+            raise click.UsageError(f"OUTPUT {output}: bucket {bucket} does not exist")
 
 
-def _stored(location, question):
+def _stored(location, question, name=None):
     """`question(location)` asked of object storage before any work: in a thread of its own,
     so that Ctrl-C stops the wait at once, and given up after storage.CHECK_SECONDS. An error
-    is a usage error naming the URI, in one line."""
+    is a usage error naming the URI (or `name`), in one line."""
     from smartcrop import storage
 
     try:
         return storage.interruptible(question, location, timeout=storage.CHECK_SECONDS)
     except TimeoutError as e:
-        raise click.UsageError(f"cannot open {location}: {e} (is the endpoint right? "
+        raise click.UsageError(f"cannot open {name or location}: {e} (is the endpoint right? "
                                f"AWS_ENDPOINT_URL for S3-compatible stores)") from None
     except OSError as e:
-        raise click.UsageError(f"cannot open {location}: {storage.reason(e)}") from None
+        raise click.UsageError(f"cannot open {name or location}: {storage.reason(e)}") from None
 
 
 def _same_folder(a, b) -> bool:

@@ -17,7 +17,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-from smartcrop import colour
+from smartcrop import colour, storage
 from smartcrop.storage import StoredPath
 
 # We enforce our own --max-pixels before decoding; Pillow's fixed bomb limit would refuse
@@ -86,6 +86,8 @@ def describe(e: BaseException) -> str:
     if isinstance(e, OSError) and e.strerror:  # "Permission denied", not "[Errno 13] ...: 'path'"
         return e.strerror
     text = " ".join(str(e).split())
+    if isinstance(e, OSError) and ("AWS Error " in text or text.startswith("google::cloud::")):
+        return storage.reason(e)  # without request ids and retry details
     if isinstance(e, OSError) and text:
         return text
     return f"{type(e).__name__}: {text}" if text else type(e).__name__

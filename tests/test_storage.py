@@ -54,7 +54,10 @@ def test_local_copy_keeps_a_local_path_as_is(tmp_path):
         assert p == tmp_path / "a.jpg"
 
 
-def test_object_round_trip_through_a_local_s3_server(monkeypatch):
+@pytest.fixture(scope="module")
+def s3():
+    """A moto S3 server on 127.0.0.1 for the module, the AWS_* environment pointing at it;
+    yields a boto3 client."""
     pytest.importorskip("pyarrow", reason="needs pyarrow (the s3 or ray extra)")
     moto_server = pytest.importorskip("moto.server", reason="needs moto[server] (the dev extra)")
     import socket
@@ -66,13 +69,22 @@ def test_object_round_trip_through_a_local_s3_server(monkeypatch):
         port = s.getsockname()[1]
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    env = pytest.MonkeyPatch()
+    for key, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t",
+                       "AWS_DEFAULT_REGION": "us-east-1",
+                       "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}.items():
+        env.setenv(key, value)
+    env.setattr(storage, "_filesystems", {})
     try:
-        for key, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t",
-                           "AWS_DEFAULT_REGION": "us-east-1",
-                           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setattr(storage, "_filesystems", {})
-        boto3.client("s3").create_bucket(Bucket="bkt")
+        yield boto3.client("s3")
+    finally:
+        server.stop()
+        env.undo()
+
+
+def test_object_round_trip_through_a_local_s3_server(s3):
+    s3.create_bucket(Bucket="bkt")
+    try:
         obj = StoredPath("s3://bkt/photos/a.jpg")
         assert not obj.exists() and not StoredPath("s3://bkt/photos").is_dir()
         obj.write_bytes(b"jpeg bytes")
@@ -87,10 +99,11 @@ def test_object_round_trip_through_a_local_s3_server(monkeypatch):
             assert os.stat(copy).st_size == len(b"jpeg bytes")
             local = os.fspath(copy)
         assert not os.path.exists(local) or Path(local).read_bytes() != b"jpeg bytes"
-        listed = boto3.client("s3").list_objects_v2(Bucket="bkt")["Contents"]
+        listed = s3.list_objects_v2(Bucket="bkt")["Contents"]
         assert [o["Key"] for o in listed] == ["photos/a.jpg"]  # no temporary object
     finally:
-        server.stop()
+        s3.delete_object(Bucket="bkt", Key="photos/a.jpg")
+        s3.delete_bucket(Bucket="bkt")
 
 
 def test_gcs_gives_up_on_a_failing_request_after_a_bounded_time(monkeypatch):
@@ -210,3 +223,32 @@ def test_ctrl_c_stops_a_storage_request_blocked_in_native_code(tmp_path):
     assert proc.returncode == 130 and time.monotonic() - t0 < 5
     assert err.strip() == "smartcrop: interrupted; nothing was written"
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_bucket_that_does_not_exist_is_a_usage_error_before_any_work(s3, tmp_path, monkeypatch):
+    """Else every image would be read and run through the model, then fail to be written."""
+    from click.testing import CliRunner
+    from conftest import photo
+
+    import smartcrop.pipeline
+    from smartcrop.cli import main
+
+    def no_model(options):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(smartcrop.pipeline, "load_model", no_model)
+    (tmp_path / "in").mkdir()
+    photo().save(tmp_path / "in" / "a.jpg")
+    r = CliRunner().invoke(main, [str(tmp_path / "in"), "s3://nobucket/out", "--ratio", "1:1"])
+    assert r.exit_code == 2
+    assert [line for line in r.output.splitlines() if "Error" in line] == [
+        "Error: OUTPUT s3://nobucket/out: bucket s3://nobucket does not exist"]
+
+
+def test_a_storage_error_on_one_output_is_one_line():
+    from smartcrop.images import describe
+
+    e = OSError("When uploading object with key 'out/a_1x1.jpg' in bucket 'gone': AWS Error "
+                "NO_SUCH_BUCKET during PutObject operation: The specified bucket does not exist "
+                "(Request ID: 2APbIfviOdxRAYHp6dhcDZUi5xRjFL6Hi1veehQOKVfymmHtM92n)")
+    assert describe(e) == "The specified bucket does not exist (NO_SUCH_BUCKET, PutObject)"

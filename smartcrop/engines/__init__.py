@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from smartcrop import storage
 from smartcrop.options import CropOptions
 from smartcrop.pipeline import Cropper, ImageResult, InputItem, collect_inputs
 from smartcrop.report import report_files
@@ -53,7 +54,7 @@ def process(cropper: Cropper, item: InputItem) -> ImageResult:
         with local_copy(item.path) as local:
             result = cropper.process(replace(item, path=local))
     except OSError as e:  # pyarrow's errors are OSErrors: missing object, access denied, network
-        reason = "no such object" if isinstance(e, FileNotFoundError) else " ".join(str(e).split())
+        reason = "no such object" if isinstance(e, FileNotFoundError) else storage.reason(e)
         return cropper.process(replace(item, error=f"cannot read object: {reason}"))
     result.item = item
     return result
