@@ -91,7 +91,7 @@ class _Reporter:
         if self.bar is not None:
             self.bar.total = len(items)
             self.bar.refresh()
-        for line in [_ignored_line(ignored), *empty]:
+        for line in [*_ignored_lines(ignored), *empty]:
             if line:
                 self._echo(line)
 
@@ -164,6 +164,22 @@ class _Reporter:
                 f"replaced: rerun with --overwrite to replace {them} or --skip-existing to keep {them}")
 
 
+def _ignored_lines(ignored) -> list[str]:
+    """The warnings for what was found but not read: the files in input folders that are not
+    images by their extension, and the --from-list paths in output folders."""
+    from smartcrop.pipeline import ListedOutput
+
+    outputs = [p for p in ignored if isinstance(p, ListedOutput)]
+    lines = [_ignored_line([p for p in ignored if not isinstance(p, ListedOutput)])]
+    if outputs:
+        n = len(outputs)
+        lines.append(f"smartcrop: warning: {n} {'path' if n == 1 else 'paths'} in --from-list "
+                     f"{'is' if n == 1 else 'are'} in OUTPUT or a --save-saliency, --debug or "
+                     f"--report folder and {'was' if n == 1 else 'were'} left out, as a walk leaves "
+                     f"those folders out (e.g. {outputs[0]})")
+    return [line for line in lines if line]
+
+
 def _ignored_line(ignored) -> str | None:
     """One warning for the files found in input folders but not read (not images by their
     extension): how many, which extensions, and the first one as an example."""
@@ -176,14 +192,14 @@ def _ignored_line(ignored) -> str | None:
     return f"smartcrop: warning: {what} left out ({shown}; e.g. {ignored[0]})"
 
 
-def _empty_lines(inputs, items, from_list=None) -> list[str]:
+def _empty_lines(inputs, items, from_list=None, ignored=()) -> list[str]:
     """A warning for each input folder (or prefix) in which nothing was found to crop, so that
-    a mistyped folder shows; with --from-list, one when the list names nothing. Not an error:
-    a nightly run with nothing new is a normal run."""
+    a mistyped folder shows; with --from-list, one when the list names nothing (paths left out
+    as outputs have their own line). Not an error: a nightly run with nothing new is a normal run."""
     from smartcrop.storage import StoredPath
 
     if from_list is not None:
-        return [] if items else [f"smartcrop: warning: --from-list {from_list} names no paths"]
+        return [] if items or ignored else [f"smartcrop: warning: --from-list {from_list} names no paths"]
 
     def under(path, folder) -> bool:
         if isinstance(folder, StoredPath):
@@ -635,7 +651,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
             raise
         started.append(True)
         reporter.planned(items, ignored, _empty_lines(inputs, items, from_list and (
-            "-" if from_list.name == "<stdin>" else from_list.name)))
+            "-" if from_list.name == "<stdin>" else from_list.name), ignored))
 
     page_failed = []
 

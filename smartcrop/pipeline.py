@@ -44,6 +44,17 @@ class InputItem:
     error: str | None = None  # found but unusable (a folder that could not be listed)
 
 
+@dataclass(frozen=True)
+class ListedOutput:
+    """A --from-list path in OUTPUT or in the --save-saliency, --debug or --report folders: left
+    out, as a walk leaves those folders out, and reported with the files a walk leaves out."""
+
+    path: Path | StoredPath
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
 @dataclass
 class ImageResult:
     """All records of one input, in target order; `failed` when any output failed."""
@@ -191,20 +202,27 @@ def collect_inputs(inputs: Sequence[Path | StoredPath], output: Path | StoredPat
     counter (``a-2``), in input order, so the same inputs always give the same names.
     `listed` (paths relative to the one input, e.g. a list of object keys) replaces walking
     it, and gives the same names a walk would. Files found in folders but not read (not
-    images by their extension; hidden files and folders aside) are appended to `ignored` when given.
+    images by their extension; hidden files and folders aside) are appended to `ignored` when
+    given, and so are listed paths in OUTPUT or an extras folder (as `ListedOutput`).
     """
     ignored = [] if ignored is None else ignored
     skip_resolved = {p.resolve() for p in (output, *skip) if isinstance(p, Path)}
     found: list[tuple[Path | StoredPath, Path]] = []
     errors: dict[Path, str] = {}
+    stored_skip = [p for p in (output, *skip) if isinstance(p, StoredPath)]
     for inp in inputs:
         if listed is not None:
             for path, rel, error in _listed(inp, listed):
+                if not error and (any(path.is_relative_to(s) for s in stored_skip)
+                                  if isinstance(path, StoredPath) else
+                                  any(path.resolve().is_relative_to(s) for s in skip_resolved)):
+                    ignored.append(ListedOutput(path))  # an output is never read as an input
+                    continue
                 found.append((path, rel))
                 if error:
                     errors[path] = error
         elif isinstance(inp, StoredPath):
-            found += _list_objects(inp, [p for p in (output, *skip) if isinstance(p, StoredPath)], ignored)
+            found += _list_objects(inp, stored_skip, ignored)
         elif inp.is_dir():
             found += [(p, p.relative_to(inp) if p != inp else Path(inp.resolve().name))
                       for p in _walk(inp, skip_resolved, errors, ignored)]

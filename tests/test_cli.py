@@ -567,6 +567,24 @@ def test_files_left_out_of_a_walk_get_one_warning(cli, make_image, tmp_path):
             f"(.dng; e.g. {tmp_path / 'in' / 'trips' / 'raw.dng'})") in r.stderr
 
 
+def test_listed_outputs_are_not_read_as_inputs_and_get_one_warning(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    r = cli(tmp_path / "in", tmp_path / "in" / "out", "--ratio", "1:1")
+    assert r.exit_code == 0 and (tmp_path / "in" / "out" / "a_1x1.jpg").is_file()
+    listed = tmp_path / "list.txt"
+    listed.write_text("a.jpg\nout/a_1x1.jpg\n")
+    r = cli(tmp_path / "in", tmp_path / "in" / "out", "--ratio", "1:1", "--from-list", listed,
+            "--overwrite", "--manifest", "-")
+    assert r.exit_code == 0 and [rec["input"] for rec in r.records] == [str(tmp_path / "in" / "a.jpg")]
+    assert not (tmp_path / "in" / "out" / "out").exists()
+    assert (f"smartcrop: warning: 1 path in --from-list is in OUTPUT or a --save-saliency, --debug or "
+            f"--report folder and was left out, as a walk leaves those folders out (e.g. "
+            f"{tmp_path / 'in' / 'out' / 'a_1x1.jpg'})") in r.stderr.splitlines()
+    listed.write_text("out/a_1x1.jpg\n")
+    r = cli(tmp_path / "in", tmp_path / "in" / "out", "--ratio", "1:1", "--from-list", listed)
+    assert r.exit_code == 0 and "names no paths" not in r.stderr and "1 path in --from-list" in r.stderr
+
+
 def test_an_input_folder_with_no_images_gets_a_warning(cli, make_image, tmp_path):
     """A mistyped or empty folder is named on stderr; the exit status stays 0 (nothing new is
     no failure) and -q hides the line, as other warnings."""

@@ -103,6 +103,25 @@ def test_listed_paths_never_lead_outside_input(tmp_path, make_image, model):
         "s3://b/in/2024/../../x.jpg": "--from-list path leaves INPUT"}
 
 
+def test_listed_paths_in_output_folders_are_left_out_as_a_walk_leaves_them(tmp_path, make_image):
+    from smartcrop.pipeline import ListedOutput
+
+    make_image("a.jpg")
+    make_image("out/a_1x1.jpg")
+    make_image("maps/a.png")
+    ignored = []
+    items = collect_inputs([tmp_path / "in"], tmp_path / "in" / "out", [tmp_path / "in" / "maps"],
+                           listed=["a.jpg", "out/a_1x1.jpg", "maps/a.png", "gone.jpg"], ignored=ignored)
+    assert stems(items) == ["a", "gone"]
+    assert ignored == [ListedOutput(tmp_path / "in" / "maps" / "a.png"),
+                       ListedOutput(tmp_path / "in" / "out" / "a_1x1.jpg")]
+    ignored = []
+    items = collect_inputs([StoredPath("s3://b/in")], StoredPath("s3://b/in/out"),
+                           listed=["a.jpg", "out/a_1x1.jpg", "outer/b.jpg"], ignored=ignored)
+    assert [str(i.path) for i in items] == ["s3://b/in/a.jpg", "s3://b/in/outer/b.jpg"]
+    assert [str(p) for p in ignored] == ["s3://b/in/out/a_1x1.jpg"]
+
+
 def test_collect_reports_nothing_for_files_given_or_listed(tmp_path, make_image):
     make_image("a.jpg")
     (tmp_path / "in" / "notes.txt").write_text("x")

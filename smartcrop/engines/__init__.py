@@ -40,7 +40,7 @@ def plan(options: CropOptions, inputs: Sequence[Path | StoredPath], output: Path
          listed: Sequence[str] | None = None, ignored: list | None = None) -> list[InputItem]:
     """The batch's items and output names, decided once (on the driver, for a cluster); the
     output and extra folders are never walked as inputs. Files the walk left out as not
-    images go to `ignored` (see `collect_inputs`)."""
+    images, and listed paths in those folders, go to `ignored` (see `collect_inputs`)."""
     extras = [p for p in (options.save_saliency, options.debug, report_files(options.report)) if p]
     return collect_inputs(inputs, output, extras, listed, ignored)
 
