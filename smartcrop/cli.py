@@ -359,7 +359,7 @@ def _check_storage(inputs, output, engine) -> None:
     if uris and importlib.util.find_spec("pyarrow") is None:
         raise click.UsageError(f"{uris[0]}: object storage needs pyarrow: pip install 'smartcrop[s3]'")
     for inp in inputs:
-        if isinstance(inp, StoredPath) and not _stored(inp, lambda p: p.is_file() or p.is_dir()):
+        if isinstance(inp, StoredPath) and not _stored(inp, StoredPath.found):
             raise click.UsageError(f"input {inp} does not exist (no such object or prefix)")
     if isinstance(output, StoredPath):  # its bucket: else every image is read and cropped, then not written
         bucket = StoredPath(f"{output.scheme}://{output.bucket}")

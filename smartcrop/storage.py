@@ -2,8 +2,9 @@
 become `StoredPath`, which opens them through `pyarrow.fs` (imported only when a URI is used).
 
 `StoredPath` offers the slice of pathlib's API the per-image core uses (`/`, `parent`, `name`,
-`suffix`, `exists`), plus whole-object reads and writes: a write is one complete PUT on object
-storage (no temporary object) and a temporary file and a rename on local disk.
+`suffix`, `exists`), plus whole-object reads and writes: on object storage a write under
+10 MiB is one PutObject (no temporary object; S3 needs `allow_delayed_open` for that, else
+pyarrow makes every write a multipart upload), and on local disk a temporary file and a rename.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ def filesystem(scheme: str):
                 kwargs = {"endpoint_override": endpoint} if endpoint else {}
                 if region:
                     kwargs["region"] = region
-                fs = pafs.S3FileSystem(**kwargs)
+                # Delayed open: a write is sent when the stream closes, as one PutObject when
+                # under 10 MiB, instead of CreateMultipartUpload + UploadPart + Complete (whose
+                # upload, cut short, stays in the bucket, unseen and billed, until aborted).
+                fs = pafs.S3FileSystem(allow_delayed_open=True, **kwargs)
             else:
                 fs = pafs.GcsFileSystem(retry_time_limit=timedelta(seconds=GCS_RETRY_SECONDS))
             _filesystems[scheme] = fs
@@ -200,12 +204,21 @@ class StoredPath:
         return self._fs.get_file_info(self.key)
 
     def exists(self) -> bool:
+        """Whether an object has this key: one request (a HEAD), where `get_file_info` would
+        list the prefix too when there is none, to tell a missing key from a "folder". A
+        `written_before` path asks once more for the object's time when it exists."""
         from pyarrow.fs import FileType
 
+        try:
+            self._fs.open_input_file(self.key).close()  # HEAD only; nothing is read
+        except (FileNotFoundError, IsADirectoryError):
+            return False
+        if self.written_before is None:
+            return True
         info = self._info()
         if info.type == FileType.NotFound:
             return False
-        if self.written_before is not None and isinstance(info.mtime, datetime):
+        if isinstance(info.mtime, datetime):
             return info.mtime.timestamp() < self.written_before
         return True
 
@@ -220,6 +233,13 @@ class StoredPath:
 
         return self._info().type == FileType.Directory
 
+    def found(self) -> bool:
+        """An object, or a prefix with objects under it (one question, where is_file() then
+        is_dir() would ask twice)."""
+        from pyarrow.fs import FileType
+
+        return self._info().type in (FileType.File, FileType.Directory)
+
     def mkdir(self, parents: bool = False, exist_ok: bool = False) -> None:
         """Nothing to do: object storage has no folders."""
 
@@ -228,7 +248,8 @@ class StoredPath:
             return f.read()
 
     def write_bytes(self, data: bytes) -> None:
-        """One complete object: nothing appears under the key unless the whole upload succeeds."""
+        """One complete object: nothing appears under the key unless the whole upload succeeds
+        (under 10 MiB, one PutObject; larger, a multipart upload)."""
         with self._fs.open_output_stream(self.key) as f:
             f.write(data)
 

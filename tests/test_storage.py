@@ -252,3 +252,40 @@ def test_a_storage_error_on_one_output_is_one_line():
                 "NO_SUCH_BUCKET during PutObject operation: The specified bucket does not exist "
                 "(Request ID: 2APbIfviOdxRAYHp6dhcDZUi5xRjFL6Hi1veehQOKVfymmHtM92n)")
     assert describe(e) == "The specified bucket does not exist (NO_SUCH_BUCKET, PutObject)"
+
+
+def _requests(monkeypatch, tmp_path, action) -> list[str]:
+    """The S3 requests `action()` makes ("HEAD /bkt/key", "PUT /bkt/key?partNumber=1&…"), from
+    moto's request recorder (which writes ./moto_recording: run in tmp_path)."""
+    import json
+    import urllib.request
+
+    monkeypatch.chdir(tmp_path)
+    api = os.environ["AWS_ENDPOINT_URL"] + "/moto-api/recorder"
+    for step in ("reset-recording", "start-recording"):
+        urllib.request.urlopen(urllib.request.Request(f"{api}/{step}", method="POST")).read()
+    try:
+        action()
+    finally:
+        urllib.request.urlopen(urllib.request.Request(f"{api}/stop-recording", method="POST")).read()
+    lines = urllib.request.urlopen(f"{api}/download-recording").read().decode().splitlines()
+    return [f"{e['method']} {e['url'].split('//', 1)[1].split('/', 1)[1]}" for e in map(json.loads, lines)]
+
+
+def test_an_output_is_one_put_and_its_existence_one_head(s3, monkeypatch, tmp_path):
+    """A write under 10 MiB is one PutObject (not CreateMultipartUpload, UploadPart and Complete,
+    whose upload cut short stays in the bucket, unseen and billed); exists() is one HEAD, with
+    no listing to tell a missing key from a "folder"."""
+    s3.create_bucket(Bucket="counted")
+    out = StoredPath("s3://counted/out/a_16x9.jpg")
+    assert _requests(monkeypatch, tmp_path, lambda: out.exists() and pytest.fail("exists")) == [
+        "HEAD counted/out/a_16x9.jpg"]
+    assert _requests(monkeypatch, tmp_path, lambda: out.write_bytes(b"x" * 300_000)) == [
+        "PUT counted/out/a_16x9.jpg"]
+    assert _requests(monkeypatch, tmp_path, lambda: out.exists() or pytest.fail("missing")) == [
+        "HEAD counted/out/a_16x9.jpg"]
+    assert s3.get_object(Bucket="counted", Key="out/a_16x9.jpg")["Body"].read() == b"x" * 300_000
+    assert not StoredPath("s3://counted/out").exists()  # a prefix is no object
+    assert written_before(out, time.time() + 5).exists()
+    assert not written_before(out, time.time() - 30).exists()  # written since
+    assert s3.list_multipart_uploads(Bucket="counted").get("Uploads", []) == []
