@@ -28,6 +28,12 @@ GCS_RETRY_SECONDS = 15
 # A GCS request to an endpoint that accepts and never answers takes 120 s whatever the limit above.
 CHECK_SECONDS = 45
 
+# The Content-Type an output gets, by its extension (images.EXTENSION_FORMAT); without one a
+# store says application/octet-stream, which a browser or CDN serves as a download.
+CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+                 ".webp": "image/webp", ".avif": "image/avif", ".gif": "image/gif",
+                 ".tif": "image/tiff", ".tiff": "image/tiff", ".bmp": "image/bmp"}
+
 _filesystems: dict[str, object] = {}
 _lock = threading.Lock()
 
@@ -249,8 +255,10 @@ class StoredPath:
 
     def write_bytes(self, data: bytes) -> None:
         """One complete object: nothing appears under the key unless the whole upload succeeds
-        (under 10 MiB, one PutObject; larger, a multipart upload)."""
-        with self._fs.open_output_stream(self.key) as f:
+        (under 10 MiB, one PutObject; larger, a multipart upload), with the Content-Type of
+        its extension."""
+        kind = CONTENT_TYPES.get(self.suffix.lower())
+        with self._fs.open_output_stream(self.key, metadata={"Content-Type": kind} if kind else None) as f:
             f.write(data)
 
     def walk_files(self) -> Iterator[StoredPath]:

@@ -289,3 +289,18 @@ def test_an_output_is_one_put_and_its_existence_one_head(s3, monkeypatch, tmp_pa
     assert written_before(out, time.time() + 5).exists()
     assert not written_before(out, time.time() - 30).exists()  # written since
     assert s3.list_multipart_uploads(Bucket="counted").get("Uploads", []) == []
+
+
+def test_outputs_get_the_content_type_of_their_format(s3):
+    """Not application/octet-stream, which a browser or CDN serves as a download."""
+    from smartcrop.images import EXTENSION_FORMAT
+
+    s3.create_bucket(Bucket="typed")
+    for ext in EXTENSION_FORMAT:
+        StoredPath(f"s3://typed/out/a{ext}").write_bytes(b"x")
+    StoredPath("s3://typed/out/notes.bin").write_bytes(b"x")
+    types = {key: s3.head_object(Bucket="typed", Key=key)["ContentType"]
+             for key in [f"out/a{ext}" for ext in EXTENSION_FORMAT] + ["out/notes.bin"]}
+    assert types == {"out/a.jpg": "image/jpeg", "out/a.png": "image/png", "out/a.webp": "image/webp",
+                     "out/a.avif": "image/avif", "out/a.gif": "image/gif", "out/a.tif": "image/tiff",
+                     "out/a.bmp": "image/bmp", "out/notes.bin": "application/octet-stream"}
