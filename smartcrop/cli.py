@@ -340,12 +340,17 @@ class _Location(click.ParamType):
 
 class _OptionPath(click.Path):
     """An option's path value: one that reads as an option (``--debug --thorough``) is refused,
-    since the option it swallowed would otherwise be dropped without a word."""
+    since the option it swallowed would otherwise be dropped without a word; so is a URI
+    (``s3://b/m.jsonl``), which would be written as a local folder named ``s3:``."""
 
     def convert(self, value, param, ctx):
         if isinstance(value, str) and value.startswith("--"):
             self.fail(f"{value!r} is an option, not a path: put the path right after "
                       f"{param.opts[0]} (or write ./{value} for a path of that name)", param, ctx)
+        if isinstance(value, str) and "://" in value:
+            scheme = value.split("://", 1)[0]
+            article = "an" if scheme[:1].lower() in "aefhilmnorsx" else "a"  # an s3://, a gs://
+            self.fail(f"{param.opts[0]} takes a local path, not {article} {scheme}:// URI", param, ctx)
         return super().convert(value, param, ctx)
 
 

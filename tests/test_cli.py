@@ -1068,6 +1068,19 @@ def test_engine_ray_without_the_extra_is_a_usage_error_naming_it(cli, make_image
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("option, uri", [("--manifest", "s3://b/m.jsonl"), ("--debug", "gs://b/debug"),
+                                         ("--save-saliency", "s3://b/maps"), ("--report", "s3://b/r.html")])
+def test_local_only_options_refuse_a_uri(cli, make_image, tmp_path, monkeypatch, option, uri):
+    """Else a folder named `s3:` (or `gs:`) would be made in the current folder, without a word."""
+    make_image("a.jpg")
+    monkeypatch.chdir(tmp_path)
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", option, uri)
+    scheme = uri.split(":")[0]
+    assert r.exit_code == 2
+    assert f"{option} takes a local path, not {'an' if scheme == 's3' else 'a'} {scheme}:// URI" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
 def test_local_run_imports_neither_pyarrow_nor_ray(tmp_path, make_image):
     make_image("a.jpg")
     script = (
