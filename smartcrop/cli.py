@@ -618,7 +618,9 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
     try:
         model = load_model(options)  # for the ray engine too: bad weights fail before a cluster starts
         detector = load_detector(options)  # a missing face model fails here too
-        listed = from_list.read().splitlines() if from_list else None
+        # One path a line, split on "\n" only (str.splitlines also splits on \x0c, \x85,
+        # \u2028, which a key may hold); a CRLF file's "\r" is dropped, other whitespace kept.
+        listed = [line.removesuffix("\r") for line in from_list.read().split("\n")] if from_list else None
     except (ValueError, OSError, RuntimeError) as e:
         raise click.ClickException(str(e)) from None
     page = None

@@ -181,10 +181,11 @@ def _listed_rel(root: Path | StoredPath, entry: str) -> tuple[Path, str | None]:
 def _listed(root: Path | StoredPath,
             listed: Sequence[str]) -> list[tuple[Path | StoredPath, Path, str | None]]:
     """Given paths relative to `root` (not checked here: a missing one fails on its own); an
-    entry that would lead outside `root` is kept with its reason, to become an error record."""
+    entry that would lead outside `root` is kept with its reason, to become an error record.
+    Blank lines are skipped; other whitespace is part of a name (a key may start with a space)."""
     found = {}
-    for entry in (r.strip() for r in listed):
-        if entry:
+    for entry in listed:
+        if entry.strip():
             rel, error = _listed_rel(root, entry)
             path = root / entry if error else root / rel
             found.setdefault(path, (path, rel, error))

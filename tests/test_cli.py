@@ -585,6 +585,25 @@ def test_listed_outputs_are_not_read_as_inputs_and_get_one_warning(cli, make_ima
     assert r.exit_code == 0 and "names no paths" not in r.stderr and "1 path in --from-list" in r.stderr
 
 
+def test_from_list_keeps_whitespace_and_odd_characters_that_are_part_of_a_name(cli, make_image, tmp_path):
+    """Lines are split on \\n only (a CRLF's \\r dropped); spaces, form feeds and U+2028 in a
+    name are part of it."""
+    names = [" lead.jpg", "trail .jpg", "form\x0cfeed.jpg", "line\u2028sep.jpg", "next\x85line.jpg"]
+    for name in names:
+        make_image(name)
+    listed = tmp_path / "list.txt"
+    listed.write_bytes("".join(f"{n}\r\n" if i % 2 else f"{n}\n" for i, n in enumerate(names)).encode()
+                      + b"\n  \n")
+    manifest = tmp_path / "m.jsonl"
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--from-list", listed,
+            "--manifest", manifest)
+    assert r.exit_code == 0, r.stderr
+    records = [json.loads(line) for line in manifest.read_text(encoding="utf-8").split("\n") if line]
+    assert sorted(rec["input"] for rec in records) == sorted(str(tmp_path / "in" / n) for n in names)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        n.replace(".jpg", "_1x1.jpg") for n in names)
+
+
 def test_an_input_folder_with_no_images_gets_a_warning(cli, make_image, tmp_path):
     """A mistyped or empty folder is named on stderr; the exit status stays 0 (nothing new is
     no failure) and -q hides the line, as other warnings."""
