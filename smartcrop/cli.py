@@ -323,10 +323,13 @@ class _Location(click.ParamType):
         self.local = local
 
     def convert(self, value, param, ctx):
-        from smartcrop.storage import StoredPath, is_uri
+        from smartcrop.storage import StoredPath, is_uri, mangled_uri
 
         if isinstance(value, (Path, StoredPath)):
             return value
+        uri = None if is_uri(value) else mangled_uri(Path(value))
+        if uri:  # s3:/bucket: a slash short, and pathlib would make it a folder named s3:
+            self.fail(f"{value} is not a URI (one slash short): write {uri}", param, ctx)
         if not is_uri(value):
             if param is not None and param.name == "output" and Path(value).is_file():
                 self.fail(f"{value} is a file, and OUTPUT (the last argument) must be a folder: "

@@ -49,6 +49,32 @@ def as_location(text: str | os.PathLike) -> Path | StoredPath:
     return StoredPath(str(text)) if is_uri(text) else Path(text)
 
 
+def location(value: str | os.PathLike) -> Path | StoredPath:
+    """An input or output given to the Python API (engines' `run_batch`): a StoredPath or Path as
+    is, a str through `as_location` (so ``"s3://b/photos"`` is object storage). A Path whose
+    first part is ``s3:`` or ``gs:`` is refused: pathlib turned a URI's ``//`` into ``/``, and
+    it would be written as a local folder named ``s3:``."""
+    if isinstance(value, StoredPath):
+        return value
+    if isinstance(value, str):
+        return as_location(value)
+    path = Path(value)
+    uri = mangled_uri(path)
+    if uri:
+        raise ValueError(f"{str(path)!r} is a URI made into a Path (pathlib turns '//' into '/'): "
+                         f"give it as a string, {uri!r}")
+    return path
+
+
+def mangled_uri(path: Path) -> str | None:
+    """The URI a local path looks made from (``s3:/b/k``, from ``Path("s3://b/k")`` or a slash
+    left out), or None."""
+    head = path.parts[0] if path.parts else ""
+    if head.endswith(":") and head[:-1].lower() in SCHEMES:
+        return f"{head}//{Path(*path.parts[1:]).as_posix()}"
+    return None
+
+
 def filesystem(scheme: str):
     """One pyarrow filesystem per scheme and process, configured from the standard environment.
 

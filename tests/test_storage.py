@@ -304,3 +304,48 @@ def test_outputs_get_the_content_type_of_their_format(s3):
     assert types == {"out/a.jpg": "image/jpeg", "out/a.png": "image/png", "out/a.webp": "image/webp",
                      "out/a.avif": "image/avif", "out/a.gif": "image/gif", "out/a.tif": "image/tiff",
                      "out/a.bmp": "image/bmp", "out/notes.bin": "application/octet-stream"}
+
+
+def test_the_python_api_takes_uris_as_strings(s3, model, tmp_path, monkeypatch):
+    """run_batch(options, ["s3://src/photos"], "s3://dst/out"): a str is a location as on the
+    command line; a Path made from a URI (pathlib: "s3:/src/photos") is refused, not written as
+    a local folder named s3:."""
+    from conftest import photo
+
+    from smartcrop.engines import local
+    from smartcrop.options import CropOptions, parse_ratio
+
+    assert storage.location("s3://b/in") == StoredPath("s3://b/in")
+    assert storage.location("in/trips") == Path("in/trips") == storage.location(Path("in/trips"))
+    with pytest.raises(ValueError, match="give it as a string, 's3://b/in'"):
+        storage.location(Path("s3://b/in"))
+    s3.create_bucket(Bucket="api-src")
+    s3.create_bucket(Bucket="api-dst")
+    (tmp_path / "in").mkdir()
+    photo().save(tmp_path / "in" / "a.jpg")
+    s3.upload_file(str(tmp_path / "in" / "a.jpg"), "api-src", "photos/a.jpg")
+    options = CropOptions(targets=(parse_ratio("1:1"),), jobs=1)
+    records = []
+    summary = local.run_batch(options, ["s3://api-src/photos"], "s3://api-dst/out",
+                              lambda r: records.extend(r.records), model)
+    assert (summary.images, summary.outputs, summary.failures) == (1, 1, 0)
+    assert [r["output"] for r in records] == ["s3://api-dst/out/a_1x1.jpg"]
+    assert s3.head_object(Bucket="api-dst", Key="out/a_1x1.jpg")["ContentLength"] > 0
+    summary = local.run_batch(options, [str(tmp_path / "in")], str(tmp_path / "out"), model=model)
+    assert summary.outputs == 1 and (tmp_path / "out" / "a_1x1.jpg").is_file()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="is a URI made into a Path"):
+        local.run_batch(options, [tmp_path / "in"], Path("s3://api-dst/out"), model=model)
+    assert not (tmp_path / "s3:").exists()
+
+
+def test_a_uri_one_slash_short_is_a_usage_error(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from smartcrop.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    r = CliRunner().invoke(main, ["in", "s3:/dst/out", "--ratio", "1:1"])
+    assert r.exit_code == 2 and "s3:/dst/out is not a URI (one slash short): write s3://dst/out" in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
