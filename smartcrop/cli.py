@@ -91,7 +91,7 @@ class _Reporter:
         if self.bar is not None:
             self.bar.total = len(items)
             self.bar.refresh()
-        for line in [_ignored_line(ignored), *empty]:
+        for line in [*_ignored_lines(ignored), *empty]:
             if line:
                 self._echo(line)
 
@@ -162,6 +162,22 @@ class _Reporter:
                 f"replaced: rerun with --overwrite to replace {them} or --skip-existing to keep {them}")
 
 
+def _ignored_lines(ignored) -> list[str]:
+    """The warnings for what was found but not read: the files in input folders that are not
+    images by their extension, and the --from-list paths in output folders."""
+    from smartcrop.pipeline import ListedOutput
+
+    outputs = [p for p in ignored if isinstance(p, ListedOutput)]
+    lines = [_ignored_line([p for p in ignored if not isinstance(p, ListedOutput)])]
+    if outputs:
+        n = len(outputs)
+        lines.append(f"smartcrop: warning: {n} {'path' if n == 1 else 'paths'} in --from-list "
+                     f"{'is' if n == 1 else 'are'} in OUTPUT or a --save-saliency, --debug or "
+                     f"--report folder and {'was' if n == 1 else 'were'} left out, as a walk leaves "
+                     f"those folders out (e.g. {outputs[0]})")
+    return [line for line in lines if line]
+
+
 def _ignored_line(ignored) -> str | None:
     """One warning for the files found in input folders but not read (not images by their
     extension): how many, which extensions, and the first one as an example."""
@@ -174,14 +190,14 @@ def _ignored_line(ignored) -> str | None:
     return f"smartcrop: warning: {what} left out ({shown}; e.g. {ignored[0]})"
 
 
-def _empty_lines(inputs, items, from_list=None) -> list[str]:
+def _empty_lines(inputs, items, from_list=None, ignored=()) -> list[str]:
     """A warning for each input folder (or prefix) in which nothing was found to crop, so that
-    a mistyped folder shows; with --from-list, one when the list names nothing. Not an error:
-    a nightly run with nothing new is a normal run."""
+    a mistyped folder shows; with --from-list, one when the list names nothing (paths left out
+    as outputs have their own line). Not an error: a nightly run with nothing new is a normal run."""
     from smartcrop.storage import StoredPath
 
     if from_list is not None:
-        return [] if items else [f"smartcrop: warning: --from-list {from_list} names no paths"]
+        return [] if items or ignored else [f"smartcrop: warning: --from-list {from_list} names no paths"]
 
     def under(path, folder) -> bool:
         if isinstance(folder, StoredPath):
@@ -323,10 +339,13 @@ class _Location(click.ParamType):
         self.local = local
 
     def convert(self, value, param, ctx):
-        from smartcrop.storage import StoredPath, is_uri
+        from smartcrop.storage import StoredPath, is_uri, mangled_uri
 
         if isinstance(value, (Path, StoredPath)):
             return value
+        uri = None if is_uri(value) else mangled_uri(Path(value))
+        if uri:  # s3:/bucket: a slash short, and pathlib would make it a folder named s3:
+            self.fail(f"{value} is not a URI (one slash short): write {uri}", param, ctx)
         if not is_uri(value):
             if param is not None and param.name == "output" and Path(value).is_file():
                 self.fail(f"{value} is a file, and OUTPUT (the last argument) must be a folder: "
@@ -340,12 +359,17 @@ class _Location(click.ParamType):
 
 class _OptionPath(click.Path):
     """An option's path value: one that reads as an option (``--debug --thorough``) is refused,
-    since the option it swallowed would otherwise be dropped without a word."""
+    since the option it swallowed would otherwise be dropped without a word; so is a URI
+    (``s3://b/m.jsonl``), which would be written as a local folder named ``s3:``."""
 
     def convert(self, value, param, ctx):
         if isinstance(value, str) and value.startswith("--"):
             self.fail(f"{value!r} is an option, not a path: put the path right after "
                       f"{param.opts[0]} (or write ./{value} for a path of that name)", param, ctx)
+        if isinstance(value, str) and "://" in value:
+            scheme = value.split("://", 1)[0]
+            article = "an" if scheme[:1].lower() in "aefhilmnorsx" else "a"  # an s3://, a gs://
+            self.fail(f"{param.opts[0]} takes a local path, not {article} {scheme}:// URI", param, ctx)
         return super().convert(value, param, ctx)
 
 
@@ -359,13 +383,27 @@ def _check_storage(inputs, output, engine) -> None:
     if uris and importlib.util.find_spec("pyarrow") is None:
         raise click.UsageError(f"{uris[0]}: object storage needs pyarrow: pip install 'smartcrop[s3]'")
     for inp in inputs:
-        if isinstance(inp, StoredPath):
-            try:
-                found = inp.is_file() or inp.is_dir()
-            except OSError as e:
-                raise click.UsageError(f"cannot open {inp}: {' '.join(str(e).split())}") from None
-            if not found:
-                raise click.UsageError(f"input {inp} does not exist (no such object or prefix)")
+        if isinstance(inp, StoredPath) and not _stored(inp, StoredPath.found):
+            raise click.UsageError(f"input {inp} does not exist (no such object or prefix)")
+    if isinstance(output, StoredPath):  # its bucket: else every image is read and cropped, then not written
+        bucket = StoredPath(f"{output.scheme}://{output.bucket}")
+        if not _stored(bucket, lambda p: p.is_dir(), f"OUTPUT {output}"):
+            raise click.UsageError(f"OUTPUT {output}: bucket {bucket} does not exist")
+
+
+def _stored(location, question, name=None):
+    """`question(location)` asked of object storage before any work: in a thread of its own,
+    so that Ctrl-C stops the wait at once, and given up after storage.CHECK_SECONDS. An error
+    is a usage error naming the URI (or `name`), in one line."""
+    from smartcrop import storage
+
+    try:
+        return storage.interruptible(question, location, timeout=storage.CHECK_SECONDS)
+    except TimeoutError as e:
+        raise click.UsageError(f"cannot open {name or location}: {e} (is the endpoint right? "
+                               f"AWS_ENDPOINT_URL for S3-compatible stores)") from None
+    except OSError as e:
+        raise click.UsageError(f"cannot open {name or location}: {storage.reason(e)}") from None
 
 
 def _same_folder(a, b) -> bool:
@@ -579,7 +617,11 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
             raise click.ClickException(f"cannot write --manifest {manifest}: {reason}")
     if focus_file and not all(isinstance(p, Path) for p in inputs):
         raise click.UsageError("--focus works with local inputs only, not s3:// or gs:// URIs")
-    _check_storage(inputs, output, engine)
+    try:
+        _check_storage(inputs, output, engine)
+    except KeyboardInterrupt:
+        click.echo("smartcrop: interrupted; nothing was written", err=True)
+        sys.exit(130)
     for inp in inputs:  # outputs are never read back as inputs, so this would find nothing
         if any(_same_folder(inp, p) for p in (output, *extras)):
             raise click.UsageError(f"input folder {inp} is also an output folder")
@@ -595,7 +637,9 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
     try:
         model = load_model(options)  # for the ray engine too: bad weights fail before a cluster starts
         detector = load_detector(options)  # a missing face model fails here too
-        listed = from_list.read().splitlines() if from_list else None
+        # One path a line, split on "\n" only (str.splitlines also splits on \x0c, \x85,
+        # \u2028, which a key may hold); a CRLF file's "\r" is dropped, other whitespace kept.
+        listed = [line.removesuffix("\r") for line in from_list.read().split("\n")] if from_list else None
     except (ValueError, OSError, RuntimeError) as e:
         raise click.ClickException(str(e)) from None
     page = None
@@ -633,7 +677,7 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
             raise
         started.append(True)
         reporter.planned(items, ignored, _empty_lines(inputs, items, from_list and (
-            "-" if from_list.name == "<stdin>" else from_list.name)))
+            "-" if from_list.name == "<stdin>" else from_list.name), ignored))
 
     page_failed = []
 

@@ -17,7 +17,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-from smartcrop import colour
+from smartcrop import colour, storage
 from smartcrop.storage import StoredPath
 
 # We enforce our own --max-pixels before decoding; Pillow's fixed bomb limit would refuse
@@ -86,6 +86,8 @@ def describe(e: BaseException) -> str:
     if isinstance(e, OSError) and e.strerror:  # "Permission denied", not "[Errno 13] ...: 'path'"
         return e.strerror
     text = " ".join(str(e).split())
+    if isinstance(e, OSError) and ("AWS Error " in text or text.startswith("google::cloud::")):
+        return storage.reason(e)  # without request ids and retry details
     if isinstance(e, OSError) and text:
         return text
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
@@ -398,7 +400,7 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
                 icc_profile: bytes | None = None, durations: list[int] | None = None,
                 loop: int | None = None, metadata: dict | None = None) -> None:
     """Write to a temporary file beside `path`, then rename: never a partial file at `path`.
-    A `StoredPath` (object storage) gets one complete PUT instead.
+    A `StoredPath` (object storage) gets one complete object instead (StoredPath.write_bytes).
 
     A list of images is written as an animation (GIF/WebP) with the given frame durations.
     `metadata` (``exif``/``xmp`` bytes, from smartcrop.metadata) goes into JPEG, PNG, WebP and
@@ -433,7 +435,7 @@ def save_atomic(im: Image.Image | list[Image.Image], path: Path, quality: int,
     if len(frames) > 1:
         params.update(save_all=True, append_images=frames[1:], duration=durations or 100,
                       loop=0 if loop is None else loop)
-    if isinstance(path, StoredPath):  # object storage: encode here, then one complete PUT
+    if isinstance(path, StoredPath):  # object storage: encode here, then one complete object
         buf = io.BytesIO()
         frames[0].save(buf, format=fmt, **params)
         path.write_bytes(buf.getbuffer())

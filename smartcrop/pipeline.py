@@ -44,6 +44,17 @@ class InputItem:
     error: str | None = None  # found but unusable (a folder that could not be listed)
 
 
+@dataclass(frozen=True)
+class ListedOutput:
+    """A --from-list path in OUTPUT or in the --save-saliency, --debug or --report folders: left
+    out, as a walk leaves those folders out, and reported with the files a walk leaves out."""
+
+    path: Path | StoredPath
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
 @dataclass
 class ImageResult:
     """All records of one input, in target order; `failed` when any output failed."""
@@ -144,10 +155,41 @@ def _list_objects(root: StoredPath, skip: Sequence[StoredPath],
     return sorted(found, key=lambda f: walk_order(f[1]))
 
 
-def _listed(root: Path | StoredPath, listed: Sequence[str]) -> list[tuple[Path | StoredPath, Path]]:
-    """Given relative paths under `root` (not checked here: a missing one fails on its own)."""
-    rels = sorted({Path(r.strip().lstrip("/")) for r in listed if r.strip()}, key=walk_order)
-    return [(root / rel, rel) for rel in rels]
+def _listed_rel(root: Path | StoredPath, entry: str) -> tuple[Path, str | None]:
+    """A --from-list entry as a path relative to `root`, and why it cannot be read (None when it
+    can). An entry is never read from, or named for an output, outside `root`: one with a
+    ``..`` part is refused, and so is a local absolute path that is not under `root`; an object
+    key's leading ``/`` is dropped (keys are relative to the prefix)."""
+    text = entry
+    if isinstance(root, StoredPath) or not os.path.isabs(text):
+        text = text.lstrip("/")
+    else:
+        for base in (root.absolute(), root.resolve()):  # `find "$PWD/in"` names them so
+            if Path(text).is_relative_to(base):
+                text = Path(text).relative_to(base).as_posix()
+                break
+        else:
+            return Path(Path(text).name or "_"), f"--from-list path is not under INPUT {root}"
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts:  # its stem keeps no "..": nothing is named outside OUTPUT, even for an error
+        return Path(*[p for p in parts if p != ".."] or ["_"]), "--from-list path leaves INPUT"
+    if not parts:
+        return Path("_"), "--from-list path names INPUT itself, not a file in it"
+    return Path(*parts), None
+
+
+def _listed(root: Path | StoredPath,
+            listed: Sequence[str]) -> list[tuple[Path | StoredPath, Path, str | None]]:
+    """Given paths relative to `root` (not checked here: a missing one fails on its own); an
+    entry that would lead outside `root` is kept with its reason, to become an error record.
+    Blank lines are skipped; other whitespace is part of a name (a key may start with a space)."""
+    found = {}
+    for entry in listed:
+        if entry.strip():
+            rel, error = _listed_rel(root, entry)
+            path = root / entry if error else root / rel
+            found.setdefault(path, (path, rel, error))
+    return sorted(found.values(), key=lambda f: walk_order(f[1]))
 
 
 def collect_inputs(inputs: Sequence[Path | StoredPath], output: Path | StoredPath,
@@ -161,26 +203,42 @@ def collect_inputs(inputs: Sequence[Path | StoredPath], output: Path | StoredPat
     counter (``a-2``), in input order, so the same inputs always give the same names.
     `listed` (paths relative to the one input, e.g. a list of object keys) replaces walking
     it, and gives the same names a walk would. Files found in folders but not read (not
-    images by their extension; hidden files and folders aside) are appended to `ignored` when given.
+    images by their extension; hidden files and folders aside) are appended to `ignored` when
+    given, and so are listed paths in OUTPUT or an extras folder (as `ListedOutput`).
     """
     ignored = [] if ignored is None else ignored
     skip_resolved = {p.resolve() for p in (output, *skip) if isinstance(p, Path)}
     found: list[tuple[Path | StoredPath, Path]] = []
     errors: dict[Path, str] = {}
+    stored_skip = [p for p in (output, *skip) if isinstance(p, StoredPath)]
     for inp in inputs:
         if listed is not None:
-            found += _listed(inp, listed)
+            for path, rel, error in _listed(inp, listed):
+                if not error and (any(path.is_relative_to(s) for s in stored_skip)
+                                  if isinstance(path, StoredPath) else
+                                  any(path.resolve().is_relative_to(s) for s in skip_resolved)):
+                    ignored.append(ListedOutput(path))  # an output is never read as an input
+                    continue
+                found.append((path, rel))
+                if error:
+                    errors[path] = error
         elif isinstance(inp, StoredPath):
-            found += _list_objects(inp, [p for p in (output, *skip) if isinstance(p, StoredPath)], ignored)
+            found += _list_objects(inp, stored_skip, ignored)
         elif inp.is_dir():
             found += [(p, p.relative_to(inp) if p != inp else Path(inp.resolve().name))
                       for p in _walk(inp, skip_resolved, errors, ignored)]
         else:
             found.append((inp, Path(inp.name)))
     stems = [rel.with_suffix("") for _, rel in found]
-    counts = Counter(s.as_posix().casefold() for s in stems)
+    # A listed path refused before reading (an error record, no output) takes no name from another.
+    refused = set(errors) if listed is not None else set()
+    counts = Counter(s.as_posix().casefold() for (path, _), s in zip(found, stems, strict=True)
+                     if path not in refused)
     items, used = [], set()
     for (path, rel), stem in zip(found, stems, strict=True):
+        if path in refused:
+            items.append(InputItem(path, stem, errors[path]))
+            continue
         if counts[stem.as_posix().casefold()] > 1 and rel.suffix:
             stem = stem.with_name(f"{stem.name}_{rel.suffix[1:].lower()}")
         base, n = stem, 2

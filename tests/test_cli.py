@@ -639,6 +639,43 @@ def test_files_left_out_of_a_walk_get_one_warning(cli, make_image, tmp_path):
             f"(.dng; e.g. {tmp_path / 'in' / 'trips' / 'raw.dng'})") in r.stderr
 
 
+def test_listed_outputs_are_not_read_as_inputs_and_get_one_warning(cli, make_image, tmp_path):
+    make_image("a.jpg")
+    r = cli(tmp_path / "in", tmp_path / "in" / "out", "--ratio", "1:1")
+    assert r.exit_code == 0 and (tmp_path / "in" / "out" / "a_1x1.jpg").is_file()
+    listed = tmp_path / "list.txt"
+    listed.write_text("a.jpg\nout/a_1x1.jpg\n")
+    r = cli(tmp_path / "in", tmp_path / "in" / "out", "--ratio", "1:1", "--from-list", listed,
+            "--overwrite", "--manifest", "-")
+    assert r.exit_code == 0 and [rec["input"] for rec in r.records] == [str(tmp_path / "in" / "a.jpg")]
+    assert not (tmp_path / "in" / "out" / "out").exists()
+    assert (f"smartcrop: warning: 1 path in --from-list is in OUTPUT or a --save-saliency, --debug or "
+            f"--report folder and was left out, as a walk leaves those folders out (e.g. "
+            f"{tmp_path / 'in' / 'out' / 'a_1x1.jpg'})") in r.stderr.splitlines()
+    listed.write_text("out/a_1x1.jpg\n")
+    r = cli(tmp_path / "in", tmp_path / "in" / "out", "--ratio", "1:1", "--from-list", listed)
+    assert r.exit_code == 0 and "names no paths" not in r.stderr and "1 path in --from-list" in r.stderr
+
+
+def test_from_list_keeps_whitespace_and_odd_characters_that_are_part_of_a_name(cli, make_image, tmp_path):
+    """Lines are split on \\n only (a CRLF's \\r dropped); spaces, form feeds and U+2028 in a
+    name are part of it."""
+    names = [" lead.jpg", "trail .jpg", "form\x0cfeed.jpg", "line\u2028sep.jpg", "next\x85line.jpg"]
+    for name in names:
+        make_image(name)
+    listed = tmp_path / "list.txt"
+    listed.write_bytes("".join(f"{n}\r\n" if i % 2 else f"{n}\n" for i, n in enumerate(names)).encode()
+                      + b"\n  \n")
+    manifest = tmp_path / "m.jsonl"
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", "--from-list", listed,
+            "--manifest", manifest)
+    assert r.exit_code == 0, r.stderr
+    records = [json.loads(line) for line in manifest.read_text(encoding="utf-8").split("\n") if line]
+    assert sorted(rec["input"] for rec in records) == sorted(str(tmp_path / "in" / n) for n in names)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        n.replace(".jpg", "_1x1.jpg") for n in names)
+
+
 def test_an_input_folder_with_no_images_gets_a_warning(cli, make_image, tmp_path):
     """A mistyped or empty folder is named on stderr; the exit status stays 0 (nothing new is
     no failure) and -q hides the line, as other warnings."""
@@ -1181,6 +1218,19 @@ def test_engine_ray_without_the_extra_is_a_usage_error_naming_it(cli, make_image
     r = cli("s3://photos/in", tmp_path / "out", "--ratio", "1:1", "--focus", focus)
     assert r.exit_code == 2 and "--focus works with local inputs only" in r.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option, uri", [("--manifest", "s3://b/m.jsonl"), ("--debug", "gs://b/debug"),
+                                         ("--save-saliency", "s3://b/maps"), ("--report", "s3://b/r.html")])
+def test_local_only_options_refuse_a_uri(cli, make_image, tmp_path, monkeypatch, option, uri):
+    """Else a folder named `s3:` (or `gs:`) would be made in the current folder, without a word."""
+    make_image("a.jpg")
+    monkeypatch.chdir(tmp_path)
+    r = cli(tmp_path / "in", tmp_path / "out", "--ratio", "1:1", option, uri)
+    scheme = uri.split(":")[0]
+    assert r.exit_code == 2
+    assert f"{option} takes a local path, not {'an' if scheme == 's3' else 'a'} {scheme}:// URI" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
 def test_local_run_imports_neither_pyarrow_nor_ray(tmp_path, make_image):

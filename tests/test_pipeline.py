@@ -66,6 +66,62 @@ def test_collect_mirrors_folders_and_skips_non_images(tmp_path, make_image):
                        tmp_path / "in" / "trips" / "raw.DNG"]
 
 
+def test_listed_paths_never_lead_outside_input(tmp_path, make_image, model):
+    """A --from-list entry with a `..` part, or a local absolute path not under INPUT, is an
+    error record: nothing is read from or written to outside INPUT and OUTPUT."""
+    make_image("a.jpg")
+    make_image("trips/b.jpg")
+    (tmp_path / "secret").mkdir()
+    photo().save(tmp_path / "secret" / "a.jpg")
+    inp = tmp_path / "in"
+    listed = ["../secret/a.jpg", "trips/../../secret/a.jpg", str(tmp_path / "secret" / "a.jpg"),
+              str(inp / "trips" / "b.jpg"), "/a.jpg", "."]
+    items = collect_inputs([inp], tmp_path / "out", listed=listed)
+    got = {str(i.path): i.error for i in items}
+    assert got == {
+        str(inp / "../secret/a.jpg"): "--from-list path leaves INPUT",
+        str(inp / "trips/../../secret/a.jpg"): "--from-list path leaves INPUT",
+        str(tmp_path / "secret" / "a.jpg"): f"--from-list path is not under INPUT {inp}",
+        "/a.jpg": f"--from-list path is not under INPUT {inp}",
+        str(inp): "--from-list path names INPUT itself, not a file in it",
+        str(inp / "trips" / "b.jpg"): None,  # an absolute path under INPUT, as `find "$PWD/in"` gives
+    }
+    assert all(".." not in i.stem.parts for i in items)
+    from smartcrop.engines import local
+
+    records = []
+    summary = local.run_batch(options("1:1"), [inp], tmp_path / "out",
+                              lambda r: records.extend(r.records), model, listed=listed)
+    assert summary.failures == 5 and summary.outputs == 1
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.jpg")) == [
+        "in/a.jpg", "in/trips/b.jpg", "out/trips/b_1x1.jpg", "secret/a.jpg"]
+    # Object keys are relative to the prefix: a leading / is dropped, a `..` part refused.
+    items = collect_inputs([StoredPath("s3://b/in")], StoredPath("s3://b/out"),
+                           listed=["/2024/a.jpg", "../x/a.jpg", "2024/../../x.jpg"])
+    assert {str(i.path): i.error for i in items} == {
+        "s3://b/in/2024/a.jpg": None, "s3://b/in/../x/a.jpg": "--from-list path leaves INPUT",
+        "s3://b/in/2024/../../x.jpg": "--from-list path leaves INPUT"}
+
+
+def test_listed_paths_in_output_folders_are_left_out_as_a_walk_leaves_them(tmp_path, make_image):
+    from smartcrop.pipeline import ListedOutput
+
+    make_image("a.jpg")
+    make_image("out/a_1x1.jpg")
+    make_image("maps/a.png")
+    ignored = []
+    items = collect_inputs([tmp_path / "in"], tmp_path / "in" / "out", [tmp_path / "in" / "maps"],
+                           listed=["a.jpg", "out/a_1x1.jpg", "maps/a.png", "gone.jpg"], ignored=ignored)
+    assert stems(items) == ["a", "gone"]
+    assert ignored == [ListedOutput(tmp_path / "in" / "maps" / "a.png"),
+                       ListedOutput(tmp_path / "in" / "out" / "a_1x1.jpg")]
+    ignored = []
+    items = collect_inputs([StoredPath("s3://b/in")], StoredPath("s3://b/in/out"),
+                           listed=["a.jpg", "out/a_1x1.jpg", "outer/b.jpg"], ignored=ignored)
+    assert [str(i.path) for i in items] == ["s3://b/in/a.jpg", "s3://b/in/outer/b.jpg"]
+    assert [str(p) for p in ignored] == ["s3://b/in/out/a_1x1.jpg"]
+
+
 def test_collect_reports_nothing_for_files_given_or_listed(tmp_path, make_image):
     make_image("a.jpg")
     (tmp_path / "in" / "notes.txt").write_text("x")

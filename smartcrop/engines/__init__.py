@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from smartcrop import storage
 from smartcrop.options import CropOptions
 from smartcrop.pipeline import Cropper, ImageResult, InputItem, collect_inputs
 from smartcrop.report import report_files
@@ -39,7 +40,7 @@ def plan(options: CropOptions, inputs: Sequence[Path | StoredPath], output: Path
          listed: Sequence[str] | None = None, ignored: list | None = None) -> list[InputItem]:
     """The batch's items and output names, decided once (on the driver, for a cluster); the
     output and extra folders are never walked as inputs. Files the walk left out as not
-    images go to `ignored` (see `collect_inputs`)."""
+    images, and listed paths in those folders, go to `ignored` (see `collect_inputs`)."""
     extras = [p for p in (options.save_saliency, options.debug, report_files(options.report)) if p]
     return collect_inputs(inputs, output, extras, listed, ignored)
 
@@ -53,7 +54,7 @@ def process(cropper: Cropper, item: InputItem) -> ImageResult:
         with local_copy(item.path) as local:
             result = cropper.process(replace(item, path=local))
     except OSError as e:  # pyarrow's errors are OSErrors: missing object, access denied, network
-        reason = "no such object" if isinstance(e, FileNotFoundError) else " ".join(str(e).split())
+        reason = "no such object" if isinstance(e, FileNotFoundError) else storage.reason(e)
         return cropper.process(replace(item, error=f"cannot read object: {reason}"))
     result.item = item
     return result

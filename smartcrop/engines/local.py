@@ -12,7 +12,7 @@ from smartcrop.faces import FaceDetector
 from smartcrop.options import CropOptions
 from smartcrop.pipeline import Cropper, ImageResult, InputItem
 from smartcrop.saliency import SaliencyModel
-from smartcrop.storage import StoredPath
+from smartcrop.storage import StoredPath, location
 
 
 def run(cropper: Cropper, items: Sequence[InputItem]) -> Iterator[ImageResult]:
@@ -80,7 +80,8 @@ def _report_rest(results: Iterator[ImageResult], summary, on_result) -> None:
         return
 
 
-def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output: Path | StoredPath,
+def run_batch(options: CropOptions, inputs: Sequence[str | Path | StoredPath],
+              output: str | Path | StoredPath,
               on_result: Callable[[ImageResult], None] = lambda r: None,
               model: SaliencyModel | None = None,
               on_plan: Callable[[list[InputItem], list], None] = lambda items, ignored: None,
@@ -88,8 +89,10 @@ def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output:
               detector: FaceDetector | None = None) -> Summary:
     """Crop every input; `on_plan` sees the input list once (walked once) and the files the walk
     left out as not images, `on_result` each image's records as they finish. `listed`: see
-    `collect_inputs`."""
+    `collect_inputs`. Inputs and output are Paths, or strings (``"s3://bucket/photos"``: object
+    storage; see `storage.location`)."""
     start = time.perf_counter()
+    inputs, output = [location(p) for p in inputs], location(output)  # "s3://b/k" given as a str
     ignored: list[Path | StoredPath] = []
     items = plan(options, inputs, output, listed, ignored)
     on_plan(items, ignored)

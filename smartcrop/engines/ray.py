@@ -26,7 +26,7 @@ from smartcrop.engines import Summary, plan, process
 from smartcrop.options import CropOptions
 from smartcrop.pipeline import Cropper, ImageResult, InputItem
 from smartcrop.report import report_files
-from smartcrop.storage import StoredPath, as_location, written_before
+from smartcrop.storage import StoredPath, as_location, location, written_before
 
 # Inputs per actor call: small, so records stream back soon and a retried call redoes little.
 ROWS_PER_CALL = 4
@@ -66,7 +66,8 @@ class CropActor:
         return {"index": batch["index"], "records": records}
 
 
-def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output: Path | StoredPath,
+def run_batch(options: CropOptions, inputs: Sequence[str | Path | StoredPath],
+              output: str | Path | StoredPath,
               on_result: Callable[[ImageResult], None] = lambda r: None,
               on_plan: Callable[[list[InputItem], list], None] = lambda items, ignored: None,
               listed: Sequence[str] | None = None, address: str | None = None,
@@ -75,6 +76,9 @@ def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output:
     else the cluster at `address`, else a local one started here (with `num_cpus` logical
     CPUs, default all cores) and stopped at the end.
 
+    Inputs and output are Paths, or strings (``"s3://bucket/photos"``: object storage; see
+    `storage.location`).
+
     Interrupting (KeyboardInterrupt) stops the job: the driver disconnects, which ends its
     actors; finished outputs are complete, unfinished ones absent (temporary files of writes
     cut short are removed once the cluster is down).
@@ -82,6 +86,7 @@ def run_batch(options: CropOptions, inputs: Sequence[Path | StoredPath], output:
     start = time.perf_counter()
     # Outputs written from here on are this run's (object stores keep whole seconds).
     run_began = math.floor(time.time()) - 1
+    inputs, output = [location(p) for p in inputs], location(output)  # "s3://b/k" given as a str
     ignored: list[Path | StoredPath] = []
     items = plan(options, inputs, output, listed, ignored)
     on_plan(items, ignored)
