@@ -176,6 +176,10 @@ def score(photos: list[dict], detector: FaceDetector, setting: dict) -> dict:
             found = detector.decode(*p["raw" + shaped], p["letterbox" + shaped], size)
             if extra is not None and _wants_tiles(found, size, extra):
                 triggered += 1
+                if extra.get("both"):  # the other whole-photo input's faces too (session 32)
+                    other = "_square" if not shaped else ""
+                    found = merge_faces([(f, 0.0, 0.0) for f in found + detector.decode(
+                        *p["raw" + other], p["letterbox" + other], size)])
                 found = with_tiles(found, _tile_faces(p["raw_" + extra["tiles"]], detector, size,
                                                       extra.get("min_score", 0.75)))
             faces = evaluate_faces.face_array(found)
