@@ -468,13 +468,6 @@ def _check_report(report: Path) -> None:
             raise click.UsageError(f"cannot write --report {report}: {reason}")
 
 
-def _os_reason(e: OSError) -> str:
-    """An OSError as one line: the file it names (when it names one) and why."""
-    if e.strerror and e.filename:
-        return f"{e.filename}: {e.strerror}"
-    return e.strerror or " ".join(str(e).split()) or type(e).__name__
-
-
 def _terminate(signum, frame):
     raise KeyboardInterrupt  # unwinds like Ctrl-C, so temporary files are removed
 
@@ -686,8 +679,10 @@ def main(inputs, output, ratio, size, strategy, fmt, quality, upscale, max_upsca
             page.write()
         except OSError as e:  # a full disk, the folder removed meanwhile: one line, exit 1
             page_failed.append(True)
-            click.echo(f"smartcrop: error: cannot write --report {report}: "
-                       f"{_os_reason(e)}", err=True)
+            from smartcrop.images import describe
+
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"smartcrop: error: cannot write --report {report}: {where}{describe(e)}", err=True)
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:

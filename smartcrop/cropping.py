@@ -287,9 +287,10 @@ def place_window(saliency: np.ndarray, image_size: tuple[int, int], width: int,
             if cores is not None and len(cores):  # the faces themselves first, then margins
                 own = cut_area(cores, lefts, tops, width, height, DEFAULTS["face_whole"],
                                image_size=image_size)
-                crowded = own.min() > TIE or (weigh_faceless and not (
-                    (own <= TIE) & held(cores, lefts, tops, width, height)).any())
-                weighed = crowded and math.isfinite(crowded_penalty)
+                # every position cuts a face itself, or (weigh_faceless) those sparing every
+                # face hold none (asked only where the cut can be weighed)
+                weighed = math.isfinite(crowded_penalty) and (own.min() > TIE or (
+                    weigh_faceless and not ((own <= TIE) & held(cores, lefts, tops, width, height)).any()))
             if weighed:  # every position competes, on saliency less the face area it cuts
                 sides = np.asarray(cores, dtype=np.float64).reshape(-1, 4)[:, 2:]
                 score = score - crowded_penalty * sat[-1, -1] * own / sides.prod(axis=1).max()
